@@ -1,0 +1,1 @@
+"""Compiled LangGraph workflows, one module per pattern, and the `workflows` command line."""

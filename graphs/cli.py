@@ -1,0 +1,163 @@
+"""The `workflows` command: list, run and draw the workflow graphs."""
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+
+from graphs.catalog import WORKFLOWS, Workflow
+from nodes import llm
+from state.context import Context
+
+USAGE_ERROR = 2
+RUN_ERROR = 1
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workflows", description="Run the LLM workflow patterns of the lesson as LangGraph graphs."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("list", help="list the workflows with a one-line description")
+
+    run = commands.add_parser("run", help="run a workflow on your text, or on the lesson's inputs")
+    run.add_argument("name", help="workflow name (see `workflows list`)")
+    run.add_argument("text", nargs="?", help="input text; omitted: the lesson's example inputs")
+    run.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    run.add_argument(
+        "--model",
+        default="auto",
+        help="'auto' (Gemini 2.5 Flash with a key, else offline), 'offline', a Gemini model name, "
+        "or provider:model for init_chat_model (default: auto)",
+    )
+    run.add_argument(
+        "--node-model",
+        action="append",
+        default=[],
+        metavar="NODE=MODEL",
+        help="model for one node, e.g. classify=gemini-2.5-flash-lite (repeatable)",
+    )
+    run.add_argument("--max-concurrency", type=int, default=5, help="most parallel model calls (default: 5)")
+
+    draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII)")
+    draw.add_argument("name", help="workflow name")
+    draw.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
+    return parser
+
+
+def _workflow(name: str) -> Workflow:
+    if name not in WORKFLOWS:
+        raise UsageError(f"unknown workflow {name!r}; choose one of: {', '.join(WORKFLOWS)}")
+    return WORKFLOWS[name]
+
+
+def _context(args: argparse.Namespace, nodes: Sequence[str]) -> Context:
+    overrides: dict[str, str] = {}
+    for item in args.node_model:
+        node, sep, model = item.partition("=")
+        if not sep or not node.strip() or not model.strip():
+            raise UsageError(f"--node-model expects NODE=MODEL, got {item!r}")
+        if node.strip() not in nodes:
+            raise UsageError(f"--node-model: {args.name} has no node {node.strip()!r}; its nodes: {', '.join(nodes)}")
+        overrides[node.strip()] = model.strip()
+    if args.max_concurrency < 1:
+        raise UsageError("--max-concurrency must be at least 1")
+    return Context(model=args.model, node_models=overrides, max_concurrency=args.max_concurrency)
+
+
+def _inputs(workflow: Workflow, text: str | None) -> list[dict[str, Any]]:
+    if text is None:
+        return [workflow.make_input(example) for example in workflow.examples]
+    if not text.strip():
+        raise UsageError("the input text is empty; pass the text to process, or nothing for the lesson's inputs")
+    return [workflow.make_input(text)]
+
+
+async def _run_all(
+    graph: CompiledStateGraph[Any, Any, Any, Any], inputs: list[dict[str, Any]], context: Context
+) -> list[dict[str, Any]]:
+    return [dict(await graph.ainvoke(payload, context=context)) for payload in inputs]
+
+
+def _print_results(args: argparse.Namespace, workflow: Workflow, results: list[dict[str, Any]]) -> None:
+    if args.json:
+        print(json.dumps({"workflow": args.name, "results": results}, indent=2, ensure_ascii=False))
+        return
+    for index, result in enumerate(results):
+        if index:
+            print()
+        print(workflow.render(result))
+        for note in result.get("notes", []):
+            print(f"Note:   {note}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    workflow = _workflow(args.name)
+    inputs = _inputs(workflow, args.text)
+    graph = workflow.load()
+    nodes = [name for name in graph.nodes if not name.startswith("__")]
+    context = _context(args, nodes)
+    try:
+        llm.check_context(context, nodes)
+    except llm.ModelSetupError as error:
+        raise UsageError(str(error)) from None
+    results = asyncio.run(_run_all(graph, inputs, context))
+    _print_results(args, workflow, results)
+    return 0
+
+
+def _draw(args: argparse.Namespace) -> int:
+    drawable = _workflow(args.name).load().get_graph()
+    print(drawable.draw_ascii() if args.ascii else drawable.draw_mermaid())
+    return 0
+
+
+def _list() -> int:
+    width = max(len(name) for name in WORKFLOWS)
+    for name, workflow in WORKFLOWS.items():
+        print(f"{name:<{width}}  {workflow.description}")
+    return 0
+
+
+def _show_notices_on_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    logger = logging.getLogger("workflows")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    args = _parser().parse_args(argv)
+    _show_notices_on_stderr()
+    try:
+        if args.command == "list":
+            return _list()
+        if args.command == "draw":
+            return _draw(args)
+        return _run(args)
+    except UsageError as error:
+        print(f"workflows: error: {llm.redact(str(error))}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("workflows: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - any failure becomes one clear line, never a traceback
+        print(f"workflows: error: {llm.describe_error(error)}", file=sys.stderr)
+        return RUN_ERROR
+
+
+def entry_point() -> None:
+    """Console-script entry: exit with main()'s code."""
+    sys.exit(main())

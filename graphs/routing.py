@@ -1,0 +1,31 @@
+"""Routing: classify a customer query, then answer it with the prompt of its intent (or ask to rephrase)."""
+
+from collections.abc import Mapping
+
+from langgraph.graph import END, START, StateGraph
+
+from nodes.intents import FALLBACK, FALLBACK_ROUTE, INTENTS, Intent
+from nodes.llm import LLM_RETRY
+from nodes.routing import make_classify, make_handler, route_by_intent
+from state.context import Context
+from state.routing import RoutingInput, RoutingOutput, RoutingState
+
+
+def build_routing(intents: Mapping[str, Intent] = INTENTS) -> StateGraph[RoutingState, Context, RoutingInput, RoutingOutput]:
+    """Wire classify -> one handler per registered intent (plus the fallback) -> END."""
+    clash = {"classify", FALLBACK_ROUTE} & set(intents)
+    if clash:
+        raise ValueError(f"Intent keys {sorted(clash)} are reserved node names; pick other registry keys.")
+    categories = ", ".join(intent.label for intent in intents.values())
+    builder = StateGraph(RoutingState, context_schema=Context, input_schema=RoutingInput, output_schema=RoutingOutput)
+    builder.add_node("classify", make_classify(intents), retry_policy=LLM_RETRY)
+    for key, intent in {**intents, FALLBACK_ROUTE: FALLBACK}.items():
+        builder.add_node(key, make_handler(key, intent, categories), retry_policy=LLM_RETRY)
+        builder.add_edge(key, END)
+    builder.add_edge(START, "classify")
+    builder.add_conditional_edges("classify", route_by_intent, [*intents, FALLBACK_ROUTE])
+    return builder
+
+
+builder = build_routing()
+graph = builder.compile(name="routing")

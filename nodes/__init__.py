@@ -1,0 +1,1 @@
+"""Node functions, registries and the model layer of every workflow."""

@@ -1,0 +1,346 @@
+"""A deterministic chat model that answers every prompt from the prompt itself: no key, no network.
+
+It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes
+the option whose description overlaps the user's text most, a string with a `pattern` takes that pattern's
+first match, a confidence reflects the winning margin, a list takes one item per clause that fits. Free-text
+calls answer extractively: the sentences of the supplied material that best match the question, the facts
+of a list turned into an email, or the user's own words acknowledged in the role the prompt assigns. So what a
+node needs from it lives in that node's schema and registry text, which guide Gemini too.
+"""
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.utils.function_calling import convert_to_json_schema
+from pydantic import BaseModel
+
+from nodes.text import approx_tokens, content_words, overlap, sentences
+
+OFFLINE_LABEL = "offline (deterministic stand-in, not Gemini)"
+
+_BLOCK = re.compile(r"^-{3,}[ \t]*\n(.*?)\n-{3,}[ \t]*$", re.S | re.M)
+_FIELD = re.compile(r"^\s*([A-Za-z][\w ]{0,40}):\s*(.+?)\s*$", re.M)
+_QUOTES = "\"'“”‘’"
+_CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
+_CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
+
+
+@dataclass
+class Prompt:
+    """A prompt taken apart: instructions, quoted fields, delimited material and the user's own text."""
+
+    instructions: str
+    user_text: str
+    fields: dict[str, str] = field(default_factory=dict)
+    blocks: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_messages(cls, messages: Sequence[BaseMessage]) -> "Prompt":
+        """Split chat messages into what the model is told and what it is given to work on."""
+        texts = [(m.type, m.text) for m in messages]
+        everything = "\n\n".join(t for _, t in texts)
+        blocks = [b.strip() for b in _BLOCK.findall(everything)]
+        fields = {
+            label.strip().lower(): value[1:].rstrip(".").rstrip(_QUOTES)
+            for label, value in _FIELD.findall(_BLOCK.sub("", everything))
+            if value[0] in _QUOTES
+        }
+        humans = [t for kind, t in texts if kind == "human"]
+        has_system = any(kind == "system" for kind, _ in texts)
+        if has_system and humans:
+            user_text = humans[-1]
+        elif fields:
+            user_text = next(iter(fields.values()))
+        elif blocks:
+            user_text = blocks[-1]
+        else:
+            user_text = humans[-1] if humans else everything
+        instructions = _BLOCK.sub("", everything if not has_system else "\n".join(t for k, t in texts if k != "human"))
+        return cls(instructions=instructions, user_text=user_text.strip(), fields=fields, blocks=blocks)
+
+    @property
+    def material(self) -> str:
+        """The delimited documents or facts the prompt supplies, if any."""
+        return "\n\n".join(self.blocks)
+
+
+def _clauses(text: str) -> list[str]:
+    parts = [p.strip(" ,;") for p in _CLAUSE_SPLIT.split(" ".join(text.split()))]
+    return [p for p in parts if p]
+
+
+class SchemaFiller:
+    """Fill a JSON schema from a prompt, deterministically and only from the prompt's own text."""
+
+    def __init__(self, schema: dict[str, Any], prompt: Prompt) -> None:
+        """Keep the root schema, whose `$defs` nested `$ref`s point into."""
+        self.root = schema
+        self.prompt = prompt
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """Follow a local `$ref` ("#/$defs/Name") to its definition."""
+        while "$ref" in schema:
+            target: Any = self.root
+            for part in schema["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        return schema
+
+    def fill(self, schema: dict[str, Any], name: str = "", text: str | None = None) -> Any:
+        """Return a value for `schema`, drawn from `text` (by default the user's text)."""
+        schema = self.resolve(schema)
+        text = self.prompt.user_text if text is None else text
+        variants = schema.get("anyOf") or schema.get("oneOf")
+        if variants:
+            usable = [self.resolve(v) for v in variants if self.resolve(v).get("type") != "null"]
+            if all("const" in v or "enum" in v for v in usable):
+                return self.choose([o for v in usable for o in v.get("enum", [v.get("const")])], text)[0]
+            return self.fill(self.best_variant(usable, text), name, text)
+        if "enum" in schema or "const" in schema:
+            return self.choose(list(schema.get("enum", [schema.get("const")])), text)[0]
+        kind = schema.get("type", "object" if "properties" in schema else "string")
+        if kind == "object":
+            return self.fill_object(schema, text)
+        if kind == "array":
+            return self.fill_array(schema, name, text)
+        if kind in ("number", "integer"):
+            found = re.search(r"-?\d+(?:\.\d+)?", text)
+            value = float(found.group()) if found else float(schema.get("minimum", 0))
+            return int(value) if kind == "integer" else value
+        if kind == "boolean":
+            return overlap(f"{name} {schema.get('description', '')}", text) > 0
+        return self.fill_string(schema, name, text)
+
+    def fill_object(self, schema: dict[str, Any], text: str) -> dict[str, Any]:
+        """Fill each property; a confidence-like number reflects the margin of the object's enum choice."""
+        result: dict[str, Any] = {}
+        margin: float | None = None
+        properties = schema.get("properties", {})
+        for key, sub in properties.items():
+            resolved = self.resolve(sub)
+            options = resolved.get("enum") or [
+                v.get("const") for v in resolved.get("anyOf", []) if "const" in self.resolve(v)
+            ]
+            if options:
+                result[key], margin = self.choose(list(options), text)
+        for key, sub in properties.items():
+            if key in result:
+                continue
+            if any(word in key.lower() for word in _CONFIDENCE_NAMES) and margin is not None:
+                result[key] = round(margin, 2)
+            else:
+                result[key] = self.fill(sub, key, text)
+        return result
+
+    def fill_array(self, schema: dict[str, Any], name: str, text: str) -> list[Any]:
+        """One item per clause of the text that matches the item schema; within minItems/maxItems."""
+        item_schema = self.resolve(schema.get("items", {}))
+        low, high = schema.get("minItems", 0), schema.get("maxItems", 50)
+        variants = [self.resolve(v) for v in item_schema.get("anyOf", item_schema.get("oneOf", []))]
+        items: list[Any] = []
+        if variants or item_schema.get("type") == "object":
+            for clause in _clauses(text):
+                candidates = variants or [item_schema]
+                fitting = [v for v in candidates if self.fits(v, clause)]
+                if fitting:
+                    items.append(self.fill(self.best_variant(fitting, clause), name, clause))
+        else:
+            pieces = _clauses(self.prompt.material or text)
+            items = [self.fill(item_schema, name, piece) for piece in pieces]
+        seen: list[Any] = []
+        for item in items:
+            if item not in seen:
+                seen.append(item)
+        while len(seen) < low and seen:
+            seen.append(seen[len(seen) % max(1, len(items))])
+        return seen[:high]
+
+    def fits(self, schema: dict[str, Any], clause: str) -> bool:
+        """Tell whether every required patterned field of `schema` finds its pattern in `clause`."""
+        for key in schema.get("required", []):
+            sub = self.resolve(schema.get("properties", {}).get(key, {}))
+            if "pattern" in sub and not re.search(sub["pattern"].strip("^$"), clause):
+                return False
+        described = f"{schema.get('title', '')} {schema.get('description', '')}"
+        return overlap(described, clause) > 0 or any(
+            "pattern" in self.resolve(s) for s in schema.get("properties", {}).values()
+        )
+
+    def best_variant(self, variants: list[dict[str, Any]], text: str) -> dict[str, Any]:
+        """Pick the variant whose title and description overlap the text most (first on ties)."""
+        return max(variants, key=lambda v: overlap(f"{v.get('title', '')} {v.get('description', '')}", text))
+
+    def fill_string(self, schema: dict[str, Any], name: str, text: str) -> str:
+        """Take the pattern's first match, else the clause that best matches the field's description."""
+        pattern = schema.get("pattern")
+        if pattern:
+            for source in (text, self.prompt.user_text, self.prompt.instructions):
+                found = re.search(pattern.strip("^$"), source)
+                if found:
+                    return found.group()
+            return ""
+        clauses = _clauses(text) or [text]
+        described = f"{name.replace('_', ' ')} {schema.get('description', '')}"
+        return max(clauses, key=lambda c: overlap(described, c)) if len(clauses) > 1 else clauses[0]
+
+    def choose(self, options: list[Any], text: str) -> tuple[Any, float]:
+        """Pick the option whose name and description overlap `text` most; return it with a confidence."""
+        lines = self.prompt.instructions.splitlines()
+        words = content_words(text)
+
+        def score(option: Any) -> int:
+            label = str(option)
+            described = " ".join(line.replace(label, " ") for line in lines if label in line)
+            return len(words & content_words(f"{label} {described}"))
+
+        scores = [score(o) for o in options]
+        ranked = sorted(scores, reverse=True)
+        best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else 0)
+        return options[scores.index(best)], best / (best + runner_up + 1)
+
+
+def _as_reply(instruction: str) -> str:
+    """Turn an instruction to the model into the model's own words: "you" is the model, "they" the user."""
+    swaps = {
+        "you are": "I am", "you will": "I will", "your": "my", "yourself": "myself", "you": "I",
+        "they are": "you are", "they have": "you have", "their": "your", "them": "you", "they": "you",
+        "themselves": "yourself", "the user": "you",
+    }
+    pattern = r"\b(" + "|".join(sorted(swaps, key=len, reverse=True)) + r")\b"
+    return re.sub(pattern, lambda m: swaps[m.group().lower()], instruction, flags=re.I)
+
+
+def reply(prompt: Prompt) -> str:
+    """Answer a free-text prompt extractively from its own material and the user's words."""
+    asks = prompt.instructions.lower()
+    question = next((v for k, v in prompt.fields.items() if "question" in k or v.endswith("?")), "")
+    material = prompt.material
+    if material and question:
+        ranked = sorted(sentences(material), key=lambda s: -overlap(question, s))
+        best = [s for s in ranked[:2] if overlap(question, s) > 0] or ranked[:1]
+        return " ".join(s for s in sentences(material) if s in best)
+    if material and "summar" in asks:
+        return " ".join(sentences(material)[:3])
+    if "translat" in asks:
+        language = re.search(r"\binto ([A-Z][a-z]+)", prompt.instructions)
+        target = language.group(1) if language else "the target language"
+        return f"[{target} translation unavailable offline; original text] {prompt.user_text}"
+    if material:
+        lines = [line.strip() for line in material.splitlines() if line.strip()]
+        if any(word in asks for word in ("email", "letter", "message to")):
+            return "Dear Customer,\n\n" + "\n".join(lines) + "\n\nBest regards,\nCustomer Support"
+        return "\n".join(lines)
+    role = re.search(r"\bYou are (?:an? |the )?([^.\n]+)", prompt.instructions)
+    said = prompt.fields.get("the user says") or prompt.user_text
+    told = [
+        s
+        for s in sentences(_BLOCK.sub("", prompt.instructions))
+        if not s.startswith(("You are", "The user says")) and said not in s
+    ]
+    opening = f"You wrote: “{said}”" + ("" if said.endswith((".", "!", "?")) else ".")
+    as_role = f" As your {role.group(1).strip()}, I will" if role else " I will"
+    steps = " ".join(_as_reply(s[0].lower() + s[1:]) for s in told)
+    return f"{opening}{as_role} {steps}" if steps else opening
+
+
+def _schema_of(schema: dict[str, Any] | type[BaseModel]) -> dict[str, Any]:
+    if isinstance(schema, dict):
+        return schema
+    return convert_to_json_schema(schema)
+
+
+class OfflineChatModel(BaseChatModel):
+    """Deterministic chat model for offline use and tests; answers derive from the prompt, never canned."""
+
+    latency: float = 0.0
+    """Seconds each call waits before answering, to simulate a remote model in benchmarks."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "offline"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"latency": self.latency}
+
+    def _answer(self, messages: list[BaseMessage], schema: dict[str, Any] | None) -> ChatResult:
+        prompt = Prompt.from_messages(messages)
+        text = json.dumps(SchemaFiller(schema, prompt).fill(schema)) if schema else reply(prompt)
+        prompt_tokens = sum(approx_tokens(m.text) for m in messages)
+        output_tokens = approx_tokens(text)
+        message = AIMessage(
+            content=text,
+            usage_metadata={
+                "input_tokens": prompt_tokens,
+                "output_tokens": output_tokens,
+                "total_tokens": prompt_tokens + output_tokens,
+            },
+            response_metadata={"model_name": "offline", "model_provider": "offline"},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.latency:
+            time.sleep(self.latency)
+        return self._answer(messages, kwargs.get("response_json_schema"))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return self._answer(messages, kwargs.get("response_json_schema"))
+
+    def with_structured_output(  # type: ignore[override]
+        self,
+        schema: dict[str, Any] | type[BaseModel],
+        *,
+        include_raw: bool = False,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answer in JSON for `schema`, parsed as the real providers' JSON-schema mode would be."""
+        bound = self.bind(response_json_schema=_schema_of(schema))
+        parser: Runnable[Any, Any] = (
+            PydanticOutputParser(pydantic_object=schema)
+            if isinstance(schema, type) and issubclass(schema, BaseModel)
+            else JsonOutputParser()
+        )
+        if not include_raw:
+            return bound | parser
+        no_error: Callable[[Any], None] = lambda _: None  # noqa: E731
+        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=no_error)
+        failed = RunnablePassthrough.assign(parsed=no_error)
+        return RunnableMap(raw=bound) | parsed.with_fallbacks([failed], exception_key="parsing_error")
+
+
+def fill_schema(schema: dict[str, Any], messages: Sequence[BaseMessage]) -> Any:
+    """Fill `schema` from `messages` as the offline model would; also serves fake Gemini servers in tests."""
+    return SchemaFiller(schema, Prompt.from_messages(messages)).fill(schema)
+
+
+def answer_text(messages: Sequence[BaseMessage]) -> str:
+    """Answer `messages` in free text as the offline model would."""
+    return reply(Prompt.from_messages(messages))
+

@@ -1,0 +1,20 @@
+"""State keys every workflow shares: which model answered each node, and what went wrong on the way."""
+
+import operator
+from typing import Annotated
+
+from typing_extensions import TypedDict
+
+
+def merge_dicts(left: dict[str, str], right: dict[str, str]) -> dict[str, str]:
+    """Merge two node->value maps; parallel writers each add their own keys."""
+    return {**left, **right}
+
+
+class RunInfo(TypedDict, total=False):
+    """Provenance and warnings, filled by nodes as they run."""
+
+    models: Annotated[dict[str, str], merge_dicts]
+    """Node name -> label of the chat model that answered it (says "offline" when no real model ran)."""
+    notes: Annotated[list[str], operator.add]
+    """Recoverable problems met during the run (malformed model output, fallbacks taken), in plain words."""

@@ -1,0 +1,28 @@
+"""Per-run settings: the context schema that Studio shows as the run's configuration."""
+
+from dataclasses import dataclass, field
+
+from langchain_core.language_models import BaseChatModel
+from pydantic.json_schema import SkipJsonSchema
+
+AUTO = "auto"
+OFFLINE = "offline"
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Per-run settings; nodes read them and never mutate them."""
+
+    model: str = AUTO
+    """"auto" (Gemini 2.5 Flash when a key is set, else "offline"), "offline", a Gemini model name,
+    or any "provider:model" string that LangChain's init_chat_model accepts."""
+    node_models: dict[str, str] = field(default_factory=dict)
+    """Per-node overrides, e.g. {"classify": "gemini-2.5-flash-lite"}: a cheaper model for an easy step."""
+    temperature: float = 0.0
+    """Sampling temperature for every model built from a name."""
+    min_confidence: float = 0.5
+    """Classifier verdicts below this confidence go to the fallback handler."""
+    max_concurrency: int = 5
+    """Most model calls one fan-out step runs at the same time."""
+    chat_model: SkipJsonSchema[BaseChatModel | None] = None
+    """A chat model object from Python; overrides `model` (node_models still win). Hidden from Studio."""

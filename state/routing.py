@@ -1,0 +1,44 @@
+"""State and LLM-output schema of the routing graph."""
+
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+from state.common import RunInfo
+
+
+class Classification(BaseModel):
+    """Classifier verdict (structured output); nodes narrow `intent` to the registered labels."""
+
+    intent: str = Field(description="Exactly one category name from the list in the prompt.")
+    confidence: float = Field(
+        ge=0.0, le=1.0, description="How sure you are of the category, from 0.0 (guess) to 1.0 (certain)."
+    )
+
+
+class RoutingInput(TypedDict):
+    """What the user supplies: the only field in Studio's input form."""
+
+    query: str
+    """The customer's message, e.g. "My internet connection is not working."."""
+
+
+class RoutingOutput(TypedDict, total=False):
+    """What a finished run returns."""
+
+    query: str
+    intent: str
+    """Label of the intent that answered, or the fallback's label."""
+    confidence: float
+    reply: str
+    models: dict[str, str]
+    notes: list[str]
+
+
+class RoutingState(RoutingInput, RunInfo, total=False):
+    """Everything the routing graph's nodes read and write."""
+
+    route: str
+    """Registry key of the handler node chosen by the classifier (or the fallback's key)."""
+    intent: str
+    confidence: float
+    reply: str
