@@ -10,8 +10,10 @@ from nodes.routing import make_classify, make_handler, route_by_intent
 from state.context import Context
 from state.routing import RoutingInput, RoutingOutput, RoutingState
 
+RoutingBuilder = StateGraph[RoutingState, Context, RoutingInput, RoutingOutput]
 
-def build_routing(intents: Mapping[str, Intent] = INTENTS) -> StateGraph[RoutingState, Context, RoutingInput, RoutingOutput]:
+
+def build_routing(intents: Mapping[str, Intent] = INTENTS) -> RoutingBuilder:
     """Wire classify -> one handler per registered intent (plus the fallback) -> END."""
     clash = {"classify", FALLBACK_ROUTE} & set(intents)
     if clash:

@@ -44,7 +44,7 @@ def find_api_key() -> str | None:
             if values.get(name):
                 return values[name]
     try:
-        from google.colab import userdata  # type: ignore[import-not-found]
+        from google.colab import userdata
 
         return str(userdata.get("GOOGLE_API_KEY")) or None
     except Exception:  # noqa: BLE001 - not in Colab, or the secret is missing or not shared with this notebook
@@ -97,10 +97,10 @@ def build_model(spec: str, temperature: float = 0.0) -> BuiltModel:
 def _gemini(name: str, temperature: float, key: str, base_url: str | None) -> BaseChatModel:
     from langchain_google_genai import ChatGoogleGenerativeAI
 
-    # Few client-side retries: the graph's RetryPolicy retries transient failures with backoff, and an
+    # No client-side retries: the graph's RetryPolicy retries transient failures with backoff, and an
     # unreachable network must end in seconds, not after the client's default half-minute of retries.
     return ChatGoogleGenerativeAI(
-        model=name, google_api_key=key, temperature=temperature, max_retries=2, timeout=120, base_url=base_url
+        model=name, google_api_key=key, temperature=temperature, max_retries=1, timeout=120, base_url=base_url
     )
 
 
@@ -209,4 +209,3 @@ def describe_error(error: BaseException) -> str:
             "Check the network connection, or run with --model offline."
         )
     return redact(f"The model call failed ({name}: {message[:300]}).")
-

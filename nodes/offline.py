@@ -49,7 +49,7 @@ class Prompt:
     @classmethod
     def from_messages(cls, messages: Sequence[BaseMessage]) -> "Prompt":
         """Split chat messages into what the model is told and what it is given to work on."""
-        texts = [(m.type, m.text) for m in messages]
+        texts = [(m.type, str(m.text)) for m in messages]
         everything = "\n\n".join(t for _, t in texts)
         blocks = [b.strip() for b in _BLOCK.findall(everything)]
         fields = {
@@ -208,15 +208,25 @@ class SchemaFiller:
         scores = [score(o) for o in options]
         ranked = sorted(scores, reverse=True)
         best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else 0)
-        return options[scores.index(best)], best / (best + runner_up + 1)
+        # A rival with half the matches already makes the choice a coin toss: confidence falls below 0.5.
+        return options[scores.index(best)], best / (best + 2 * runner_up + 1)
 
 
 def _as_reply(instruction: str) -> str:
     """Turn an instruction to the model into the model's own words: "you" is the model, "they" the user."""
     swaps = {
-        "you are": "I am", "you will": "I will", "your": "my", "yourself": "myself", "you": "I",
-        "they are": "you are", "they have": "you have", "their": "your", "them": "you", "they": "you",
-        "themselves": "yourself", "the user": "you",
+        "you are": "I am",
+        "you will": "I will",
+        "your": "my",
+        "yourself": "myself",
+        "you": "I",
+        "they are": "you are",
+        "they have": "you have",
+        "their": "your",
+        "them": "you",
+        "they": "you",
+        "themselves": "yourself",
+        "the user": "you",
     }
     pattern = r"\b(" + "|".join(sorted(swaps, key=len, reverse=True)) + r")\b"
     return re.sub(pattern, lambda m: swaps[m.group().lower()], instruction, flags=re.I)
@@ -313,7 +323,7 @@ class OfflineChatModel(BaseChatModel):
             await asyncio.sleep(self.latency)
         return self._answer(messages, kwargs.get("response_json_schema"))
 
-    def with_structured_output(  # type: ignore[override]
+    def with_structured_output(
         self,
         schema: dict[str, Any] | type[BaseModel],
         *,
@@ -343,4 +353,3 @@ def fill_schema(schema: dict[str, Any], messages: Sequence[BaseMessage]) -> Any:
 def answer_text(messages: Sequence[BaseMessage]) -> str:
     """Answer `messages` in free text as the offline model would."""
     return reply(Prompt.from_messages(messages))
-

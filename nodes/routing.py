@@ -1,7 +1,7 @@
 """Nodes and edges of the routing graph: classify a query, then answer it with the matching intent's prompt."""
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
@@ -14,7 +14,13 @@ from state.routing import Classification, RoutingState
 
 EMPTY_QUERY_REPLY = "Your message was empty. Please tell us what you need help with, and we will route it."
 
-Node = Callable[[RoutingState, Runtime[Context]], Awaitable[dict[str, Any]]]
+
+class Node(Protocol):
+    """A routing node as LangGraph calls it."""
+
+    async def __call__(self, state: RoutingState, *, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Return the state keys the node changes."""
+        ...
 
 
 def classification_schema(intents: Mapping[str, Intent]) -> dict[str, Any]:
@@ -41,9 +47,8 @@ def make_classify(intents: Mapping[str, Intent]) -> Node:
         if not query:
             return _fallback("The query was empty, so it was not classified.")
         built = await llm.chat_model(runtime, "classify")
-        answer = await built.model.with_structured_output(schema, include_raw=True).ainvoke(
-            [("system", system), ("human", query)]
-        )
+        structured = built.model.with_structured_output(schema, include_raw=True)
+        answer = cast(dict[str, Any], await structured.ainvoke([("system", system), ("human", query)]))
         seen = {"models": {"classify": built.label}}
         try:
             if answer["parsing_error"] is not None or answer["parsed"] is None:

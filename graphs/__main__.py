@@ -1,0 +1,5 @@
+"""`python -m graphs`: the same as the `workflows` command."""
+
+from graphs.cli import entry_point
+
+entry_point()

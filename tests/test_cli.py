@@ -1,0 +1,99 @@
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from graphs.catalog import WORKFLOWS
+from graphs.cli import main
+from nodes import llm
+from tests.conftest import clean_env, workflows_command
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
+    )
+
+
+def test_run_routing_without_a_key_routes_the_lesson_queries() -> None:
+    done = run_cli("run", "routing")
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("Intent:")] == [
+        "Intent: Technical Support (confidence 0.75)",
+        "Intent: Billing Inquiry (confidence 0.67)",
+        "Intent: General Question (confidence 0.67)",
+    ]
+    for query in WORKFLOWS["routing"].examples:
+        assert f"Reply:  You wrote: “{query}”" in done.stdout
+    assert done.stderr.count(llm.OFFLINE_NOTICE) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_json_output_names_the_model_of_every_node() -> None:
+    done = run_cli("run", "routing", "I think there is a mistake on my last invoice.", "--json")
+    assert done.returncode == 0, done.stderr
+    [result] = json.loads(done.stdout)["results"]
+    assert result["intent"] == "Billing Inquiry"
+    assert result["models"] == {"classify": llm.OFFLINE_LABEL, "billing_inquiry": llm.OFFLINE_LABEL}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nope", "hi"], "unknown workflow 'nope'"),
+        (["run", "routing", "   "], "input text is empty"),
+        (["run", "routing", "hi", "--model", "gemini-2.5-flash"], "needs a Gemini API key"),
+        (["run", "routing", "hi", "--node-model", "classify=google_genai:gemini-2.5-flash-lite"], "needs a Gemini"),
+        (["run", "routing", "hi", "--node-model", "classify"], "expects NODE=MODEL"),
+        (["run", "routing", "hi", "--node-model", "sort=offline"], "has no node 'sort'"),
+        (["run", "routing", "hi", "--model", "nosuchprovider:model-x"], "Unknown model"),
+        (["draw", "nope"], "unknown workflow"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_code_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1, err
+
+
+def test_bad_input_exits_2_from_the_console_script() -> None:
+    done = run_cli("run", "routing", "", "--model", "offline")
+    assert done.returncode == 2
+    assert done.stderr.startswith("workflows: error: the input text is empty")
+
+
+def test_list_and_draw(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out.startswith("routing  Classify a customer query")
+    assert main(["draw", "routing"]) == 0
+    assert "classify -.-> billing_inquiry;" in capsys.readouterr().out
+    assert main(["draw", "routing", "--ascii"]) == 0
+    assert "| classify |" in capsys.readouterr().out
+
+
+def test_model_flags_reach_the_nodes(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "run",
+            "routing",
+            "What are your opening hours?",
+            "--json",
+            "--model",
+            "offline",
+            "--node-model",
+            "classify=offline",
+        ]
+    )
+    assert code == 0
+    [result] = json.loads(capsys.readouterr().out)["results"]
+    assert result["models"]["classify"] == llm.OFFLINE_LABEL
+
+
+def test_a_key_in_dotenv_selects_gemini(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / ".env").write_text("GOOGLE_API_KEY=from-dotenv-file\n")
+    assert llm.find_api_key() == "from-dotenv-file"
+    assert llm.resolve_spec("auto") == llm.GEMINI_DEFAULT

@@ -1,0 +1,118 @@
+import sys
+import types
+
+import httpx
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from nodes import llm
+from nodes.offline import OFFLINE_LABEL, OfflineChatModel
+from state.context import Context
+
+
+class Ticket(BaseModel):
+    order_id: str = Field(pattern=r"[A-Z]-\d{5}", description="The order number.")
+    urgent: bool = Field(description="Whether the customer says it is urgent.")
+
+
+async def test_offline_structured_output_fills_ids_from_the_input() -> None:
+    model = OfflineChatModel().with_structured_output(Ticket)
+    first = await model.ainvoke("Where is order A-12345? This is urgent.")
+    second = await model.ainvoke("Where is order B-54321?")
+    assert first == Ticket(order_id="A-12345", urgent=True)
+    assert second.order_id == "B-54321"
+
+
+async def test_offline_structured_output_reports_parse_errors_with_include_raw() -> None:
+    answer = await OfflineChatModel().with_structured_output(Ticket, include_raw=True).ainvoke("no id here")
+    assert answer["parsed"] is None
+    assert answer["parsing_error"] is not None
+    assert answer["raw"].text.startswith("{")
+
+
+async def test_offline_replies_depend_on_the_input_and_report_usage() -> None:
+    model = OfflineChatModel()
+    prompt = "You are a helpful agent.\nThe user says: '{}'.\nAsk for their order number."
+    one = await model.ainvoke([HumanMessage(prompt.format("My parcel is late."))])
+    two = await model.ainvoke([HumanMessage(prompt.format("The lid is cracked."))])
+    assert "My parcel is late." in one.text and "The lid is cracked." in two.text
+    assert "ask you for my order number" not in one.text
+    assert one.usage_metadata is not None
+    assert one.usage_metadata["input_tokens"] == len(prompt.format("My parcel is late.")) // 4 + 1
+    assert (
+        one.usage_metadata["total_tokens"] == one.usage_metadata["input_tokens"] + one.usage_metadata["output_tokens"]
+    )
+
+
+async def test_offline_answers_questions_from_the_supplied_material() -> None:
+    prompt = (
+        'Answer the question.\nQuestion: "What does a wind turbine capture?"\n'
+        "Provided Content:\n---\nSolar panels convert sunlight. Wind turbines capture kinetic energy from the wind. "
+        "Batteries store power.\n---"
+    )
+    answer = await OfflineChatModel().ainvoke([SystemMessage("Answer from context only."), HumanMessage(prompt)])
+    assert answer.text == "Wind turbines capture kinetic energy from the wind."
+
+
+def test_gemini_key_comes_from_either_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert llm.find_api_key() is None
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-variable")
+    assert llm.find_api_key() == "gemini-variable"
+    monkeypatch.setenv("GOOGLE_API_KEY", "google-variable")
+    assert llm.find_api_key() == "google-variable"
+
+
+def test_gemini_key_comes_from_colab_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    userdata = types.SimpleNamespace(get=lambda name: {"GOOGLE_API_KEY": "colab-secret"}[name])
+    colab = types.ModuleType("google.colab")
+    colab.userdata = userdata  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    assert llm.find_api_key() == "colab-secret"
+
+
+def test_auto_means_offline_without_a_key_and_gemini_with_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert llm.build_model("auto").label == OFFLINE_LABEL
+    monkeypatch.setenv("GOOGLE_API_KEY", "k")
+    built = llm.build_model("auto")
+    assert built.label == "google_genai:gemini-2.5-flash"
+    assert type(built.model).__name__ == "ChatGoogleGenerativeAI"
+    assert llm.build_model("google_genai:gemini-2.5-pro").label == "google_genai:gemini-2.5-pro"
+
+
+def test_explicit_gemini_without_a_key_says_how_to_get_one() -> None:
+    with pytest.raises(llm.ModelSetupError, match="GOOGLE_API_KEY"):
+        llm.build_model("gemini-2.5-flash")
+
+
+def test_a_python_model_object_serves_every_node_without_its_own_override() -> None:
+    mine = OfflineChatModel(latency=0.0)
+    context = Context(chat_model=mine, node_models={"classify": "offline"})
+    assert llm.model_for(context, "answer").model is mine
+    assert llm.model_for(context, "classify").model is not mine
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (httpx.ConnectError("refused"), True),
+        (TimeoutError(), True),
+        (ValueError("bad json"), False),
+        (llm.ModelSetupError("no key"), False),
+        (type("ClientError", (Exception,), {"code": 400})(), False),
+        (type("ServerError", (Exception,), {"code": 503})(), True),
+        (type("RateLimited", (Exception,), {"code": 429})(), True),
+        (KeyError("bug"), False),
+    ],
+)
+def test_only_transient_failures_are_retried(error: BaseException, transient: bool) -> None:
+    assert llm.is_transient(error) is transient
+
+
+def test_errors_never_show_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_API_KEY", "my-secret-key-value")
+    leaked = RuntimeError("request with my-secret-key-value and AIzaSyA1234567890abcdefghijklmnopqrstuv failed")
+    message = llm.describe_error(leaked)
+    assert "my-secret-key-value" not in message
+    assert "AIzaSyA1234567890" not in message
+    assert "***" in message
