@@ -4,6 +4,7 @@ import asyncio
 import logging
 import os
 import re
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -155,6 +156,24 @@ def model_for(context: Context, node: str) -> BuiltModel:
 async def chat_model(runtime: Runtime[Context] | None, node: str) -> BuiltModel:
     """Return the chat model for `node`; built in a thread, as building may read files (.env, certificates)."""
     return await asyncio.to_thread(model_for, context_of(runtime), node)
+
+
+_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def fan_out_slots(runtime: Runtime[Context] | None) -> asyncio.Semaphore:
+    """Return the semaphore that bounds parallel branches to the context's `max_concurrency`.
+
+    Send branches of one step run as tasks on one event loop, so a semaphore per loop and bound is what
+    keeps them to the bound: `async with llm.fan_out_slots(runtime): ...` around a branch's model calls.
+    Runs sharing a loop (a server) with the same bound share the slots, which also shields a provider's
+    rate limit. LangGraph's own `max_concurrency` run config bounds every node, not just the fan-out.
+    """
+    limit = max(1, context_of(runtime).max_concurrency)
+    per_loop = _slots.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(limit, asyncio.Semaphore(limit))
 
 
 def check_context(context: Context, nodes: list[str]) -> list[str]:
