@@ -116,3 +116,9 @@ def test_errors_never_show_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "my-secret-key-value" not in message
     assert "AIzaSyA1234567890" not in message
     assert "***" in message
+
+
+def test_a_provider_string_needs_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "langchain_openai", None)  # as if langchain-openai were not installed
+    with pytest.raises(llm.ModelSetupError, match="langchain-openai"):
+        llm.build_model("openai:gpt-4.1-mini-test-only")
