@@ -134,7 +134,7 @@ def read_plan(
             continue
         worker = workers.get(kind)
         if worker is None:
-            request = f"{kind} ({shown})" if shown else kind or "an unnamed request"
+            request = f"{kind} ({shown})" if kind and shown else kind or shown or "an unnamed request"
             unhandled.append(
                 {"index": index, "kind": kind, "request": request, "reason": "we do not handle this kind of request"}
             )
@@ -165,6 +165,15 @@ def read_plan(
     return tasks, unhandled, notes
 
 
+def _is_json(text: str) -> bool:
+    text = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```")
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
     """Build the `plan` node for a registry of workers."""
     schema = plan_schema(workers)
@@ -189,6 +198,10 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
             note = f"The planner's output was not valid JSON (raw: {raw!r}); asked the customer for details."
             return {"tasks": [], "unhandled": [], "notes": [note], **seen}
         tasks, unhandled, notes = read_plan(answer["parsed"], workers, message)
+        raw = getattr(answer["raw"], "text", "")
+        if not _is_json(raw):
+            # LangChain's JSON parser repairs truncated output; say so, as a cut-off plan may have lost tasks.
+            notes.insert(0, f"The planner's output was not valid JSON (raw: {raw[:120]!r}); used what could be read.")
         return {"tasks": tasks, "unhandled": unhandled, "notes": notes, **seen}
 
     return plan
