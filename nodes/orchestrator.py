@@ -82,7 +82,11 @@ def plan_schema(workers: Mapping[str, Worker]) -> dict[str, Any]:
 
 
 def task_key(message: str, kind: str, fields: Mapping[str, str]) -> str:
-    """Return the task's stable identity: the same message and task always give the same key, on any machine."""
+    """Return the task's stable identity: the same message and task always give the same key, on any machine.
+
+    The message is part of it so that a resent message finds its case again, while the same invoice raised in
+    a new message gets a new case. Model output (such as the billing concern) is not: it may vary between tries.
+    """
     canonical = json.dumps({"message": " ".join(message.split()), "kind": kind, "fields": dict(fields)}, sort_keys=True)
     return f"{kind}:{hashlib.sha256(canonical.encode()).hexdigest()[:20]}"
 
