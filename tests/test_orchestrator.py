@@ -515,7 +515,7 @@ async def test_a_new_worker_type_is_one_registry_entry() -> None:
     message = f"{warranty.example} Also, can you give me an update on my order #A-12345?"
     result = await run(message, workers=extended)
     assert [t["kind"] for t in result["tasks"]] == ["warranty_claim", "status_update"]
-    claim = result["results"][0]["reference"] if result["results"][0]["kind"] == "warranty_claim" else ""
+    claim = next(r["reference"] for r in result["results"] if r["kind"] == "warranty_claim")
     assert claim.startswith("WC-") and claim in result["email"]
     assert "Regarding your Warranty Claim" in result["email"] and "A-12345" in result["email"]
 
