@@ -39,6 +39,33 @@ def _render_routing(result: dict[str, Any]) -> str:
     )
 
 
+def _render_orchestrator(result: dict[str, Any]) -> str:
+    lines = [f"Message: {result.get('message', '')}", "Plan:"]
+    planned = sorted(
+        [
+            (t["index"], f"{t['kind']} " + ", ".join(f"{k}={v}" for k, v in t["fields"].items()))
+            for t in result.get("tasks", [])
+        ]
+        + [(u["index"], f"could not handle: {u['request']} ({u['reason']})") for u in result.get("unhandled", [])]
+    )
+    lines += [f"  {index + 1}. {text}" for index, text in planned] or ["  (no tasks)"]
+    lines.append("Results:")
+    for worker_result in sorted(result.get("results", []), key=lambda r: r["index"]):
+        status = "done" if worker_result["ok"] else "follow-up"
+        lines.append(f"  {worker_result['index'] + 1}. [{status}] {worker_result['label']}: {worker_result['summary']}")
+    if not result.get("results"):
+        lines.append("  (none)")
+    lines += ["Email:", *(f"  {line}" for line in result.get("email", "").splitlines())]
+    return "\n".join(lines)
+
+
+LESSON_MESSAGE = (
+    "Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I expected.\n"
+    "Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible with my system.\n"
+    "Finally, can you give me an update on my order #A-12345?"
+)
+"""The lesson's customer message with three requests."""
+
 WORKFLOWS: dict[str, Workflow] = {
     "routing": Workflow(
         module="graphs.routing",
@@ -51,6 +78,14 @@ WORKFLOWS: dict[str, Workflow] = {
         ),
         make_input=lambda text: {"query": text},
         render=_render_routing,
+    ),
+    "orchestrator": Workflow(
+        module="graphs.orchestrator",
+        description="Split a customer message into typed tasks, handle each with its worker in parallel, "
+        "then write one email.",
+        examples=(LESSON_MESSAGE,),
+        make_input=lambda text: {"message": text},
+        render=_render_orchestrator,
     ),
 }
 """Name -> workflow; the names match studio/langgraph.json."""

@@ -2,10 +2,12 @@
 
 It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes
 the option whose description overlaps the user's text most, a string with a `pattern` takes that pattern's
-first match, a confidence reflects the winning margin, a list takes one item per clause that fits. Free-text
-calls answer extractively: the sentences of the supplied material that best match the question, the facts
-of a list turned into an email, or the user's own words acknowledged in the role the prompt assigns. So what a
-node needs from it lives in that node's schema and registry text, which guide Gemini too.
+first match (as a whole token when the pattern is anchored), a field named like a name takes a quoted phrase
+and one named like a reason what follows "because", a confidence reflects the winning margin, a list takes one
+item per clause that fits. Free-text calls answer extractively: the sentences of the supplied material that best
+match the question, the facts of a list turned into an email, or the user's own words acknowledged in the role
+the prompt assigns. So what a node needs from it lives in that node's schema and registry text, which guide
+Gemini too.
 """
 
 import asyncio
@@ -35,6 +37,8 @@ _FIELD = re.compile(r"^\s*([A-Za-z][\w ]{0,40}):\s*(.+?)\s*$", re.M)
 _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
+_QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"'“”‘’]{2,80}?)[\"'”’](?!\w)")
+_BECAUSE = re.compile(r"\b(?:because|since|due to)\s+(?:(?:it|this|that|they)(?:'s|’s| is| are)\s+)?(.+)", re.I)
 
 
 @dataclass
@@ -74,6 +78,30 @@ class Prompt:
     def material(self) -> str:
         """The delimited documents or facts the prompt supplies, if any."""
         return "\n\n".join(self.blocks)
+
+
+def _findable(pattern: str) -> str:
+    """Turn a field's pattern into one that finds the value in running text.
+
+    An anchored pattern describes a whole value, so in text it must match a whole token: "A-12345" is an
+    order id in "order #A-12345?", but "V-78901" inside "INV-78901" is not.
+    """
+    core = pattern.removeprefix("^").removesuffix("$")
+    before = r"(?<![\w-])" if pattern.startswith("^") else ""
+    after = r"(?![\w-])" if pattern.endswith("$") else ""
+    return f"{before}(?:{core}){after}"
+
+
+def _cued(name: str, text: str) -> str | None:
+    """Read a field named like a name from a quoted phrase, and one named like a reason from a "because"."""
+    name = name.lower()
+    if name.endswith(("name", "title")):
+        quoted = _QUOTED.search(text)
+        return quoted.group(1).strip() if quoted else None
+    if "reason" in name:
+        cause = _BECAUSE.search(text)
+        return cause.group(1).strip(" .!?;,") if cause else None
+    return None
 
 
 def _clauses(text: str) -> list[str]:
@@ -171,7 +199,7 @@ class SchemaFiller:
         """Tell whether every required patterned field of `schema` finds its pattern in `clause`."""
         for key in schema.get("required", []):
             sub = self.resolve(schema.get("properties", {}).get(key, {}))
-            if "pattern" in sub and not re.search(sub["pattern"].strip("^$"), clause):
+            if "pattern" in sub and not re.search(_findable(sub["pattern"]), clause):
                 return False
         described = f"{schema.get('title', '')} {schema.get('description', '')}"
         return overlap(described, clause) > 0 or any(
@@ -183,14 +211,17 @@ class SchemaFiller:
         return max(variants, key=lambda v: overlap(f"{v.get('title', '')} {v.get('description', '')}", text))
 
     def fill_string(self, schema: dict[str, Any], name: str, text: str) -> str:
-        """Take the pattern's first match, else the clause that best matches the field's description."""
+        """Take the pattern's first match, a cued phrase, else the clause that best matches the field's description."""
         pattern = schema.get("pattern")
         if pattern:
             for source in (text, self.prompt.user_text, self.prompt.instructions):
-                found = re.search(pattern.strip("^$"), source)
+                found = re.search(_findable(pattern), source)
                 if found:
                     return found.group()
             return ""
+        cued = _cued(name, text)
+        if cued:
+            return cued
         clauses = _clauses(text) or [text]
         described = f"{name.replace('_', ' ')} {schema.get('description', '')}"
         return max(clauses, key=lambda c: overlap(described, c)) if len(clauses) > 1 else clauses[0]

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -68,7 +69,9 @@ def test_bad_input_exits_2_from_the_console_script() -> None:
 
 def test_list_and_draw(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list"]) == 0
-    assert capsys.readouterr().out.startswith("routing  Classify a customer query")
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == list(WORKFLOWS)
+    assert re.match(r"routing +Classify a customer query", listed[0])
     assert main(["draw", "routing"]) == 0
     assert "classify -.-> billing_inquiry;" in capsys.readouterr().out
     assert main(["draw", "routing", "--ascii"]) == 0

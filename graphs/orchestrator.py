@@ -1,0 +1,55 @@
+"""Orchestrator-workers: plan typed tasks, fan out one worker per task with Send, synthesize one email."""
+
+from collections.abc import Mapping
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from nodes.backend import LocalBackend, SupportBackend
+from nodes.llm import LLM_RETRY
+from nodes.orchestrator import OTHER_KIND, make_plan, make_worker, synthesize
+from nodes.workers import WORKERS, Worker
+from state.context import Context
+from state.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState, WorkerState
+
+OrchestratorBuilder = StateGraph[OrchestratorState, Context, OrchestratorInput, OrchestratorOutput]
+
+
+def assign_workers(state: OrchestratorState) -> list[Send] | str:
+    """Fan out: one Send per planned task to its worker's node; with no tasks, go straight to synthesize."""
+    tasks = state.get("tasks", [])
+    if not tasks:
+        return "synthesize"
+    return [Send(task["kind"], WorkerState(message=state["message"], task=task)) for task in tasks]
+
+
+def build_orchestrator(
+    workers: Mapping[str, Worker] = WORKERS, backend: SupportBackend | None = None
+) -> OrchestratorBuilder:
+    """Wire plan -> one worker node per task type (one Send per task) -> synthesize -> END."""
+    clash = {"plan", "synthesize", OTHER_KIND} & set(workers)
+    if clash:
+        raise ValueError(f"Worker keys {sorted(clash)} are reserved names; pick other registry keys.")
+    backend = backend or LocalBackend()
+    builder = StateGraph(
+        OrchestratorState, context_schema=Context, input_schema=OrchestratorInput, output_schema=OrchestratorOutput
+    )
+    builder.add_node("plan", make_plan(workers), retry_policy=LLM_RETRY)
+    # One node per task type rather than one dispatching `work` node: Studio then draws which workers exist
+    # (plan -> billing_inquiry / product_return / status_update -> synthesize) and shows each task's run under
+    # its type, and node_models can give one type its own model. The registry builds the nodes, so a new type
+    # still needs no edit here. Workers retry inside the node (nodes.orchestrator.WORKER_RETRY) rather than by a
+    # node RetryPolicy, so that a task that keeps failing becomes a follow-up in the email instead of failing the
+    # run. add_node(error_handler=...) could do that too, but langgraph 1.0 (our floor) does not have it.
+    for kind, worker in workers.items():
+        builder.add_node(kind, make_worker(kind, worker, backend), input_schema=WorkerState)
+        builder.add_edge(kind, "synthesize")
+    builder.add_node("synthesize", synthesize, retry_policy=LLM_RETRY)
+    builder.add_edge(START, "plan")
+    builder.add_conditional_edges("plan", assign_workers, [*workers, "synthesize"])
+    builder.add_edge("synthesize", END)
+    return builder
+
+
+builder = build_orchestrator()
+graph = builder.compile(name="orchestrator")

@@ -1,0 +1,568 @@
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import RetryPolicy
+from pydantic import BaseModel, Field
+
+from graphs.catalog import LESSON_MESSAGE, WORKFLOWS
+from graphs.orchestrator import build_orchestrator, graph
+from nodes import llm, orchestrator
+from nodes.backend import Case, LocalBackend, ReturnAuthorization
+from nodes.offline import OFFLINE_LABEL
+from nodes.orchestrator import ASK_FOR_DETAILS, FOLLOW_UP, MAX_TASKS, plan_schema, read_plan, task_key
+from nodes.workers import WORKERS, Job, Outcome, Worker
+from state.context import Context
+from tests.conftest import REPO
+from tests.fakes import GeminiServer, ScriptedChatModel
+from tests.test_cli import run_cli
+
+OFFLINE = Context(model="offline")
+RMA = re.compile(r"RMA-\d{5}")
+CASE = re.compile(r"CASE-\d{6}")
+
+
+async def run(message: str, context: Context = OFFLINE, **build: Any) -> dict[str, Any]:
+    compiled = build_orchestrator(**build).compile() if build else graph
+    return dict(await compiled.ainvoke({"message": message}, context=context))
+
+
+def invoice_message(count: int) -> str:
+    return " ".join(f"Please check invoice INV-{1000 + n}." for n in range(count))
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the workers' retry policy but without waiting between attempts."""
+    policy = RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False, retry_on=llm.is_transient)
+    monkeypatch.setattr(orchestrator, "WORKER_RETRY", policy)
+
+
+# --- The lesson's message -------------------------------------------------------------------------------------
+
+
+async def test_lesson_message_offline_gives_three_tasks_and_an_email_covering_them() -> None:
+    backend = LocalBackend()
+    result = await run(LESSON_MESSAGE, backend=backend)
+    assert [(t["index"], t["kind"], t["fields"]) for t in result["tasks"]] == [
+        (0, "billing_inquiry", {"invoice_number": "INV-7890"}),
+        (
+            1,
+            "product_return",
+            {"product_name": "SuperWidget 5000", "reason_for_return": "not compatible with my system"},
+        ),
+        (2, "status_update", {"order_id": "A-12345"}),
+    ]
+    assert result["unhandled"] == []
+    [case] = backend.cases.values()
+    [rma] = backend.rmas.values()
+    assert case.invoice_number == "INV-7890"
+    assert case.concern == "It seems higher than I expected."
+    email = result["email"]
+    assert case.case_id in email
+    assert rma.rma_number in email
+    assert rma.shipping_instructions in email
+    assert "Ship to: Returns Department" in email
+    assert "A-12345" in email and "Shipped" in email and "SF182305" in email
+    assert email.startswith("Dear Customer,")
+    assert result["notes"] == []
+    assert result["models"] == {"plan": OFFLINE_LABEL, "billing_inquiry": OFFLINE_LABEL, "synthesize": OFFLINE_LABEL}
+
+
+async def test_lesson_message_through_the_real_gemini_client(gemini: GeminiServer) -> None:
+    backend = LocalBackend()
+    result = await run(LESSON_MESSAGE, Context(), backend=backend)  # "auto" picks Gemini: a key is set
+    assert [t["fields"] for t in result["tasks"]] == [
+        {"invoice_number": "INV-7890"},
+        {"product_name": "SuperWidget 5000", "reason_for_return": "not compatible with my system"},
+        {"order_id": "A-12345"},
+    ]
+    email = result["email"]
+    assert next(iter(backend.cases.values())).case_id in email
+    assert next(iter(backend.rmas.values())).shipping_instructions in email
+    assert "A-12345" in email and "Shipped" in email
+    assert set(result["models"].values()) == {"google_genai:gemini-2.5-flash"}
+    assert len(gemini.requests) == 3, "plan, the billing worker's concern, synthesis"
+    plan_config = gemini.requests[0]["body"]["generationConfig"]
+    assert plan_config["responseMimeType"] == "application/json"
+    variants = plan_config["responseJsonSchema"]["properties"]["tasks"]["items"]["anyOf"]
+    assert [v["properties"]["kind"]["enum"] for v in variants] == [[k] for k in WORKERS] + [["other"]]
+    assert variants[0]["properties"]["invoice_number"]["pattern"] == r"^INV-\d{4,6}$"
+
+
+async def test_malformed_gemini_plan_asks_for_details_without_crashing(gemini: GeminiServer) -> None:
+    gemini.scripted = ["```json\n{oops"]
+    result = await run(LESSON_MESSAGE, Context())
+    assert result["tasks"] == [] and result["results"] == []
+    assert ASK_FOR_DETAILS in result["email"]
+    assert "not valid JSON" in result["notes"][0]
+    assert "not a task list" in result["notes"][1]
+    assert len(gemini.requests) == 1
+
+
+async def test_a_truncated_plan_keeps_its_complete_tasks_with_a_note(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ['{"tasks": [{"kind": "status_update", "order_id": "A-12345"}, {"kind": "billing_inq']
+    result = await run(LESSON_MESSAGE, Context(chat_model=scripted))
+    assert [t["fields"] for t in result["tasks"]] == [{"order_id": "A-12345"}]
+    assert [u["request"] for u in result["unhandled"]] == ["billing_inq"]
+    assert "not valid JSON" in result["notes"][0]
+    assert "A-12345" in result["email"] and "billing_inq" in result["email"]
+
+
+# --- Plan sizes and order -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "kinds"),
+    [
+        (WORKERS["product_return"].example, ["product_return"]),
+        (LESSON_MESSAGE, ["billing_inquiry", "product_return", "status_update"]),
+        (invoice_message(10), ["billing_inquiry"] * 10),
+    ],
+    ids=["1 task", "3 tasks", "10 tasks"],
+)
+async def test_every_planned_task_gets_a_result_and_a_place_in_the_email(message: str, kinds: list[str]) -> None:
+    result = await run(message, backend=LocalBackend())
+    assert [t["kind"] for t in result["tasks"]] == kinds
+    results = result["results"]
+    assert sorted(r["index"] for r in results) == list(range(len(kinds)))
+    assert all(r["ok"] for r in results)
+    references = [r["reference"] for r in sorted(results, key=lambda r: r["index"])]
+    assert len(set(references)) == len(kinds)
+    positions = [result["email"].index(reference) for reference in references]
+    assert positions == sorted(positions), "the email keeps the customer's order"
+    assert result["notes"] == []
+
+
+async def test_ten_invoices_open_ten_distinct_cases() -> None:
+    backend = LocalBackend()
+    result = await run(invoice_message(10), backend=backend)
+    assert sorted(case.invoice_number for case in backend.cases.values()) == [f"INV-{1000 + n}" for n in range(10)]
+    for case in backend.cases.values():
+        assert case.case_id in result["email"]
+
+
+def slow_first_worker(finished: list[int]) -> Worker:
+    """A worker whose first task waits until the last task is done, so results arrive in reverse order."""
+    last_done = asyncio.Event()
+
+    async def handle(job: Job[Any]) -> Outcome:
+        position = int(job.task.order_id[-1])
+        if position == 1:
+            await asyncio.wait_for(last_done.wait(), timeout=10)
+        finished.append(position)
+        if position == 3:
+            last_done.set()
+        return Outcome(reference=f"DONE-{position}", summary=f"done {position}", details={"Done": f"DONE-{position}"})
+
+    return Worker(
+        label="Status Update",
+        description=WORKERS["status_update"].description,
+        task_schema=WORKERS["status_update"].task_schema,
+        handle=handle,
+        example=WORKERS["status_update"].example,
+    )
+
+
+async def test_results_keep_the_customers_order_whatever_order_workers_finish_in() -> None:
+    finished: list[int] = []
+    message = "Where is order A-00001? Where is order A-00002? Where is order A-00003?"
+    result = await run(message, workers={"status_update": slow_first_worker(finished)})
+    assert finished[0] != 1 and finished[-1] == 1, "the first task finished last"
+    email = result["email"]
+    assert email.index("DONE-1") < email.index("DONE-2") < email.index("DONE-3")
+    rendered = WORKFLOWS["orchestrator"].render(result)
+    assert rendered.index("DONE-1") < rendered.index("DONE-2") < rendered.index("DONE-3")
+
+
+async def test_workers_run_concurrently_up_to_max_concurrency() -> None:
+    running, peak = 0, 0
+
+    async def handle(job: Job[Any]) -> Outcome:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        for _ in range(20):  # hand control to the other branches, so any that may start do start
+            await asyncio.sleep(0)
+        running -= 1
+        return Outcome(reference=job.task.invoice_number, summary="ok", details={})
+
+    counting = Worker("Billing Inquiry", "Invoices.", WORKERS["billing_inquiry"].task_schema, handle, "INV-1234")
+    for limit, expected in [(2, 2), (5, 5), (20, 10)]:
+        peak = 0
+        context = Context(model="offline", max_concurrency=limit)
+        result = await run(invoice_message(10), context, workers={"billing_inquiry": counting})
+        assert len(result["results"]) == 10
+        assert peak == expected, limit
+
+
+# --- Malformed plans ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "note_part"),
+    [
+        ("this is not JSON at all", "not valid JSON"),
+        ("", "not valid JSON"),
+        ("42", "was int, not a task list"),
+        ('"INV-7890"', "was str, not a task list"),
+        ('{"steps": []}', "without a 'tasks' list"),
+        ('{"tasks": "INV-7890"}', "without a 'tasks' list"),
+    ],
+)
+async def test_unusable_plan_output_gets_a_polite_reply_and_a_note(
+    scripted: ScriptedChatModel, raw: str, note_part: str
+) -> None:
+    scripted.replies = [raw]
+    result = await run(LESSON_MESSAGE, Context(chat_model=scripted))
+    assert result["tasks"] == [] and result["results"] == []
+    assert ASK_FOR_DETAILS in result["email"]
+    assert any(note_part in note for note in result["notes"]), result["notes"]
+    assert len(scripted.prompts) == 1, "no worker or synthesizer call"
+
+
+async def test_a_plan_with_no_tasks_asks_for_details_without_a_note(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ['{"tasks": []}']
+    result = await run("Hello there!", Context(chat_model=scripted))
+    assert result["email"] == f"Dear Customer,\n\n{ASK_FOR_DETAILS}\n\nBest regards,\nCustomer Support"
+    assert result["notes"] == []
+
+
+async def test_offline_small_talk_plans_nothing() -> None:
+    result = await run("Hello there, have a nice day!")
+    assert result["tasks"] == [] and ASK_FOR_DETAILS in result["email"]
+
+
+@pytest.mark.parametrize(
+    ("task", "asked", "reason"),
+    [
+        ({"kind": "refund", "amount": "5 EUR"}, "refund (5 EUR)", "we do not handle this kind of request"),
+        ({"invoice_number": "INV-7890"}, "INV-7890", "we do not handle this kind of request"),
+        ({}, "an unnamed request", "we do not handle this kind of request"),
+        ({"kind": "billing_inquiry"}, "Billing Inquiry", "the invoice number is missing"),
+        ({"kind": "billing_inquiry", "invoice_number": ""}, "Billing Inquiry", "the invoice number is missing"),
+        (
+            {"kind": "billing_inquiry", "invoice_number": "my last invoice"},
+            "Billing Inquiry (my last invoice)",
+            "'my last invoice' does not look like a valid invoice number",
+        ),
+        (
+            {"kind": "status_update", "order_id": "12345"},
+            "Status Update (12345)",
+            "'12345' does not look like a valid order id",
+        ),
+        ({"kind": "status_update", "order_id": 12345}, "Status Update (12345)", "the order id is not valid"),
+        (
+            {"kind": "product_return", "product_name": "SuperWidget 5000"},
+            "Product Return (SuperWidget 5000)",
+            "the reason for return is missing",
+        ),
+        (
+            {"kind": "other", "request": "change my address"},
+            "change my address",
+            "this is not something we can handle here",
+        ),
+        ("INV-7890", "INV-7890", "we could not understand it"),
+    ],
+)
+async def test_tasks_no_worker_can_take_are_listed_and_mentioned_while_the_rest_is_done(
+    scripted: ScriptedChatModel, task: Any, asked: str, reason: str
+) -> None:
+    good = {"kind": "status_update", "order_id": "A-12345"}
+    scripted.replies = [json.dumps({"tasks": [task, good]})]
+    result = await run("Several requests.", Context(chat_model=scripted))
+    assert result["unhandled"] == [
+        {
+            "index": 0,
+            "kind": task.get("kind", "") if isinstance(task, dict) else "",
+            "request": asked,
+            "reason": reason,
+        }
+    ]
+    assert [r["reference"] for r in result["results"]] == ["A-12345"]
+    email = result["email"]
+    assert asked in email and reason in email
+    assert email.index(asked) < email.index("A-12345"), "the unhandled request keeps its place"
+
+
+async def test_only_unhandled_tasks_still_get_a_reply_that_names_them(scripted: ScriptedChatModel) -> None:
+    scripted.replies = [json.dumps({"tasks": [{"kind": "billing_inquiry", "invoice_number": "last month's"}]})]
+    result = await run("My last invoice is wrong.", Context(chat_model=scripted))
+    assert result["results"] == []
+    assert "Billing Inquiry (last month's)" in result["email"]
+    assert ASK_FOR_DETAILS in result["email"]
+    assert len(scripted.prompts) == 1
+
+
+def test_read_plan_accepts_a_bare_list_strips_hashes_and_drops_duplicates() -> None:
+    billing = {"kind": "billing_inquiry", "invoice_number": "#INV-7890"}
+    tasks, unhandled, notes = read_plan(
+        [billing, dict(billing), {"kind": "status_update", "order_id": " #A-12345 "}], WORKERS, "m"
+    )
+    assert [(t["index"], t["fields"]) for t in tasks] == [
+        (0, {"invoice_number": "INV-7890"}),
+        (2, {"order_id": "A-12345"}),
+    ]
+    assert unhandled == []
+    assert notes == ["The plan listed the Billing Inquiry INV-7890 twice; handled it once."]
+
+
+def test_read_plan_caps_the_number_of_tasks() -> None:
+    items = [{"kind": "billing_inquiry", "invoice_number": f"INV-{2000 + n}"} for n in range(MAX_TASKS + 1)]
+    tasks, unhandled, _ = read_plan({"tasks": items}, WORKERS, "m")
+    assert len(tasks) == MAX_TASKS
+    assert [u["request"] for u in unhandled] == [f"Billing Inquiry (INV-{2000 + MAX_TASKS})"]
+    assert "at most" in unhandled[0]["reason"]
+
+
+@pytest.mark.parametrize("message", ["", "   "])
+async def test_empty_message_plans_nothing_without_calling_a_model(scripted: ScriptedChatModel, message: str) -> None:
+    result = await run(message, Context(chat_model=scripted))
+    assert result["tasks"] == [] and ASK_FOR_DETAILS in result["email"]
+    assert scripted.prompts == []
+
+
+# --- Failing workers and idempotency --------------------------------------------------------------------------
+
+
+class FlakyBackend(LocalBackend):
+    """Fails RMA requests: `fail_before` times before acting, then `fail_after` times after acting."""
+
+    def __init__(self, error: BaseException, fail_before: int = 0, fail_after: int = 0) -> None:
+        super().__init__()
+        self.error, self.fail_before, self.fail_after = error, fail_before, fail_after
+        self.rma_calls = 0
+
+    async def issue_rma(self, key: str, product_name: str, reason: str) -> ReturnAuthorization:
+        self.rma_calls += 1
+        if self.fail_before:
+            self.fail_before -= 1
+            raise self.error
+        rma = await super().issue_rma(key, product_name, reason)
+        if self.fail_after:
+            self.fail_after -= 1
+            raise self.error
+        return rma
+
+
+async def test_a_failing_worker_does_not_sink_the_others(no_backoff: None) -> None:
+    backend = FlakyBackend(RuntimeError("warehouse system down"), fail_before=99)
+    result = await run(LESSON_MESSAGE, backend=backend)
+    assert backend.rma_calls == 1, "an error that retrying cannot fix is not retried"
+    by_kind = {r["kind"]: r for r in result["results"]}
+    assert by_kind["billing_inquiry"]["ok"] and by_kind["status_update"]["ok"]
+    assert not by_kind["product_return"]["ok"]
+    email = result["email"]
+    assert next(iter(backend.cases.values())).case_id in email and "A-12345" in email
+    assert "SuperWidget 5000" in email and FOLLOW_UP in email
+    assert backend.rmas == {}
+    [note] = result["notes"]
+    assert "Product Return task #2 failed" in note and "warehouse system down" in note
+
+
+async def test_a_worker_that_keeps_failing_transiently_gives_up_after_its_retries(no_backoff: None) -> None:
+    backend = FlakyBackend(ConnectionError("connection reset"), fail_before=99)
+    result = await run(LESSON_MESSAGE, backend=backend)
+    assert backend.rma_calls == orchestrator.WORKER_RETRY.max_attempts
+    assert [r["ok"] for r in sorted(result["results"], key=lambda r: r["index"])] == [True, False, True]
+    assert FOLLOW_UP in result["email"]
+
+
+async def test_a_retried_worker_does_not_issue_a_second_rma(no_backoff: None) -> None:
+    clean = await run(LESSON_MESSAGE, backend=LocalBackend())
+    backend = FlakyBackend(ConnectionError("reset after the RMA was issued"), fail_after=1)
+    result = await run(LESSON_MESSAGE, backend=backend)
+    assert backend.rma_calls == 2
+    [rma] = backend.rmas.values()
+    assert rma.rma_number == next(r["reference"] for r in clean["results"] if r["kind"] == "product_return")
+    assert rma.rma_number in result["email"]
+    assert result["notes"] == ["The Product Return task #2 succeeded on attempt 2."]
+
+
+class Crash(BaseException):
+    """The process dies mid-worker: nothing inside the graph may catch it."""
+
+
+async def test_a_resumed_run_reuses_the_rma_its_crashed_worker_issued() -> None:
+    backend = FlakyBackend(Crash(), fail_after=1)
+    compiled = build_orchestrator(backend=backend).compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "customer-1"}}
+    with pytest.raises(Crash):
+        await compiled.ainvoke({"message": LESSON_MESSAGE}, config, context=OFFLINE)
+    [issued] = backend.rmas.values()
+    result = await compiled.ainvoke(None, config, context=OFFLINE)
+    assert backend.rma_calls == 2
+    assert list(backend.rmas.values()) == [issued]
+    assert issued.rma_number in result["email"]
+    assert len(result["results"]) == 3
+
+
+async def test_the_same_message_gives_the_same_ids_even_on_a_fresh_backend() -> None:
+    backend = LocalBackend()
+    first = await run(LESSON_MESSAGE, backend=backend)
+    again = await run(LESSON_MESSAGE, backend=backend)
+    elsewhere = await run(LESSON_MESSAGE, backend=LocalBackend())
+    references = [[r["reference"] for r in x["results"]] for x in (first, again, elsewhere)]
+    assert references[0] == references[1] == references[2]
+    assert len(backend.cases) == 1 and len(backend.rmas) == 1
+
+
+async def test_backend_ids_follow_the_task_key() -> None:
+    backend = LocalBackend()
+    one = task_key("msg", "product_return", {"product_name": "A", "reason_for_return": "b"})
+    other = task_key("another msg", "product_return", {"product_name": "A", "reason_for_return": "b"})
+    assert one == task_key(" msg ", "product_return", {"reason_for_return": "b", "product_name": "A"})
+    first = await backend.issue_rma(one, "A", "b")
+    assert await backend.issue_rma(one, "A", "changed") == first
+    assert (await backend.issue_rma(other, "A", "b")).rma_number != first.rma_number
+    case = await backend.open_investigation(one, "INV-1234", "too high")
+    assert isinstance(case, Case) and CASE.fullmatch(case.case_id) and RMA.fullmatch(first.rma_number)
+    assert (await backend.order_status("Z-00000")).found is False
+
+
+# --- The synthesizer ------------------------------------------------------------------------------------------
+
+
+async def test_an_email_that_drops_a_task_is_completed_and_noted(scripted: ScriptedChatModel) -> None:
+    plan = json.dumps(
+        {
+            "tasks": [
+                {"kind": "status_update", "order_id": "A-12345"},
+                {"kind": "product_return", "product_name": "SuperWidget 5000", "reason_for_return": "too big"},
+            ]
+        }
+    )
+    scripted.replies = [plan, "Dear Customer,\nYour order A-12345 has shipped.\nBest regards"]
+    result = await run(LESSON_MESSAGE, Context(chat_model=scripted), backend=LocalBackend())
+    rma = next(r["reference"] for r in result["results"] if r["kind"] == "product_return")
+    assert result["email"].startswith("Dear Customer,\nYour order A-12345 has shipped.")
+    assert rma in result["email"].split("P.S.")[1]
+    assert "Shipping instructions" in result["email"]
+    assert result["notes"] == [f"The synthesizer's email left out {rma}; appended those points."]
+
+
+async def test_an_empty_email_becomes_a_plain_one(scripted: ScriptedChatModel) -> None:
+    scripted.replies = [json.dumps({"tasks": [{"kind": "status_update", "order_id": "A-12345"}]}), "  "]
+    result = await run("Where is A-12345?", Context(chat_model=scripted))
+    assert result["email"].startswith("Dear Customer,\n\nRegarding your Status Update:")
+    assert "A-12345" in result["email"]
+    assert "empty text" in result["notes"][0]
+
+
+async def test_the_synthesizer_sees_every_point_in_order(scripted: ScriptedChatModel) -> None:
+    await run(LESSON_MESSAGE, Context(chat_model=scripted))
+    synthesis = scripted.prompts[-1][-1].text
+    labels = ["Regarding your Billing Inquiry", "Regarding your Product Return", "Regarding your Status Update"]
+    assert [synthesis.index(label) for label in labels] == sorted(synthesis.index(label) for label in labels)
+
+
+# --- The registry: contract tests run for every entry, including ones added later ------------------------------
+
+
+@pytest.mark.parametrize("kind", list(WORKERS))
+async def test_each_worker_type_is_planned_from_its_example_and_appears_in_the_email(kind: str) -> None:
+    worker = WORKERS[kind]
+    result = await run(worker.example, backend=LocalBackend())
+    assert [t["kind"] for t in result["tasks"]] == [kind]
+    [worker_result] = result["results"]
+    assert worker_result["ok"] and worker_result["label"] == worker.label
+    assert worker_result["reference"] in result["email"]
+    assert f"Regarding your {worker.label}" in result["email"]
+
+
+@pytest.mark.parametrize("kind", list(WORKERS))
+def test_registry_entry_is_complete(kind: str) -> None:
+    worker = WORKERS[kind]
+    assert kind.isidentifier() and worker.label.strip() and worker.description.strip()
+    assert worker.task_schema.model_json_schema()["required"]
+    assert [w.label for w in WORKERS.values()].count(worker.label) == 1
+
+
+def test_the_plan_schema_offers_every_worker_and_the_planner_prompt_names_them() -> None:
+    variants = plan_schema(WORKERS)["properties"]["tasks"]["items"]["anyOf"]
+    assert [v["properties"]["kind"]["enum"][0] for v in variants] == [*WORKERS, "other"]
+    for variant, worker in zip(variants, WORKERS.values(), strict=False):
+        assert set(worker.task_schema.model_fields) <= set(variant["required"])
+
+
+class WarrantyClaim(BaseModel):
+    """A claim under warranty for a faulty product."""
+
+    serial_number: str = Field(pattern=r"^SN-\d{6}$", description="The product's serial number, e.g. SN-123456.")
+
+
+async def register_claim(job: Job[WarrantyClaim]) -> Outcome:
+    claim = f"WC-{job.key[-6:]}"
+    return Outcome(
+        claim, f"Registered warranty claim {claim}", {"Serial number": job.task.serial_number, "Claim": claim}
+    )
+
+
+async def test_a_new_worker_type_is_one_registry_entry() -> None:
+    warranty = Worker(
+        label="Warranty Claim",
+        description="A product that broke under warranty (needs its serial number, like SN-123456).",
+        task_schema=WarrantyClaim,
+        handle=register_claim,
+        example="My blender SN-123456 broke while still under warranty.",
+    )
+    extended = {**WORKERS, "warranty_claim": warranty}
+    assert "warranty_claim" in build_orchestrator(extended).compile().get_graph().nodes
+    message = f"{warranty.example} Also, can you give me an update on my order #A-12345?"
+    result = await run(message, workers=extended)
+    assert [t["kind"] for t in result["tasks"]] == ["warranty_claim", "status_update"]
+    claim = next(r["reference"] for r in result["results"] if r["kind"] == "warranty_claim")
+    assert claim.startswith("WC-") and claim in result["email"]
+    assert "Regarding your Warranty Claim" in result["email"] and "A-12345" in result["email"]
+
+
+def test_worker_keys_may_not_shadow_graph_nodes() -> None:
+    with pytest.raises(ValueError, match="reserved"):
+        build_orchestrator({**WORKERS, "synthesize": WORKERS["status_update"]})
+
+
+def test_graph_draws_a_fan_out_edge_to_each_worker() -> None:
+    mermaid = graph.get_graph().draw_mermaid()
+    for kind in WORKERS:
+        assert f"plan -.-> {kind};" in mermaid
+        assert f"{kind} --> synthesize;" in mermaid
+    assert "plan -.-> synthesize;" in mermaid
+    assert "plan -.-> __end__" not in mermaid
+
+
+def test_studio_config_serves_the_orchestrator() -> None:
+    config = json.loads(Path(REPO, "studio", "langgraph.json").read_text())
+    assert config["graphs"]["orchestrator"]["path"] == "../graphs/orchestrator.py:graph"
+
+
+# --- Command line ---------------------------------------------------------------------------------------------
+
+
+def test_cli_runs_the_lesson_message_offline() -> None:
+    done = run_cli("run", "orchestrator")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "  1. billing_inquiry invoice_number=INV-7890" in out
+    assert "  2. product_return product_name=SuperWidget 5000, reason_for_return=not compatible with my system" in out
+    assert "  3. status_update order_id=A-12345" in out
+    assert re.search(r"1\. \[done\] Billing Inquiry: Opened investigation case CASE-\d{6}", out)
+    assert re.search(r"2\. \[done\] Product Return: Issued RMA-\d{5}", out)
+    assert "3. [done] Status Update: Order A-12345: Shipped" in out
+    assert "Email:\n  Dear Customer," in out
+    assert done.stderr.count(llm.OFFLINE_NOTICE) == 1
+
+
+def test_cli_json_output() -> None:
+    done = run_cli(
+        "run", "orchestrator", "Where is my order A-20001? Also return the 'Lamp X' because it flickers.", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    [result] = json.loads(done.stdout)["results"]
+    assert [t["kind"] for t in result["tasks"]] == ["status_update", "product_return"]
+    assert result["tasks"][1]["fields"] == {"product_name": "Lamp X", "reason_for_return": "it flickers"}
+    assert "Processing" in result["email"] and RMA.search(result["email"])
+    assert result["models"]["plan"] == llm.OFFLINE_LABEL
