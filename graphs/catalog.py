@@ -7,6 +7,8 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from state.routing import LESSON_QUERIES
+
 
 @dataclass(frozen=True)
 class Workflow:
@@ -44,11 +46,7 @@ WORKFLOWS: dict[str, Workflow] = {
         module="graphs.routing",
         description="Classify a customer query (Technical Support / Billing Inquiry / General Question), "
         "then answer with that intent's prompt.",
-        examples=(
-            "My internet connection is not working.",
-            "I think there is a mistake on my last invoice.",
-            "What are your opening hours?",
-        ),
+        examples=LESSON_QUERIES,
         make_input=lambda text: {"query": text},
         render=_render_routing,
     ),
