@@ -117,7 +117,18 @@ def check_run(args: argparse.Namespace, workflow: Workflow, inputs: list[dict[st
             f"{shlex.quote(workflow.examples[0])} --thread {shlex.quote(args.thread)}"
         )
     _check_nodes(nodes, args.interrupt_before, args.name)
-    store_path(args.db, create=True)
+    if store_path(args.db, create=True).exists():
+        asyncio.run(_check_new_thread(args))
+
+
+async def _check_new_thread(args: argparse.Namespace) -> None:
+    async with open_store(args.db, create=False) as saver:
+        existing = await saver.aget_tuple(thread_config(args.thread))
+    if existing is not None:
+        raise ThreadError(
+            f"thread {args.thread!r} already exists ({existing.metadata.get(WORKFLOW_KEY, '?')}); continue it with "
+            f"`workflows resume {_hint(args)}`, or pick a new --thread ID"
+        )
 
 
 def run(args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], context: Context, show: Show) -> int:
@@ -209,13 +220,6 @@ async def _start(
 ) -> int:
     async with open_store(args.db, create=True) as saver:
         graph = durable(workflow, saver)
-        existing = await saver.aget_tuple(thread_config(args.thread))
-        if existing is not None:
-            owner = existing.metadata.get(WORKFLOW_KEY, "?")
-            raise ThreadError(
-                f"thread {args.thread!r} already exists ({owner}); continue it with "
-                f"`workflows resume {_hint(args)}`, or pick a new --thread ID"
-            )
         config = _with_metadata(thread_config(args.thread), args.name, context)
         result = await graph.ainvoke(payload, config, context=context, interrupt_before=args.interrupt_before or None)
         return await _report(graph, args, workflow, dict(result), show)
