@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -210,6 +211,12 @@ def _check_nodes(real: Sequence[str], nodes: Sequence[str], name: str) -> None:
         raise ThreadError(f"--interrupt-before: {name} has no node {unknown[0]!r}; its nodes: {', '.join(real)}")
 
 
+def _waiting(nodes: Sequence[str]) -> str:
+    # A Send fan-out pauses before one task per branch, all with the same node name.
+    counts = Counter(nodes)
+    return ", ".join(f"{node} ({count} branches)" if count > 1 else node for node, count in counts.items())
+
+
 def _hint(args: argparse.Namespace) -> str:
     db = f" --db {shlex.quote(args.db)}" if args.db else ""
     return f"--thread {shlex.quote(args.thread)}{db}"
@@ -238,7 +245,7 @@ async def _report(
         show(args, workflow, [result])
         return 0
     checkpoint = state.config["configurable"]["checkpoint_id"]
-    waiting = ", ".join(dict.fromkeys(state.next))
+    waiting = _waiting(state.next)
     if args.json:
         paused = {"workflow": args.name, "thread": args.thread, "paused_before": list(state.next)}
         paused.update(checkpoint=checkpoint, values=state.values)
@@ -392,7 +399,7 @@ async def _history(args: argparse.Namespace) -> int:
         fork = f" [branches off {row['parent']}]" if row["parent"] and row["parent"] != previous else ""
         lines.append(f"{row['checkpoint']}  step {row['step']:>2}  {row['source']:<6} {did}{fork}")
         previous = row["checkpoint"]
-    lines.append(f"Paused before: {', '.join(latest.next)}." if latest.next else "Finished.")
+    lines.append(f"Paused before: {_waiting(latest.next)}." if latest.next else "Finished.")
     lines.append(f"Replay or fork from a checkpoint: workflows resume {_hint(args)} --checkpoint ID [--set KEY=VALUE]")
     print("\n".join(lines))
     return 0
