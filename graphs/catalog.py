@@ -45,7 +45,7 @@ WORKFLOWS: dict[str, Workflow] = {
     "routing": Workflow(
         module="graphs.routing",
         description="Classify a customer query (Technical Support / Billing Inquiry / General Question), "
-        "then answer with that intent's prompt.",
+        "then answer with the prompt of that intent.",
         examples=LESSON_QUERIES,
         make_input=lambda text: {"query": text},
         render=_render_routing,

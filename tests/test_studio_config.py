@@ -2,6 +2,9 @@
 
 import importlib
 import json
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ from langgraph.graph import StateGraph
 
 from graphs.catalog import WORKFLOWS, Workflow
 from state.context import Context
+from tests.conftest import clean_env
 
 STUDIO = Path(__file__).resolve().parent.parent / "studio"
 CONFIG = json.loads((STUDIO / "langgraph.json").read_text())
@@ -88,3 +92,37 @@ async def test_graph_has_no_checkpointer_and_its_builder_accepts_one(name: str) 
     assert paused.next and set(paused.next) <= set(graph.nodes) - {"__start__"}, paused
     resumed = await durable.ainvoke(None, config, context=Context(model="offline"))
     assert resumed == await graph.ainvoke(payload, context=Context(model="offline"))
+
+
+def test_langgraph_dockerfile_builds_a_server_image_from_the_same_config(tmp_path: Path) -> None:
+    # The scale path: `langgraph build` / `langgraph up` make this image (Postgres + Redis behind it). Generating
+    # the Dockerfile needs no Docker engine, so CI can check what the image would contain.
+    langgraph = Path(sys.executable).with_name("langgraph")
+    env = clean_env(LANGGRAPH_CLI_NO_ANALYTICS="1", LANGGRAPH_NO_VERSION_CHECK="1")
+    done = subprocess.run(
+        [str(langgraph), "dockerfile", str(tmp_path / "Dockerfile")],
+        cwd=STUDIO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    dockerfile = (tmp_path / "Dockerfile").read_text()
+    project = STUDIO.parent.name  # `dependencies: [".."]` becomes a build context named after the checkout
+    assert dockerfile.startswith("# syntax=docker/dockerfile")
+    assert "\nFROM langchain/langgraph-api:" in dockerfile
+    assert f"COPY --from={project} . /deps/{project}" in dockerfile
+    assert "uv pip install --system --no-cache-dir -c /api/constraints.txt -e ." in dockerfile
+    [graphs_line] = [line for line in dockerfile.splitlines() if line.startswith("ENV LANGSERVE_GRAPHS=")]
+    # langgraph-cli puts the JSON in single quotes without escaping, so an apostrophe in a description would
+    # break the image build; parse the line the way Docker's shell-like quoting does.
+    instruction, assignment = shlex.split(graphs_line)
+    assert instruction == "ENV"
+    graphs = json.loads(assignment.removeprefix("LANGSERVE_GRAPHS="))
+    assert list(graphs) == list(WORKFLOWS)
+    for name, entry in graphs.items():
+        module = WORKFLOWS[name].module
+        assert entry["path"] == f"/deps/{project}/{module.replace('.', '/')}.py:graph"
+        assert entry["description"] == WORKFLOWS[name].description
+    assert not (STUDIO / "Dockerfile").exists()
