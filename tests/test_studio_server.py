@@ -250,17 +250,29 @@ async def test_interrupt_before_a_send_target_pauses_every_branch_and_resumes(
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
-async def test_edit_the_state_then_fork_and_replay_from_a_checkpoint(client: LangGraphClient, name: str) -> None:
+async def test_edit_the_state_of_a_paused_run_then_continue(client: LangGraphClient, name: str) -> None:
     thread = (await client.threads.create())["thread_id"]
     await wait(client, name, thread, lesson_input(name), interrupt_before="*")
+    paused = await client.threads.get_state(thread)
+    assert paused["values"] == {**paused["values"], **lesson_input(name)}
     # Studio's state editor: change the input before the first node runs; the run continues on the edit.
     await client.threads.update_state(thread, lesson_input(name, -1))
     assert await wait(client, name, thread, None) == await uninterrupted(name, -1)
 
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+async def test_fork_from_an_earlier_checkpoint_and_replay_it(client: LangGraphClient, name: str) -> None:
+    thread = (await client.threads.create())["thread_id"]
+    finished = await wait(client, name, thread, lesson_input(name))
     history = await client.threads.get_history(thread, limit=100)
-    [before_edit] = [
-        state for state in history if state["metadata"]["source"] == "loop" and state["metadata"]["step"] == 0
-    ]
-    assert before_edit["values"] == {**before_edit["values"], **lesson_input(name)}
-    replayed = await wait(client, name, thread, None, checkpoint_id=before_edit["checkpoint"]["checkpoint_id"])
-    assert replayed == await uninterrupted(name)
+    [start] = [state for state in history if state["metadata"]["source"] == "loop" and state["metadata"]["step"] == 0]
+
+    await client.threads.update_state(thread, lesson_input(name, -1), checkpoint=start["checkpoint"])
+    assert await wait(client, name, thread, None) == await uninterrupted(name, -1)
+
+    replayed = await wait(client, name, thread, None, checkpoint=start["checkpoint"])
+    assert replayed == finished == await uninterrupted(name)
+    branches = await client.threads.get_history(thread, limit=100)
+    assert {state["checkpoint"]["checkpoint_id"] for state in history} < {
+        state["checkpoint"]["checkpoint_id"] for state in branches
+    }
