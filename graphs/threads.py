@@ -45,7 +45,7 @@ def default_db() -> Path:
     return Path(state_home) / "workflows" / "threads.sqlite"
 
 
-def _add_db(parser: argparse.ArgumentParser | Any) -> None:
+def _add_db(parser: "argparse._ActionsContainer") -> None:
     parser.add_argument(
         "--db",
         metavar="PATH",
@@ -53,7 +53,7 @@ def _add_db(parser: argparse.ArgumentParser | Any) -> None:
     )
 
 
-def _add_interrupt(parser: argparse.ArgumentParser | Any) -> None:
+def _add_interrupt(parser: "argparse._ActionsContainer") -> None:
     parser.add_argument(
         "--interrupt-before",
         action="append",

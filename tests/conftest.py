@@ -66,3 +66,9 @@ async def updates_of(workflow: Workflow, text: str) -> list[tuple[str, Any]]:
 async def nodes_run(workflow: Workflow, text: str) -> list[str]:
     """The nodes an uninterrupted offline run of `text` goes through, in order (parallel ones side by side)."""
     return [node for node, _ in await updates_of(workflow, text)]
+
+
+def edited_text(workflow: Workflow) -> str:
+    """A different input to edit a paused run's state to: another lesson input, or the only one reworded."""
+    first, last = workflow.examples[0], workflow.examples[-1]
+    return last if last != first else f"{first} Please keep it short."

@@ -23,7 +23,7 @@ from langgraph_sdk.client import LangGraphClient
 from graphs.catalog import WORKFLOWS
 from nodes import llm
 from state.context import Context
-from tests.conftest import REPO, clean_env, updates_of
+from tests.conftest import REPO, clean_env, edited_text, updates_of
 
 STUDIO = REPO / "studio"
 SERVER_DATA = STUDIO / ".langgraph_api"
@@ -117,14 +117,17 @@ async def assistant_id(client: LangGraphClient, name: str) -> str:
     return str(assistant["assistant_id"])
 
 
-def lesson_input(name: str, index: int = 0) -> dict[str, Any]:
-    workflow = WORKFLOWS[name]
-    return workflow.make_input(workflow.examples[index])
+def lesson_input(name: str) -> dict[str, Any]:
+    return WORKFLOWS[name].make_input(WORKFLOWS[name].examples[0])
 
 
-async def uninterrupted(name: str, index: int = 0) -> dict[str, Any]:
+def edited_input(name: str) -> dict[str, Any]:
+    return WORKFLOWS[name].make_input(edited_text(WORKFLOWS[name]))
+
+
+async def uninterrupted(name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
     # The server runs without a key, so Context() means the offline model here too.
-    return dict(await WORKFLOWS[name].load().ainvoke(lesson_input(name, index), context=Context()))
+    return dict(await WORKFLOWS[name].load().ainvoke(payload or lesson_input(name), context=Context()))
 
 
 async def wait(client: LangGraphClient, name: str, thread: str, payload: Any, **options: Any) -> dict[str, Any]:
@@ -256,8 +259,8 @@ async def test_edit_the_state_of_a_paused_run_then_continue(client: LangGraphCli
     paused = await client.threads.get_state(thread)
     assert paused["values"] == {**paused["values"], **lesson_input(name)}
     # Studio's state editor: change the input before the first node runs; the run continues on the edit.
-    await client.threads.update_state(thread, lesson_input(name, -1))
-    assert await wait(client, name, thread, None) == await uninterrupted(name, -1)
+    await client.threads.update_state(thread, edited_input(name))
+    assert await wait(client, name, thread, None) == await uninterrupted(name, edited_input(name))
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
@@ -267,8 +270,8 @@ async def test_fork_from_an_earlier_checkpoint_and_replay_it(client: LangGraphCl
     history = await client.threads.get_history(thread, limit=100)
     [start] = [state for state in history if state["metadata"]["source"] == "loop" and state["metadata"]["step"] == 0]
 
-    await client.threads.update_state(thread, lesson_input(name, -1), checkpoint=start["checkpoint"])
-    assert await wait(client, name, thread, None) == await uninterrupted(name, -1)
+    await client.threads.update_state(thread, edited_input(name), checkpoint=start["checkpoint"])
+    assert await wait(client, name, thread, None) == await uninterrupted(name, edited_input(name))
 
     replayed = await wait(client, name, thread, None, checkpoint=start["checkpoint"])
     assert replayed == finished == await uninterrupted(name)

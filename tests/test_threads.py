@@ -14,7 +14,7 @@ from graphs.catalog import WORKFLOWS
 from graphs.cli import main
 from nodes import llm
 from state.context import Context
-from tests.conftest import clean_env, nodes_run, updates_of, workflows_command
+from tests.conftest import clean_env, edited_text, nodes_run, updates_of, workflows_command
 
 FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
 
@@ -119,8 +119,7 @@ def test_editing_the_input_at_a_checkpoint_forks_a_run_on_the_edited_input(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workflow = WORKFLOWS[name]
-    first, other = workflow.examples[0], workflow.examples[-1]
-    assert first != other, "the lesson needs two different inputs for this test"
+    first, other = workflow.examples[0], edited_text(workflow)
     db = str(tmp_path / "t.sqlite")
     order = asyncio.run(nodes_run(workflow, first))
     run_json(capsys, "run", name, first, "--thread", "f", "--interrupt-before", order[0], "--db", db)
