@@ -35,7 +35,10 @@ STARTUP_LIMIT = 60.0
 class Server:
     url: str
     log: Path
-    startup_seconds: float
+
+
+def strip_colors(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def free_loopback_port() -> int:
@@ -78,30 +81,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         pytest.fail(f"{parked} is left from an interrupted test run: move it back to {SERVER_DATA} or delete it")
     if SERVER_DATA.exists():
         SERVER_DATA.rename(parked)
-    started = time.monotonic()
-    with log.open("w") as output:
-        process = subprocess.Popen(command, cwd=STUDIO, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    process: subprocess.Popen[bytes] | None = None
     try:
+        started = time.monotonic()
+        with log.open("w") as output:
+            process = subprocess.Popen(command, cwd=STUDIO, env=env, stdout=output, stderr=subprocess.STDOUT)
         while True:
             if process.poll() is not None:
                 pytest.fail(f"langgraph dev exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+            # The banner names the URL it serves; should the port have been taken meanwhile, that is where it went.
+            if announced := re.search(r"API: (http://127\.0\.0\.1:\d+)", strip_colors(log.read_text())):
+                try:
+                    if httpx.get(f"{announced[1]}/ok", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
             if time.monotonic() - started > STARTUP_LIMIT:
                 pytest.fail(f"langgraph dev did not answer within {STARTUP_LIMIT} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield Server(url, log, time.monotonic() - started)
+        yield Server(announced[1], log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         shutil.rmtree(SERVER_DATA, ignore_errors=True)
         if parked.exists():
             parked.rename(SERVER_DATA)
@@ -141,7 +147,7 @@ def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
 
 
 def plain_log(server: Server) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", server.log.read_text())
+    return strip_colors(server.log.read_text())
 
 
 def test_the_server_starts_from_studio_and_loads_every_graph(server: Server) -> None:
