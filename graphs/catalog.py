@@ -7,6 +7,9 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from state.orchestrator import LESSON_MESSAGE
+from state.routing import LESSON_QUERIES
+
 
 @dataclass(frozen=True)
 class Workflow:
@@ -59,23 +62,12 @@ def _render_orchestrator(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-LESSON_MESSAGE = (
-    "Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I expected.\n"
-    "Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible with my system.\n"
-    "Finally, can you give me an update on my order #A-12345?"
-)
-"""The lesson's customer message with three requests."""
-
 WORKFLOWS: dict[str, Workflow] = {
     "routing": Workflow(
         module="graphs.routing",
         description="Classify a customer query (Technical Support / Billing Inquiry / General Question), "
-        "then answer with that intent's prompt.",
-        examples=(
-            "My internet connection is not working.",
-            "I think there is a mistake on my last invoice.",
-            "What are your opening hours?",
-        ),
+        "then answer with the prompt of that intent.",
+        examples=LESSON_QUERIES,
         make_input=lambda text: {"query": text},
         render=_render_routing,
     ),

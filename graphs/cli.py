@@ -10,6 +10,7 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from graphs import threads
 from graphs.catalog import WORKFLOWS, Workflow
 from nodes import llm
 from state.context import Context
@@ -47,10 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         help="model for one node, e.g. classify=gemini-2.5-flash-lite (repeatable)",
     )
     run.add_argument("--max-concurrency", type=int, default=5, help="most parallel model calls (default: 5)")
+    threads.add_run_options(run)
 
     draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII)")
     draw.add_argument("name", help="workflow name")
     draw.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
+    threads.add_commands(commands)
     return parser
 
 
@@ -106,10 +109,14 @@ def _run(args: argparse.Namespace) -> int:
     graph = workflow.load()
     nodes = [name for name in graph.nodes if not name.startswith("__")]
     context = _context(args, nodes)
+    if threads.wanted(args):
+        threads.check_run(args, workflow, inputs, nodes)
     try:
         llm.check_context(context, nodes)
     except llm.ModelSetupError as error:
         raise UsageError(str(error)) from None
+    if threads.wanted(args):
+        return threads.run(args, workflow, inputs[0], context, _print_results)
     results = asyncio.run(_run_all(graph, inputs, context))
     _print_results(args, workflow, results)
     return 0
@@ -146,8 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list()
         if args.command == "draw":
             return _draw(args)
+        if args.command in threads.COMMANDS:
+            return threads.main(args, _print_results)
         return _run(args)
-    except UsageError as error:
+    except (UsageError, threads.ThreadError) as error:
         print(f"workflows: error: {llm.redact(str(error))}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

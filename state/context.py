@@ -3,12 +3,15 @@
 from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import ConfigDict, with_config
 from pydantic.json_schema import SkipJsonSchema
 
 AUTO = "auto"
 OFFLINE = "offline"
 
 
+# Studio's context form is built from this schema; attribute docstrings become each field's help text.
+@with_config(ConfigDict(use_attribute_docstrings=True))
 @dataclass(kw_only=True)
 class Context:
     """Per-run settings; nodes read them and never mutate them."""

@@ -3,7 +3,7 @@
 import operator
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from state.common import RunInfo
@@ -108,6 +108,15 @@ class WorkerResult(TypedDict):
     """Facts for the email, label -> value, in display order."""
 
 
+LESSON_MESSAGE = (
+    "Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I expected.\n"
+    "Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible with my system.\n"
+    "Finally, can you give me an update on my order #A-12345?"
+)
+"""The lesson's customer message with three requests: the CLI's default input and the example in Studio's form."""
+
+
+@with_config(ConfigDict(use_attribute_docstrings=True, json_schema_extra={"examples": [{"message": LESSON_MESSAGE}]}))
 class OrchestratorInput(TypedDict):
     """What the user supplies: the only field in Studio's input form."""
 

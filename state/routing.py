@@ -1,6 +1,6 @@
 """State and LLM-output schema of the routing graph."""
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from state.common import RunInfo
@@ -15,6 +15,19 @@ class Classification(BaseModel):
     )
 
 
+LESSON_QUERIES = (
+    "My internet connection is not working.",
+    "I think there is a mistake on my last invoice.",
+    "What are your opening hours?",
+)
+"""The lesson's three customer queries: the CLI's default inputs and the examples in Studio's input form."""
+
+
+# Studio builds its input form from this JSON schema: the attribute docstring becomes the field's help text and
+# the examples are the lesson's inputs, so the form documents itself.
+@with_config(
+    ConfigDict(use_attribute_docstrings=True, json_schema_extra={"examples": [{"query": q} for q in LESSON_QUERIES]})
+)
 class RoutingInput(TypedDict):
     """What the user supplies: the only field in Studio's input form."""
 

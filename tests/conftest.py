@@ -2,10 +2,13 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from graphs.catalog import Workflow
 from nodes import llm
+from state.context import Context
 from tests.fakes import GeminiServer, ScriptedChatModel, gemini_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,6 +20,9 @@ def no_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in (*llm.KEY_VARIABLES, llm.BASE_URL_VARIABLE):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    # The CLI's default thread store lives under the user's state folder; keep tests (and their
+    # subprocesses, which inherit this) out of the real one.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
 
 @pytest.fixture
@@ -44,3 +50,25 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in (*llm.KEY_VARIABLES, llm.BASE_URL_VARIABLE)}
     env.update({"LANGSMITH_TRACING": "false", "PYTHONPATH": str(REPO)}, **extra)
     return env
+
+
+async def updates_of(workflow: Workflow, text: str) -> list[tuple[str, Any]]:
+    """(node, what it wrote) for each node of an uninterrupted offline run of `text`, in the order they ran."""
+    seen: list[tuple[str, Any]] = []
+    updates = workflow.load().astream(
+        workflow.make_input(text), context=Context(model="offline"), stream_mode="updates"
+    )
+    async for update in updates:
+        seen.extend((node, wrote) for node, wrote in update.items() if not node.startswith("__"))
+    return seen
+
+
+async def nodes_run(workflow: Workflow, text: str) -> list[str]:
+    """The nodes an uninterrupted offline run of `text` goes through, in order (parallel ones side by side)."""
+    return [node for node, _ in await updates_of(workflow, text)]
+
+
+def edited_text(workflow: Workflow) -> str:
+    """A different input to edit a paused run's state to: another lesson input, or the only one reworded."""
+    first, last = workflow.examples[0], workflow.examples[-1]
+    return last if last != first else f"{first} Please keep it short."

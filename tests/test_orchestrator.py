@@ -9,7 +9,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, Field
 
-from graphs.catalog import LESSON_MESSAGE, WORKFLOWS
+from graphs.catalog import WORKFLOWS
 from graphs.orchestrator import build_orchestrator, graph
 from nodes import llm, orchestrator
 from nodes.backend import Case, LocalBackend, ReturnAuthorization
@@ -17,6 +17,7 @@ from nodes.offline import OFFLINE_LABEL
 from nodes.orchestrator import ASK_FOR_DETAILS, FOLLOW_UP, MAX_TASKS, plan_schema, read_plan, task_key
 from nodes.workers import WORKERS, Job, Outcome, Worker
 from state.context import Context
+from state.orchestrator import LESSON_MESSAGE
 from tests.conftest import REPO
 from tests.fakes import GeminiServer, ScriptedChatModel
 from tests.test_cli import run_cli

@@ -1,0 +1,405 @@
+"""Durable threads for the CLI: runs kept in a SQLite file that pause before a node, resume, replay and fork."""
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import shlex
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.errors import InvalidUpdateError
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
+
+from graphs.catalog import WORKFLOWS, Workflow
+from nodes import llm
+from state.context import Context
+
+Graph = CompiledStateGraph[Any, Any, Any, Any]
+Show = Callable[[argparse.Namespace, Workflow, list[dict[str, Any]]], None]
+"""How the CLI prints finished results (`workflows run`'s own printer, so `resume` prints the same)."""
+
+WORKFLOW_KEY = "workflow"
+"""Checkpoint metadata key naming the thread's workflow, so `resume` and `history` need no workflow name."""
+CONTEXT_KEY = "workflow_context"
+"""Checkpoint metadata key holding the run's Context as JSON (LangGraph keeps only scalar metadata values)."""
+COMMANDS = ("resume", "history")
+
+
+class ThreadError(Exception):
+    """Bad thread input (unknown thread, node or checkpoint; unusable --db): one line, exit code 2."""
+
+
+def default_db() -> Path:
+    """Return where threads live without --db: the user's state folder, outside any project tree."""
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "workflows" / "threads.sqlite"
+
+
+def _add_db(parser: "argparse._ActionsContainer") -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file that keeps the threads (default: ~/.local/state/workflows/threads.sqlite)",
+    )
+
+
+def _add_interrupt(parser: "argparse._ActionsContainer") -> None:
+    parser.add_argument(
+        "--interrupt-before",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="pause the run before NODE runs (repeatable; see `workflows draw NAME` for node names)",
+    )
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    """Add --thread, --interrupt-before and --db to `workflows run`."""
+    group = run.add_argument_group("durable threads")
+    group.add_argument("--thread", metavar="ID", help="keep the run as thread ID, so it can pause, resume and replay")
+    _add_interrupt(group)
+    _add_db(group)
+
+
+def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the `resume` and `history` subcommands."""
+    resume = commands.add_parser(
+        "resume", help="continue a paused thread, or replay/fork it from an earlier checkpoint"
+    )
+    resume.add_argument("--thread", required=True, metavar="ID", help="the thread to continue")
+    resume.add_argument(
+        "--checkpoint",
+        metavar="ID",
+        help="replay from this checkpoint (an ID, or a unique prefix, from `workflows history`): the steps after "
+        "it run again on a new branch of the thread; the old branch stays in the history",
+    )
+    resume.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="edit the state before continuing (VALUE is JSON, else text); with --checkpoint this forks the thread",
+    )
+    resume.add_argument("--model", help="model for the rest of the run (default: the one the thread started with)")
+    _add_interrupt(resume)
+    resume.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_db(resume)
+
+    history = commands.add_parser("history", help="list a thread's checkpoints: which node ran and what it wrote")
+    history.add_argument("--thread", required=True, metavar="ID", help="the thread to show")
+    history.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_db(history)
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    """Tell whether `workflows run` was asked for a durable thread."""
+    return args.thread is not None or bool(args.interrupt_before)
+
+
+def check_run(args: argparse.Namespace, workflow: Workflow, inputs: list[dict[str, Any]], nodes: Sequence[str]) -> None:
+    """Validate `run`'s thread options before any model is built."""
+    if args.thread is None:
+        raise ThreadError("--interrupt-before needs --thread ID: a paused run is kept in a thread to resume later")
+    if not args.thread.strip():
+        raise ThreadError("--thread needs a non-empty ID")
+    if len(inputs) != 1:
+        raise ThreadError(
+            f"a thread holds one run: pass the input text, e.g. workflows run {args.name} "
+            f"{shlex.quote(workflow.examples[0])} --thread {shlex.quote(args.thread)}"
+        )
+    _check_nodes(nodes, args.interrupt_before, args.name)
+    if store_path(args.db, create=True).exists():
+        asyncio.run(_check_new_thread(args))
+
+
+async def _check_new_thread(args: argparse.Namespace) -> None:
+    async with open_store(args.db, create=False) as saver:
+        existing = await saver.aget_tuple(thread_config(args.thread))
+    if existing is not None:
+        raise ThreadError(
+            f"thread {args.thread!r} already exists ({existing.metadata.get(WORKFLOW_KEY, '?')}); continue it with "
+            f"`workflows resume {_hint(args)}`, or pick a new --thread ID"
+        )
+
+
+def run(args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], context: Context, show: Show) -> int:
+    """Run one input as a new thread, pausing where --interrupt-before says (after `check_run`)."""
+    return asyncio.run(_start(args, workflow, payload, context, show))
+
+
+def main(args: argparse.Namespace, show: Show) -> int:
+    """Run the `resume` or `history` subcommand."""
+    if args.command == "resume":
+        return asyncio.run(_resume(args, show))
+    return asyncio.run(_history(args))
+
+
+def store_path(db: str | None, *, create: bool) -> Path:
+    """Return the thread store's path, checked; only `create` accepts a missing file (and makes its folder)."""
+    path = Path(db).expanduser() if db else default_db()
+    if path.is_dir():
+        raise ThreadError(f"--db {path} is a folder; give a file path such as {path / 'threads.sqlite'}")
+    if not path.exists():
+        if not create:
+            raise ThreadError(f"no thread store at {path}; start a thread with: workflows run NAME TEXT --thread ID")
+        if db is None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ThreadError(f"cannot create the thread store folder {path.parent}: {error.strerror}") from None
+        elif not path.parent.is_dir():
+            raise ThreadError(f"--db {path}: the folder {path.parent} does not exist")
+    return path
+
+
+@asynccontextmanager
+async def open_store(db: str | None, *, create: bool) -> AsyncIterator[AsyncSqliteSaver]:
+    """Open the thread store at `db` (default: `default_db()`); only `create` makes a missing file."""
+    path = store_path(db, create=create)
+    async with AsyncExitStack() as stack:
+        try:
+            saver = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
+            await saver.setup()
+        except (sqlite3.Error, OSError) as error:
+            raise ThreadError(f"--db {path} is not a usable thread store ({error})") from None
+        yield saver
+
+
+def durable(workflow: Workflow, saver: AsyncSqliteSaver) -> Graph:
+    """Return the workflow's graph with `saver` as its checkpointer, every other compile option kept."""
+    return workflow.load().copy(update={"checkpointer": saver})
+
+
+def thread_config(thread: str, checkpoint: str | None = None) -> RunnableConfig:
+    """Return the config that addresses a thread (its latest checkpoint unless one is named)."""
+    configurable: dict[str, Any] = {"thread_id": thread}
+    if checkpoint is not None:
+        configurable.update(checkpoint_ns="", checkpoint_id=checkpoint)
+    return {"configurable": configurable}
+
+
+def context_to_json(context: Context) -> str:
+    """Serialize the settings a resumed run should reuse (a Python model object cannot be stored)."""
+    fields = {f.name: getattr(context, f.name) for f in dataclasses.fields(context) if f.name != "chat_model"}
+    return json.dumps(fields, sort_keys=True)
+
+
+def context_from_json(raw: object) -> Context:
+    """Rebuild a stored Context, ignoring settings this version no longer has."""
+    known = {f.name for f in dataclasses.fields(Context)} - {"chat_model"}
+    stored = json.loads(raw) if isinstance(raw, str) else {}
+    return Context(**{key: value for key, value in stored.items() if key in known})
+
+
+def _nodes(graph: Graph) -> list[str]:
+    return [node for node in graph.nodes if not node.startswith("__")]
+
+
+def _check_nodes(real: Sequence[str], nodes: Sequence[str], name: str) -> None:
+    unknown = [node for node in nodes if node not in real]
+    if unknown:
+        raise ThreadError(f"--interrupt-before: {name} has no node {unknown[0]!r}; its nodes: {', '.join(real)}")
+
+
+def _waiting(nodes: Sequence[str]) -> str:
+    # A Send fan-out pauses before one task per branch, all with the same node name.
+    counts = Counter(nodes)
+    return ", ".join(f"{node} ({count} branches)" if count > 1 else node for node, count in counts.items())
+
+
+def _hint(args: argparse.Namespace) -> str:
+    db = f" --db {shlex.quote(args.db)}" if args.db else ""
+    return f"--thread {shlex.quote(args.thread)}{db}"
+
+
+async def _start(
+    args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], context: Context, show: Show
+) -> int:
+    async with open_store(args.db, create=True) as saver:
+        graph = durable(workflow, saver)
+        config = _with_metadata(thread_config(args.thread), args.name, context)
+        result = await graph.ainvoke(payload, config, context=context, interrupt_before=args.interrupt_before or None)
+        return await _report(graph, args, workflow, dict(result), show)
+
+
+def _with_metadata(config: RunnableConfig, name: str, context: Context) -> RunnableConfig:
+    # Run metadata is copied into every checkpoint the run writes, so each one names its workflow.
+    return {**config, "metadata": {WORKFLOW_KEY: name, CONTEXT_KEY: context_to_json(context)}}
+
+
+async def _report(
+    graph: Graph, args: argparse.Namespace, workflow: Workflow, result: dict[str, Any], show: Show
+) -> int:
+    state = await graph.aget_state(thread_config(args.thread))
+    if not state.next:
+        show(args, workflow, [result])
+        return 0
+    checkpoint = state.config["configurable"]["checkpoint_id"]
+    waiting = _waiting(state.next)
+    if args.json:
+        paused = {"workflow": args.name, "thread": args.thread, "paused_before": list(state.next)}
+        paused.update(checkpoint=checkpoint, values=state.values)
+        print(json.dumps(paused, indent=2, ensure_ascii=False, default=str))
+        return 0
+    lines = [
+        f"Paused before {waiting} (workflow {args.name}, thread {args.thread}, checkpoint {checkpoint}).",
+        f"Inspect: workflows history {_hint(args)}",
+        f"Resume:  workflows resume {_hint(args)}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+async def _thread(saver: AsyncSqliteSaver, thread: str) -> tuple[CheckpointTuple, Workflow, str]:
+    latest = await saver.aget_tuple(thread_config(thread))
+    if latest is None:
+        raise ThreadError(f"unknown thread {thread!r}; start one with: workflows run NAME TEXT --thread {thread}")
+    name = latest.metadata.get(WORKFLOW_KEY)
+    if not isinstance(name, str) or name not in WORKFLOWS:
+        raise ThreadError(f"thread {thread!r} belongs to no registered workflow (recorded: {name!r})")
+    return latest, WORKFLOWS[name], name
+
+
+async def _find_checkpoint(graph: Graph, thread: str, wanted: str) -> RunnableConfig:
+    ids = [
+        snapshot.config["configurable"]["checkpoint_id"]
+        async for snapshot in graph.aget_state_history(thread_config(thread))
+    ]
+    matches = [checkpoint for checkpoint in ids if checkpoint.startswith(wanted)]
+    if wanted in ids:
+        matches = [wanted]
+    if len(matches) != 1:
+        problem = "matches no checkpoint" if not matches else f"matches {len(matches)} checkpoints"
+        raise ThreadError(
+            f"--checkpoint {wanted!r} {problem} of thread {thread!r}; see workflows history --thread {thread}"
+        )
+    return thread_config(thread, matches[0])
+
+
+def _updates(graph: Graph, items: Sequence[str]) -> dict[str, Any]:
+    keys = [key for key in graph.builder.channels if not key.startswith("__")]
+    updates: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or key.strip() not in keys:
+            raise ThreadError(f"--set expects KEY=VALUE with KEY one of: {', '.join(keys)}; got {item!r}")
+        try:
+            updates[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            updates[key.strip()] = raw
+    return updates
+
+
+async def _resume(args: argparse.Namespace, show: Show) -> int:
+    async with open_store(args.db, create=False) as saver:
+        latest, workflow, name = await _thread(saver, args.thread)
+        args.name = name
+        graph = durable(workflow, saver)
+        _check_nodes(_nodes(graph), args.interrupt_before, name)
+        context = context_from_json(latest.metadata.get(CONTEXT_KEY))
+        if args.model:
+            context = dataclasses.replace(context, model=args.model)
+        config = thread_config(args.thread)
+        if args.checkpoint:
+            config = await _find_checkpoint(graph, args.thread, args.checkpoint)
+        if not (await graph.aget_state(config)).next:
+            where = f"checkpoint {args.checkpoint!r} is the end of its branch" if args.checkpoint else "it has finished"
+            raise ThreadError(
+                f"nothing to resume in thread {args.thread!r}: {where}; replay from an earlier one with "
+                f"--checkpoint ID (see workflows history --thread {args.thread})"
+            )
+        updates = _updates(graph, args.set)
+        try:
+            llm.check_context(context, _nodes(graph))
+        except llm.ModelSetupError as error:
+            raise ThreadError(str(error)) from None
+        if updates:
+            try:
+                config = await graph.aupdate_state(config, updates)
+            except InvalidUpdateError as error:
+                raise ThreadError(f"--set: {error}") from None
+        result = await graph.ainvoke(
+            None, _with_metadata(config, name, context), context=context, interrupt_before=args.interrupt_before or None
+        )
+        return await _report(graph, args, workflow, dict(result), show)
+
+
+_QUIET = {"input": "(input received)", "fork": "(copy of the checkpoint it branches off, to replay from)"}
+
+
+def _short(value: Any, width: int = 70) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def history_rows(snapshots: Sequence[StateSnapshot]) -> list[dict[str, Any]]:
+    """Describe checkpoints oldest first: which nodes ran to produce each one and what they wrote."""
+    by_id = {snapshot.config["configurable"]["checkpoint_id"]: snapshot for snapshot in snapshots}
+    rows = []
+    for snapshot in sorted(snapshots, key=lambda s: s.config["configurable"]["checkpoint_id"]):
+        parent_id = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        parent = by_id.get(parent_id) if parent_id else None
+        # A task's result is what it wrote; the parent's tasks are the ones that ran to make this checkpoint.
+        ran = [
+            {"node": task.name, "wrote": task.result}
+            for task in (parent.tasks if parent else ())
+            if task.result is not None
+        ]
+        metadata = snapshot.metadata or {}
+        if metadata.get("source") == "fork":
+            # Replaying from a checkpoint first copies it; nothing ran to make the copy.
+            ran = []
+        elif metadata.get("source") == "update" and parent is not None:
+            # An edit (--set, or Studio's state editor) is no task; what it changed is the difference.
+            changed = {k: v for k, v in snapshot.values.items() if parent.values.get(k) != v}
+            ran = [{"node": "(edit)", "wrote": changed}]
+        rows.append(
+            {
+                "checkpoint": snapshot.config["configurable"]["checkpoint_id"],
+                "parent": parent_id,
+                "step": metadata.get("step"),
+                "source": metadata.get("source"),
+                "ran": ran,
+                "next": list(snapshot.next),
+                "created_at": snapshot.created_at,
+            }
+        )
+    return rows
+
+
+async def _history(args: argparse.Namespace) -> int:
+    async with open_store(args.db, create=False) as saver:
+        _, workflow, name = await _thread(saver, args.thread)
+        graph = durable(workflow, saver)
+        rows = history_rows([snapshot async for snapshot in graph.aget_state_history(thread_config(args.thread))])
+        latest = await graph.aget_state(thread_config(args.thread))
+    if args.json:
+        print(json.dumps({"workflow": name, "thread": args.thread, "checkpoints": rows}, indent=2, default=str))
+        return 0
+    lines = [f"Thread {args.thread}: workflow {name}, {len(rows)} checkpoints, oldest first."]
+    previous = None
+    for row in rows:
+        did = "; ".join(
+            f"{ran['node']} wrote " + ", ".join(f"{key}={_short(value)}" for key, value in ran["wrote"].items())
+            if isinstance(ran["wrote"], dict)
+            else f"{ran['node']} wrote {_short(ran['wrote'])}"
+            for ran in row["ran"]
+        )
+        did = did or _QUIET.get(row["source"], "(nothing ran)")
+        fork = f" [branches off {row['parent']}]" if row["parent"] and row["parent"] != previous else ""
+        lines.append(f"{row['checkpoint']}  step {row['step']:>2}  {row['source']:<6} {did}{fork}")
+        previous = row["checkpoint"]
+    lines.append(f"Paused before: {_waiting(latest.next)}." if latest.next else "Finished.")
+    lines.append(f"Replay or fork from a checkpoint: workflows resume {_hint(args)} --checkpoint ID [--set KEY=VALUE]")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,215 @@
+"""Durable threads from the CLI: pause, resume in another process, history, replay and fork, bad input."""
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphs import threads
+from graphs.catalog import WORKFLOWS
+from graphs.cli import main
+from nodes import llm
+from state.context import Context
+from tests.conftest import clean_env, edited_text, nodes_run, updates_of, workflows_command
+
+FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
+    )
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    assert main([*args, "--json"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def lesson(name: str) -> str:
+    return WORKFLOWS[name].examples[0]
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_result(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = lesson(name)
+    last = asyncio.run(nodes_run(WORKFLOWS[name], text))[-1]
+    uninterrupted = run_json(capsys, "run", name, text, "--model", "offline")
+    db = str(tmp_path / "threads.sqlite")
+    # A key that cannot work: if `resume` forgot the thread's --model offline, it would pick Gemini and fail.
+    env = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: "http://127.0.0.1:9"}
+
+    paused = cli(
+        "run", name, text, "--model", "offline", "--thread", "t-1", "--interrupt-before", last, "--db", db, **env
+    )
+    assert paused.returncode == 0, paused.stderr
+    assert paused.stdout.startswith(f"Paused before {last}")
+    assert f"(workflow {name}, thread t-1, checkpoint " in paused.stdout
+    assert f"workflows resume --thread t-1 --db {db}" in paused.stdout
+
+    resumed = cli("resume", "--thread", "t-1", "--db", db, "--json", **env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout) == uninterrupted
+    assert FAKE_KEY not in Path(db).read_bytes().decode("latin-1")
+
+
+def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
+    # Parallel branches of one step may finish in any order; compare the writes as a sorted list.
+    return sorted(json.dumps([node, wrote], sort_keys=True, ensure_ascii=False) for node, wrote in pairs)
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_history_lists_each_node_that_ran_and_what_it_wrote(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workflow = WORKFLOWS[name]
+    expected = asyncio.run(updates_of(workflow, lesson(name)))
+    last = expected[-1][0]
+    before_last = expected[: [node for node, _ in expected].index(last)]
+    db = str(tmp_path / "t.sqlite")
+    paused = run_json(capsys, "run", name, lesson(name), "--thread", "h", "--interrupt-before", last, "--db", db)
+    assert paused["paused_before"] == [node for node, _ in expected if node == last]
+
+    before = run_json(capsys, "history", "--thread", "h", "--db", db)
+    assert before["workflow"] == name
+    rows = before["checkpoints"]
+    assert rows[-1]["checkpoint"] == paused["checkpoint"]
+    assert rows[-1]["next"] == paused["paused_before"]
+    assert rows[1]["ran"] == [{"node": "__start__", "wrote": workflow.make_input(lesson(name))}]
+    assert canonical([(r["node"], r["wrote"]) for row in rows[2:] for r in row["ran"]]) == canonical(before_last)
+
+    run_json(capsys, "resume", "--thread", "h", "--db", db)
+    after = run_json(capsys, "history", "--thread", "h", "--db", db)["checkpoints"]
+    assert after[: len(rows)] == rows
+    assert canonical([(r["node"], r["wrote"]) for row in after[2:] for r in row["ran"]]) == canonical(expected)
+
+    assert main(["history", "--thread", "h", "--db", db]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"Thread h: workflow {name}, {len(after)} checkpoints, oldest first.")
+    assert f"  {expected[0][0]} wrote " in text
+    assert text.rstrip().splitlines()[-2] == "Finished."
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_replay_from_a_checkpoint_reruns_the_later_steps_on_a_new_branch(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "t.sqlite")
+    first = run_json(capsys, "run", name, lesson(name), "--thread", "r", "--db", db)["results"][0]
+    history = run_json(capsys, "history", "--thread", "r", "--db", db)["checkpoints"]
+    start = history[1]  # the input is in the state; the first node has not run yet
+    assert start["ran"][0]["node"] == "__start__"
+
+    replayed = run_json(capsys, "resume", "--thread", "r", "--checkpoint", start["checkpoint"][:30], "--db", db)
+    assert replayed["results"] == [first]
+    branched = run_json(capsys, "history", "--thread", "r", "--db", db)["checkpoints"]
+    assert branched[: len(history)] == history
+    fork = branched[len(history)]
+    assert (fork["source"], fork["parent"], fork["ran"]) == ("fork", start["checkpoint"], [])
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_editing_the_input_at_a_checkpoint_forks_a_run_on_the_edited_input(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workflow = WORKFLOWS[name]
+    first, other = workflow.examples[0], edited_text(workflow)
+    db = str(tmp_path / "t.sqlite")
+    order = asyncio.run(nodes_run(workflow, first))
+    run_json(capsys, "run", name, first, "--thread", "f", "--interrupt-before", order[0], "--db", db)
+    edits = [f"--set={key}={json.dumps(value)}" for key, value in workflow.make_input(other).items()]
+    forked = run_json(capsys, "resume", "--thread", "f", *edits, "--db", db)
+    assert forked == run_json(capsys, "run", name, other, "--model", "offline")
+    rows = run_json(capsys, "history", "--thread", "f", "--db", db)["checkpoints"]
+    edit = next(row for row in rows if row["source"] == "update")
+    assert edit["ran"] == [{"node": "(edit)", "wrote": workflow.make_input(other)}]
+
+
+def test_the_thread_remembers_its_workflow_and_context_in_checkpoint_metadata(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "t.sqlite"
+    name = next(iter(WORKFLOWS))
+    args = ["run", name, lesson(name), "--thread", "m", "--db", str(db), "--model", "offline", "--max-concurrency", "3"]
+    assert main(args) == 0, capsys.readouterr().err
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT metadata FROM checkpoints WHERE thread_id = 'm'").fetchall()
+    assert rows
+    for (raw,) in rows:
+        metadata = json.loads(raw)
+        assert metadata[threads.WORKFLOW_KEY] == name
+        context = threads.context_from_json(metadata[threads.CONTEXT_KEY])
+        assert context == Context(model="offline", max_concurrency=3)
+
+
+def test_without_db_threads_go_to_the_user_state_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = next(iter(WORKFLOWS))
+    assert not threads.default_db().exists()
+    assert threads.default_db() == tmp_path / "state" / "workflows" / "threads.sqlite"  # conftest's XDG_STATE_HOME
+    assert main(["run", name, lesson(name), "--thread", "d", "--model", "offline"]) == 0
+    assert threads.default_db().is_file()
+    assert main(["history", "--thread", "d"]) == 0
+    assert capsys.readouterr().out.count("Finished.") == 1
+
+
+@pytest.fixture
+def finished_thread(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    db = str(tmp_path / "t.sqlite")
+    name = next(iter(WORKFLOWS))
+    assert main(["run", name, lesson(name), "--thread", "done", "--db", db, "--model", "offline"]) == 0
+    capsys.readouterr()
+    return db
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["resume", "--thread", "nope"], "unknown thread 'nope'"),
+        (["history", "--thread", "nope"], "unknown thread 'nope'"),
+        (["resume", "--thread", "done"], "nothing to resume in thread 'done': it has finished"),
+        (["resume", "--thread", "done", "--checkpoint", "zzz"], "--checkpoint 'zzz' matches no checkpoint"),
+        (["resume", "--thread", "done", "--interrupt-before", "nonode"], "has no node 'nonode'"),
+        (["run", "NAME", "TEXT", "--thread", "done"], "thread 'done' already exists"),
+        (["run", "NAME", "TEXT", "--thread", "new", "--interrupt-before", "nonode"], "has no node 'nonode'"),
+        (["run", "NAME", "TEXT", "--interrupt-before", "nonode"], "--interrupt-before needs --thread ID"),
+        (["run", "NAME", "--thread", "new"], "a thread holds one run: pass the input text"),
+    ],
+)
+def test_bad_thread_input_is_one_clear_line_and_exit_code_2(
+    args: list[str], message: str, finished_thread: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = next(iter(WORKFLOWS))
+    argv = [{"NAME": name, "TEXT": lesson(name)}.get(arg, arg) for arg in args]
+    assert main([*argv, "--db", finished_thread]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("workflows: error: ") and message in err, err
+    assert err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("missing-folder/t.sqlite", "the folder"),
+        (".", "is a folder"),
+        ("junk.sqlite", "is not a usable thread store"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "history"])
+def test_a_bad_db_path_is_one_clear_line_and_exit_code_2(
+    db: str, message: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "junk.sqlite").write_text("not a database\n")
+    name = next(iter(WORKFLOWS))
+    argv = ["run", name, lesson(name)] if command == "run" else ["history"]
+    assert main([*argv, "--thread", "t", "--db", str(tmp_path / db)]) == 2
+    err = capsys.readouterr().err
+    expected = "no thread store" if command == "history" and db.startswith("missing") else message
+    assert expected in err and err.count("\n") == 1, err
+    assert (tmp_path / "junk.sqlite").read_text() == "not a database\n"
+    assert not (tmp_path / "missing-folder").exists()
