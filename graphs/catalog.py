@@ -1,11 +1,15 @@
 """The workflows the CLI and Studio offer: where each graph lives, its lesson input, and how to show a result."""
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
+
+from nodes.documents import LESSON_PAGES, lesson_documents
+from nodes.scorecard import passed
+from state.faq import Document
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,22 @@ class Workflow:
     """Turn the user's text into the graph's input."""
     render: Callable[[dict[str, Any]], str]
     """Turn a finished run's output into readable text."""
+    documents_input: Callable[[list[Document]], list[dict[str, Any]]] | None = None
+    """For workflows that read documents: the inputs for `--doc` files (None: the workflow takes text only)."""
+
+    def inputs(self, text: str | None, documents: Sequence[Document] = ()) -> list[dict[str, Any]]:
+        """Return the runs to make: for the user's text, the user's documents, or else the lesson's inputs."""
+        if documents:
+            if self.documents_input is None:
+                raise ValueError("this workflow takes text, not --doc files")
+            if text is not None:
+                raise ValueError("give either the input text or --doc files, not both")
+            return self.documents_input(list(documents))
+        if text is not None:
+            return [self.make_input(text)]
+        if not self.examples and self.documents_input is not None:
+            return self.documents_input(lesson_documents())
+        return [self.make_input(example) for example in self.examples]
 
     def load(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         """Import and return the compiled graph."""
@@ -39,6 +59,33 @@ def _render_routing(result: dict[str, Any]) -> str:
     )
 
 
+def _render_faq(result: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for number, item in enumerate(result.get("faqs", []), 1):
+        lines += [
+            f"{number}. {item['question']}",
+            f"   {item['answer']}",
+            f"   Sources: {'; '.join(item['sources']) or '(none)'}",
+        ]
+    for failed in result.get("failed", []):
+        lines.append(f"Failed: question {failed['index'] + 1} ({failed['question']}): {failed['error']}")
+    scorecard = result.get("scorecard", [])
+    lines.append(f"Scorecard: {passed(scorecard)}")
+    lines += [f"  [{'pass' if c['passed'] else 'FAIL'}] {c['name']}: {c['detail']}" for c in scorecard]
+    return "\n".join(lines)
+
+
+def _render_summary(result: dict[str, Any]) -> str:
+    lines = [f"Summary:     {result.get('summary', '')}"]
+    if "translation" in result:
+        lines.append(f"Translation ({result.get('language', '?')}): {result['translation']}")
+    return "\n".join(lines)
+
+
+def _faq_from_text(text: str) -> dict[str, Any]:
+    return {"documents": [Document(title="Your text", content=text)]}
+
+
 WORKFLOWS: dict[str, Workflow] = {
     "routing": Workflow(
         module="graphs.routing",
@@ -51,6 +98,30 @@ WORKFLOWS: dict[str, Workflow] = {
         ),
         make_input=lambda text: {"query": text},
         render=_render_routing,
+    ),
+    "faq_single_call": Workflow(
+        module="graphs.faq_single_call",
+        description="FAQ in one big call (the lesson's baseline): questions, answers and sources at once, scored.",
+        examples=(),
+        make_input=_faq_from_text,
+        render=_render_faq,
+        documents_input=lambda documents: [{"documents": documents}],
+    ),
+    "faq_chain": Workflow(
+        module="graphs.faq_chain",
+        description="FAQ as a chain: N questions, then answer -> sources per question in parallel, scored.",
+        examples=(),
+        make_input=_faq_from_text,
+        render=_render_faq,
+        documents_input=lambda documents: [{"documents": documents}],
+    ),
+    "summarize_translate": Workflow(
+        module="graphs.summarize_translate",
+        description="Summarize a text, check the summary (one retry), then translate it (French by default).",
+        examples=tuple(" ".join(page["content"].split()) for page in LESSON_PAGES),
+        make_input=lambda text: {"text": text},
+        render=_render_summary,
+        documents_input=lambda documents: [{"text": doc["content"]} for doc in documents],
     ),
 }
 """Name -> workflow; the names match studio/langgraph.json."""

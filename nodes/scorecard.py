@@ -21,9 +21,6 @@ connective words ("primary", "however", "typically"). An answer about wind turbi
 scores 0.38. It is a cheap lexical proxy: it cannot see negation or a wrong number made of the right words.
 """
 
-CHECK_NAMES = ("item count", "complete items", "known sources", "supported answers", "distinct questions")
-"""The scorecard's lines, always in this order."""
-
 
 def support(answer: str, cited: Sequence[Document]) -> float:
     """Return the share of the answer's content words found in the cited documents (titles included)."""
@@ -59,6 +56,10 @@ def _numbers(positions: Sequence[int], limit: int = 5) -> str:
 def score_faq(items: Sequence[Mapping[str, Any]], documents: Sequence[Document], expected: int) -> list[Check]:
     """Score FAQ items (dicts with question, answer, sources) against the documents and the count asked for.
 
+    The checks, in order: item count (equals `expected`); complete items (a question, an answer and at least one
+    source each); known sources (every source is a document title); supported answers (see SUPPORT_THRESHOLD);
+    distinct questions (none repeats an earlier one once case, punctuation and spacing are folded).
+
     Items are numbered from 1 in the details. Malformed items (missing keys, wrong types) are scored as
     incomplete, never raise.
     """
@@ -93,26 +94,23 @@ def score_faq(items: Sequence[Mapping[str, Any]], documents: Sequence[Document],
             duplicates.append(n)
         first_seen.setdefault(key, n)
 
-    supported_detail = f"{total - len(unsupported)}/{total} answers share >= {SUPPORT_THRESHOLD:.0%} of their words"
-    supported_detail += " with the documents they cite"
-    if weakest is not None:
-        supported_detail += f" (lowest: #{weakest[1]} at {weakest[0]:.0%})"
+    supported_detail = f"{total - len(unsupported)}/{total} supported"
     if unsupported:
-        supported_detail += f"; unsupported: {_numbers(unsupported)}"
+        supported_detail += f"; not: {_numbers(unsupported)}"
+    if weakest is not None:
+        supported_detail += f" (lowest #{weakest[1]}: {weakest[0]:.0%})"
     return [
         Check(name="item count", passed=total == expected, detail=f"{total} items, {expected} asked for"),
         Check(
             name="complete items",
             passed=not incomplete and total > 0,
-            detail=f"{total - len(incomplete)}/{total} have a question, an answer and sources"
+            detail=f"{total - len(incomplete)}/{total} complete"
             + (f"; incomplete: {_numbers(incomplete)}" if incomplete else ""),
         ),
         Check(
             name="known sources",
             passed=not unknown and total > 0,
-            detail="every source is a document title"
-            if not unknown
-            else f"not a document title: {', '.join(repr(s) for s in unknown[:3])}",
+            detail="all are document titles" if not unknown else f"unknown: {', '.join(repr(s) for s in unknown[:3])}",
         ),
         Check(name="supported answers", passed=not unsupported and total > 0, detail=supported_detail),
         Check(
