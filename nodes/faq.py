@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from pydantic import TypeAdapter, ValidationError
 
 from nodes import llm
-from nodes.documents import check_documents, combined_content, lesson_documents
+from nodes.documents import DocumentError, check_documents, combined_content, lesson_documents
 from nodes.scorecard import normalized_question, score_faq
 from state.context import Context
 from state.faq import (
@@ -81,7 +81,11 @@ T = TypeVar("T")
 def documents_of(state: FaqState) -> list[Document]:
     """Return the run's documents, validated; the lesson's three pages when none were given."""
     given = state.get("documents")
-    return check_documents(given) if given is not None else lesson_documents()
+    if given is None:
+        return lesson_documents()
+    if not given:
+        raise DocumentError("the FAQ needs at least one document")
+    return check_documents(given)
 
 
 def count_of(state: FaqState) -> int:
@@ -251,6 +255,7 @@ async def collect(state: FaqState) -> dict[str, Any]:
     faqs: list[FaqItem] = []
     failed: list[FailedQuestion] = []
     notes: list[str] = []
+    # LangGraph happens to apply parallel writes in task order today; sorting keeps that out of our contract.
     for done in sorted(state.get("answered", []), key=lambda d: d["index"]):
         if "error" in done:
             failed.append(FailedQuestion(index=done["index"], question=done["question"], error=done["error"]))

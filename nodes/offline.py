@@ -57,7 +57,7 @@ def _sections(material: str) -> list[Section]:
     for line in material.splitlines():
         heading = _MARKDOWN_HEADING.match(line)
         labelled = _LABEL_LINE.match(line)
-        value = labelled.group(1) if labelled else ""
+        value = labelled.group(1).lstrip("# ") if labelled else ""
         if heading:
             found.append(Section(heading.group(1)))
         elif labelled and value and len(value.split()) <= 12 and not value.endswith((".", "!", "?", ",", ";", ":")):
