@@ -411,3 +411,17 @@ def test_run_faq_chain_prints_items_and_scorecard(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert out.startswith("1. ")
     assert "Scorecard: 5/5 checks passed" in out
+
+
+async def test_both_graphs_run_through_the_real_gemini_client(gemini: Any) -> None:
+    """The JSON schemas (a top-level array; an enum of titles) go through langchain-google-genai unchanged."""
+    single = await single_call.ainvoke({"num_questions": 3}, context=Context(model="gemini-2.5-flash"))
+    chained = await chain.ainvoke({"num_questions": 3}, context=Context(model="gemini-2.5-flash"))
+    assert failing(single["scorecard"]) == failing(chained["scorecard"]) == []
+    assert single["models"] == {"generate_faq": "google_genai:gemini-2.5-flash"}
+    configs = [request["body"].get("generationConfig", {}) for request in gemini.requests]
+    assert len(configs) == 1 + 1 + 2 * 3
+    assert configs[0]["responseJsonSchema"]["type"] == "array"
+    source_schemas = [c["responseJsonSchema"] for c in configs[2:] if "responseJsonSchema" in c]
+    assert len(source_schemas) == 3
+    assert all(schema["properties"]["sources"]["items"]["enum"] == TITLES for schema in source_schemas)
