@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 import time
@@ -86,8 +87,6 @@ async def measure(
 
 async def compare_faq(documents: list[Document], questions: int, context: Context) -> list[Measured]:
     """Run both FAQ graphs, one after the other so neither slows the other, on the same input."""
-    import importlib
-
     payload = {"documents": documents, "num_questions": questions}
     measured = []
     for name, module in CONTENDERS.items():

@@ -38,7 +38,9 @@ _FIELD = re.compile(r"^\s*([A-Za-z][\w ]{0,40}):\s*(.+?)\s*$", re.M)
 _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
-_LABEL_LINE = re.compile(r"^\s*[A-Za-z]\w*(?: \w+){0,2}:\s*(.*?)\s*$")
+_TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
+_CONTENT_LABEL = re.compile(r"^\s*(?:[A-Za-z]+ )?(?:content|text|body):\s*", re.I)
+"""The label before a document's text ("Content:" in the lesson's prompts): not part of the text."""
 _MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
 
@@ -52,18 +54,15 @@ class Section:
 
 
 def _sections(material: str) -> list[Section]:
-    """Split material into headed sections; a short labelled line without final punctuation is a heading."""
+    """Split material into sections under its "Title: ..." / "Source Title: ..." lines and Markdown headings."""
     found = [Section("")]
     for line in material.splitlines():
-        heading = _MARKDOWN_HEADING.match(line)
-        labelled = _LABEL_LINE.match(line)
-        value = labelled.group(1).lstrip("# ") if labelled else ""
+        line = _CONTENT_LABEL.sub("", line)
+        heading = _TITLE_LINE.match(line) or _MARKDOWN_HEADING.match(line)
         if heading:
             found.append(Section(heading.group(1)))
-        elif labelled and value and len(value.split()) <= 12 and not value.endswith((".", "!", "?", ",", ";", ":")):
-            found.append(Section(value))
         else:
-            found[-1].text += " " + (value if labelled else line.strip())
+            found[-1].text += " " + line.strip()
     return [section for section in found if section.heading or section.text.strip()]
 
 
@@ -114,6 +113,11 @@ class Prompt:
     def material_sentences(self) -> list[str]:
         """The material's prose sentences, headings and labels left out."""
         return [s for section in self.sections for s in sentences(section.text)]
+
+    @property
+    def has_documents(self) -> bool:
+        """Whether the material is titled documents (a "Source Title: ..." line or a heading per document)."""
+        return any(section.heading for section in self.sections)
 
     @property
     def focus(self) -> str:
@@ -198,12 +202,14 @@ class SchemaFiller:
             # The whole answer is this list, so the count the instructions ask for ("exactly 10") is its size.
             low = high = int(stated.group(1))
         variants = [self.resolve(v) for v in item_schema.get("anyOf", item_schema.get("oneOf", []))]
-        # Material (documents between --- lines) is all content, so each of its sentences can be an item;
-        # a capped list takes sentences spread over all of it rather than the first document's.
-        from_material = bool(self.prompt.material_sentences) and text == self.prompt.user_text
+        # Titled documents between --- lines are all content, so each of their sentences can be an item; a
+        # capped list takes sentences spread over all of them rather than the first document's. Other material
+        # (a customer's message, a list of facts) keeps the clause-by-clause reading.
+        documents = self.prompt.has_documents
+        from_material = documents and text == self.prompt.user_text
         items: list[Any] = []
         described = f"{name} {schema.get('description', '')} {item_schema.get('description', '')}"
-        if self.labels(item_schema, described):
+        if documents and self.labels(item_schema, described):
             items = self.label_sentences(item_schema, text)
         elif from_material and (variants or item_schema.get("type") == "object"):
             candidates = variants or [item_schema]
@@ -216,7 +222,11 @@ class SchemaFiller:
                 if fitting:
                     items.append(self.fill(self.best_variant(fitting, clause), name, clause))
         else:
-            pieces = _spread(self.prompt.material_sentences, high) if from_material else _clauses(text)
+            pieces = (
+                _spread(self.prompt.material_sentences, high)
+                if from_material
+                else _clauses(self.prompt.material or text)
+            )
             items = [self.fill(item_schema, name, piece) for piece in pieces]
         seen: list[Any] = []
         for item in items:
@@ -262,12 +272,11 @@ class SchemaFiller:
         """Take the pattern's first match, else the clause that best matches the field's description."""
         pattern = schema.get("pattern")
         described = f"{name.replace('_', ' ')} {schema.get('description', '')}"
-        if not pattern and "question" in described.lower():
-            return _as_question(text)
-        if not pattern and self.labels(schema, described):
+        if self.prompt.has_documents and text in self.prompt.material_sentences:
+            # A sentence of a document is a unit: phrased as a question for a question field, else kept whole.
+            return _as_question(text) if "question" in described.lower() else text
+        if not pattern and self.prompt.has_documents and self.labels(schema, described):
             return str(self.label_sentences(schema, text)[0])
-        if text in self.prompt.material_sentences:
-            return text
         if pattern:
             for source in (text, self.prompt.user_text, self.prompt.instructions):
                 found = re.search(pattern.strip("^$"), source)
@@ -339,7 +348,7 @@ def reply(prompt: Prompt) -> str:
     question = next((v for k, v in prompt.fields.items() if "question" in k or v.endswith("?")), "")
     material = prompt.material
     if material and question:
-        known = prompt.material_sentences or sentences(material)
+        known = prompt.material_sentences if prompt.has_documents else sentences(material)
         ranked = sorted(known, key=lambda s: -overlap(question, s))
         # A second sentence only when it is about as relevant as the first: answers stay on one topic.
         top = overlap(question, ranked[0]) if ranked else 0
@@ -348,7 +357,7 @@ def reply(prompt: Prompt) -> str:
     if material and "summar" in asks:
         limit = re.search(r"\b(?:at most|no more than|up to|within)\s+(\d+)\s+words\b", asks)
         summary: list[str] = []
-        for sentence in (prompt.material_sentences or sentences(material))[:3]:
+        for sentence in (prompt.material_sentences if prompt.has_documents else sentences(material))[:3]:
             if summary and limit and len(" ".join([*summary, sentence]).split()) > int(limit.group(1)):
                 break
             summary.append(sentence)

@@ -19,6 +19,7 @@ from nodes.documents import DocumentError, lesson_documents, read_document
 from nodes.faq import collect, parse_single_call
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel, Prompt
 from nodes.scorecard import score_faq, support
+from nodes.text import sentences
 from nodes.usage import UsageCounter
 from state.context import Context
 from tests.conftest import clean_env, workflows_command
@@ -176,6 +177,9 @@ async def test_offline_chain_makes_one_plus_two_n_calls_and_passes_its_scorecard
     assert failing(result["scorecard"]) == []
     assert result["failed"] == []
     assert set(result["models"]) == {"generate_questions", "answer_question"}
+    pages = " ".join(" ".join(doc["content"].split()) for doc in lesson_documents())
+    for item in result["faqs"]:  # extractive: every answer sentence is a sentence of the pages, labels stripped
+        assert all(sentence in pages for sentence in sentences(item["answer"])), item["answer"]
 
 
 async def test_chain_uses_documents_given_from_python() -> None:
