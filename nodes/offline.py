@@ -2,13 +2,13 @@
 
 It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes
 the option whose description overlaps the user's text most, a string with a `pattern` takes that pattern's
-first match, a confidence reflects the winning margin, a list takes one item per clause that fits (or, when
-the prompt supplies material, a spread of its sentences), a field described as a question is phrased as one,
-and a list of titles or enum options labels each sentence of the text with the material section it matches
-best. Free-text calls answer extractively: the sentences of the supplied material that best match the
-question, the facts of a list turned into an email, or the user's own words acknowledged in the role the
-prompt assigns. So what a node needs from it lives in that node's schema and registry text, which guide Gemini
-too.
+first match, a confidence reflects the winning margin, a list takes one item per clause that fits. Titled
+documents between --- lines are read as sections: a list drawn from them takes a spread of their sentences
+(phrased as questions for a question field), and a list of titles or enum options labels each sentence of the
+text with the section it matches best. Free-text calls answer extractively: the sentences of the supplied
+material that best match the question, the facts of a list turned into an email, or the user's own words
+acknowledged in the role the prompt assigns. So what a node needs from it lives in that node's schema and
+registry text, which guide Gemini too.
 """
 
 import asyncio
