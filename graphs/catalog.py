@@ -1,12 +1,15 @@
 """The workflows the CLI and Studio offer: where each graph lives, its lesson input, and how to show a result."""
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from nodes.documents import documents_from_text, lesson_markdown
+from nodes.scorecard import passed
+from state.faq import LESSON_PAGES, Document
 from state.orchestrator import LESSON_MESSAGE
 from state.routing import LESSON_QUERIES
 
@@ -25,6 +28,20 @@ class Workflow:
     """Turn the user's text into the graph's input."""
     render: Callable[[dict[str, Any]], str]
     """Turn a finished run's output into readable text."""
+    documents_input: Callable[[list[Document]], list[dict[str, Any]]] | None = None
+    """For workflows that read documents: the inputs for `--doc` files (None: the workflow takes text only)."""
+
+    def inputs(self, text: str | None, documents: Sequence[Document] = ()) -> list[dict[str, Any]]:
+        """Return the runs to make: for the user's text, the user's documents, or else the lesson's inputs."""
+        if documents:
+            if self.documents_input is None:
+                raise ValueError("this workflow takes text, not --doc files")
+            if text is not None:
+                raise ValueError("give either the input text or --doc files, not both")
+            return self.documents_input(list(documents))
+        if text is not None:
+            return [self.make_input(text)]
+        return [self.make_input(example) for example in self.examples]
 
     def load(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         """Import and return the compiled graph."""
@@ -62,6 +79,33 @@ def _render_orchestrator(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _render_faq(result: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for number, item in enumerate(result.get("faqs", []), 1):
+        lines += [
+            f"{number}. {item['question']}",
+            f"   {item['answer']}",
+            f"   Sources: {'; '.join(item['sources']) or '(none)'}",
+        ]
+    for failed in result.get("failed", []):
+        lines.append(f"Failed: question {failed['index'] + 1} ({failed['question']}): {failed['error']}")
+    scorecard = result.get("scorecard", [])
+    lines.append(f"Scorecard: {passed(scorecard)}")
+    lines += [f"  [{'pass' if c['passed'] else 'FAIL'}] {c['name']}: {c['detail']}" for c in scorecard]
+    return "\n".join(lines)
+
+
+def _render_summary(result: dict[str, Any]) -> str:
+    lines = [f"Summary:     {result.get('summary', '')}"]
+    if "translation" in result:
+        lines.append(f"Translation ({result.get('language', '?')}): {result['translation']}")
+    return "\n".join(lines)
+
+
+def _faq_from_text(text: str) -> dict[str, Any]:
+    return {"documents": documents_from_text(text)}
+
+
 WORKFLOWS: dict[str, Workflow] = {
     "routing": Workflow(
         module="graphs.routing",
@@ -78,6 +122,30 @@ WORKFLOWS: dict[str, Workflow] = {
         examples=(LESSON_MESSAGE,),
         make_input=lambda text: {"message": text},
         render=_render_orchestrator,
+    ),
+    "faq_single_call": Workflow(
+        module="graphs.faq_single_call",
+        description="FAQ in one big call (the lesson baseline): questions, answers and sources at once, scored.",
+        examples=(lesson_markdown(),),
+        make_input=_faq_from_text,
+        render=_render_faq,
+        documents_input=lambda documents: [{"documents": documents}],
+    ),
+    "faq_chain": Workflow(
+        module="graphs.faq_chain",
+        description="FAQ as a chain: N questions, then answer -> sources per question in parallel, scored.",
+        examples=(lesson_markdown(),),
+        make_input=_faq_from_text,
+        render=_render_faq,
+        documents_input=lambda documents: [{"documents": documents}],
+    ),
+    "summarize_translate": Workflow(
+        module="graphs.summarize_translate",
+        description="Summarize a text, check the summary (one retry), then translate it (French by default).",
+        examples=tuple(page["content"] for page in LESSON_PAGES),
+        make_input=lambda text: {"text": text},
+        render=_render_summary,
+        documents_input=lambda documents: [{"text": doc["content"]} for doc in documents],
     ),
 }
 """Name -> workflow; the names match studio/langgraph.json."""

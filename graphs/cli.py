@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from graphs import threads
+from graphs import compare, threads
 from graphs.catalog import WORKFLOWS, Workflow
 from nodes import llm
 from state.context import Context
@@ -49,11 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--max-concurrency", type=int, default=5, help="most parallel model calls (default: 5)")
     threads.add_run_options(run)
+    compare.add_document_option(run)
 
     draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII)")
     draw.add_argument("name", help="workflow name")
     draw.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
     threads.add_commands(commands)
+    compare.add_parser(commands)
     return parser
 
 
@@ -77,12 +79,13 @@ def _context(args: argparse.Namespace, nodes: Sequence[str]) -> Context:
     return Context(model=args.model, node_models=overrides, max_concurrency=args.max_concurrency)
 
 
-def _inputs(workflow: Workflow, text: str | None) -> list[dict[str, Any]]:
-    if text is None:
-        return [workflow.make_input(example) for example in workflow.examples]
-    if not text.strip():
+def _inputs(workflow: Workflow, text: str | None, doc_files: Sequence[str] = ()) -> list[dict[str, Any]]:
+    if text is not None and not text.strip():
         raise UsageError("the input text is empty; pass the text to process, or nothing for the lesson's inputs")
-    return [workflow.make_input(text)]
+    try:
+        return workflow.inputs(text, compare.read_documents(doc_files))
+    except ValueError as error:  # an unusable --doc file, or --doc for a workflow that takes text
+        raise UsageError(str(error)) from None
 
 
 async def _run_all(
@@ -105,7 +108,7 @@ def _print_results(args: argparse.Namespace, workflow: Workflow, results: list[d
 
 def _run(args: argparse.Namespace) -> int:
     workflow = _workflow(args.name)
-    inputs = _inputs(workflow, args.text)
+    inputs = _inputs(workflow, args.text, args.doc)
     graph = workflow.load()
     nodes = [name for name in graph.nodes if not name.startswith("__")]
     context = _context(args, nodes)
@@ -155,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _draw(args)
         if args.command in threads.COMMANDS:
             return threads.main(args, _print_results)
+        if args.command == "compare":
+            return compare.run(args)
         return _run(args)
     except (UsageError, threads.ThreadError) as error:
         print(f"workflows: error: {llm.redact(str(error))}", file=sys.stderr)

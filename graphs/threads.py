@@ -229,7 +229,7 @@ async def _start(
         graph = durable(workflow, saver)
         config = _with_metadata(thread_config(args.thread), args.name, context)
         result = await graph.ainvoke(payload, config, context=context, interrupt_before=args.interrupt_before or None)
-        return await _report(graph, args, workflow, dict(result), show)
+        return await _report(graph, args, workflow, dict(result or {}), show)
 
 
 def _with_metadata(config: RunnableConfig, name: str, context: Context) -> RunnableConfig:
@@ -331,7 +331,7 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
         result = await graph.ainvoke(
             None, _with_metadata(config, name, context), context=context, interrupt_before=args.interrupt_before or None
         )
-        return await _report(graph, args, workflow, dict(result), show)
+        return await _report(graph, args, workflow, dict(result or {}), show)
 
 
 _QUIET = {"input": "(input received)", "fork": "(copy of the checkpoint it branches off, to replay from)"}

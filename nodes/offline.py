@@ -4,10 +4,12 @@ It never asks which node is calling. Structured calls fill whatever JSON schema 
 the option whose description overlaps the user's text most, a string with a `pattern` takes that pattern's
 first match (as a whole token when the pattern is anchored), a field named like a name takes a quoted phrase
 and one named like a reason what follows "because", a confidence reflects the winning margin, a list takes one
-item per clause that fits. Free-text calls answer extractively: the sentences of the supplied material that best
-match the question, the facts of a list turned into an email, or the user's own words acknowledged in the role
-the prompt assigns. So what a node needs from it lives in that node's schema and registry text, which guide
-Gemini too.
+item per clause that fits. Titled documents between --- lines are read as sections: a list drawn from them takes
+a spread of their sentences (phrased as questions for a question field), and a list of titles or enum options
+labels each sentence of the text with the section it matches best. Free-text calls answer extractively: the
+sentences of the supplied material that best match the question, the facts of a list turned into an email, or
+the user's own words acknowledged in the role the prompt assigns. So what a node needs from it lives in that
+node's schema and registry text, which guide Gemini too.
 """
 
 import asyncio
@@ -39,6 +41,32 @@ _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and al
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"'“”‘’]{2,80}?)[\"'”’](?!\w)")
 _BECAUSE = re.compile(r"\b(?:because|since|due to)\s+(?:(?:it|this|that|they)(?:'s|’s| is| are)\s+)?(.+)", re.I)
+_TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
+_CONTENT_LABEL = re.compile(r"^\s*(?:[A-Za-z]+ )?(?:content|text|body):\s*", re.I)
+"""The label before a document's text ("Content:" in the lesson's prompts): not part of the text."""
+_MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
+
+
+@dataclass
+class Section:
+    """A stretch of material under one heading (a "Source Title: ..." line or a Markdown heading)."""
+
+    heading: str
+    text: str = ""
+
+
+def _sections(material: str) -> list[Section]:
+    """Split material into sections under its "Title: ..." / "Source Title: ..." lines and Markdown headings."""
+    found = [Section("")]
+    for line in material.splitlines():
+        line = _CONTENT_LABEL.sub("", line)
+        heading = _TITLE_LINE.match(line) or _MARKDOWN_HEADING.match(line)
+        if heading:
+            found.append(Section(heading.group(1)))
+        else:
+            found[-1].text += " " + line.strip()
+    return [section for section in found if section.heading or section.text.strip()]
 
 
 @dataclass
@@ -78,6 +106,26 @@ class Prompt:
     def material(self) -> str:
         """The delimited documents or facts the prompt supplies, if any."""
         return "\n\n".join(self.blocks)
+
+    @property
+    def sections(self) -> list[Section]:
+        """The material split under its headings (document titles)."""
+        return _sections(self.material)
+
+    @property
+    def material_sentences(self) -> list[str]:
+        """The material's prose sentences, headings and labels left out."""
+        return [s for section in self.sections for s in sentences(section.text)]
+
+    @property
+    def has_documents(self) -> bool:
+        """Whether the material is titled documents (a "Source Title: ..." line or a heading per document)."""
+        return any(section.heading for section in self.sections)
+
+    @property
+    def focus(self) -> str:
+        """What the prompt asks about: its quoted fields (a question, an answer) if any, else the user's text."""
+        return " ".join(self.fields.values()) or _BLOCK.sub("", self.user_text).strip()
 
 
 def _findable(pattern: str) -> str:
@@ -176,16 +224,36 @@ class SchemaFiller:
         """One item per clause of the text that matches the item schema; within minItems/maxItems."""
         item_schema = self.resolve(schema.get("items", {}))
         low, high = schema.get("minItems", 0), schema.get("maxItems", 50)
+        stated = _STATED_COUNT.search(f"{self.prompt.instructions}\n{_BLOCK.sub('', self.prompt.user_text)}")
+        if not name and "maxItems" not in schema and stated:
+            # The whole answer is this list, so the count the instructions ask for ("exactly 10") is its size.
+            low = high = int(stated.group(1))
         variants = [self.resolve(v) for v in item_schema.get("anyOf", item_schema.get("oneOf", []))]
+        # Titled documents between --- lines are all content, so each of their sentences can be an item; a
+        # capped list takes sentences spread over all of them rather than the first document's. Other material
+        # (a customer's message, a list of facts) keeps the clause-by-clause reading.
+        documents = self.prompt.has_documents
+        from_material = documents and text == self.prompt.user_text
         items: list[Any] = []
-        if variants or item_schema.get("type") == "object":
+        described = f"{name} {schema.get('description', '')} {item_schema.get('description', '')}"
+        if documents and self.labels(item_schema, described):
+            items = self.label_sentences(item_schema, text)
+        elif from_material and (variants or item_schema.get("type") == "object"):
+            candidates = variants or [item_schema]
+            for piece in _spread(self.prompt.material_sentences, high):
+                items.append(self.fill(self.best_variant(candidates, piece), name, piece))
+        elif variants or item_schema.get("type") == "object":
             for clause in _clauses(text):
                 candidates = variants or [item_schema]
                 fitting = [v for v in candidates if self.fits(v, clause)]
                 if fitting:
                     items.append(self.fill(self.best_variant(fitting, clause), name, clause))
         else:
-            pieces = _clauses(self.prompt.material or text)
+            pieces = (
+                _spread(self.prompt.material_sentences, high)
+                if from_material
+                else _clauses(self.prompt.material or text)
+            )
             items = [self.fill(item_schema, name, piece) for piece in pieces]
         seen: list[Any] = []
         for item in items:
@@ -194,6 +262,23 @@ class SchemaFiller:
         while len(seen) < low and seen:
             seen.append(seen[len(seen) % max(1, len(items))])
         return seen[:high]
+
+    def labels(self, schema: dict[str, Any], described: str) -> bool:
+        """Tell whether values label the text: enum options, or (described as titles) the material's headings."""
+        if "enum" in schema:
+            return True
+        return "title" in described.lower() and any(section.heading for section in self.prompt.sections)
+
+    def label_sentences(self, item_schema: dict[str, Any], text: str) -> list[Any]:
+        """Label each sentence of the focus text with the option (or section title) it matches best."""
+        options = list(item_schema.get("enum") or [s.heading for s in self.prompt.sections if s.heading])
+        focus = self.prompt.focus if text == self.prompt.user_text else text
+        labels = []
+        for piece in sentences(focus) or [focus]:
+            option, confidence = self.choose(options, piece)
+            if confidence > 0:
+                labels.append(option)
+        return labels or [self.choose(options, focus)[0]]
 
     def fits(self, schema: dict[str, Any], clause: str) -> bool:
         """Tell whether every required patterned field of `schema` finds its pattern in `clause`."""
@@ -213,6 +298,12 @@ class SchemaFiller:
     def fill_string(self, schema: dict[str, Any], name: str, text: str) -> str:
         """Take the pattern's first match, a cued phrase, else the clause that best matches the field's description."""
         pattern = schema.get("pattern")
+        described = f"{name.replace('_', ' ')} {schema.get('description', '')}"
+        if self.prompt.has_documents and text in self.prompt.material_sentences:
+            # A sentence of a document is a unit: phrased as a question for a question field, else kept whole.
+            return _as_question(text) if "question" in described.lower() else text
+        if not pattern and self.prompt.has_documents and self.labels(schema, described):
+            return str(self.label_sentences(schema, text)[0])
         if pattern:
             for source in (text, self.prompt.user_text, self.prompt.instructions):
                 found = re.search(_findable(pattern), source)
@@ -223,24 +314,42 @@ class SchemaFiller:
         if cued:
             return cued
         clauses = _clauses(text) or [text]
-        described = f"{name.replace('_', ' ')} {schema.get('description', '')}"
         return max(clauses, key=lambda c: overlap(described, c)) if len(clauses) > 1 else clauses[0]
 
     def choose(self, options: list[Any], text: str) -> tuple[Any, float]:
         """Pick the option whose name and description overlap `text` most; return it with a confidence."""
         lines = self.prompt.instructions.splitlines()
         words = content_words(text)
+        # An option that titles a section of the material is described by that section's text.
+        sections = {section.heading: section.text for section in self.prompt.sections if section.heading}
 
         def score(option: Any) -> int:
             label = str(option)
             described = " ".join(line.replace(label, " ") for line in lines if label in line)
-            return len(words & content_words(f"{label} {described}"))
+            return len(words & content_words(f"{label} {described} {sections.get(label, '')}"))
 
         scores = [score(o) for o in options]
         ranked = sorted(scores, reverse=True)
         best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else 0)
         # A rival with half the matches already makes the choice a coin toss: confidence falls below 0.5.
         return options[scores.index(best)], best / (best + 2 * runner_up + 1)
+
+
+def _spread(pieces: list[str], limit: int) -> list[str]:
+    """Return at most `limit` pieces, evenly spaced over all of them, in their order."""
+    if len(pieces) <= limit:
+        return pieces
+    return [pieces[index * len(pieces) // limit] for index in range(limit)]
+
+
+def _as_question(text: str) -> str:
+    """Phrase a statement as the yes/no question it answers; a question stays as it is."""
+    text = " ".join(text.split()).rstrip(" .!;:,")
+    if not text or text.endswith("?"):
+        return text
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return f"Is it true that {text}?"
 
 
 def _as_reply(instruction: str) -> str:
@@ -269,11 +378,20 @@ def reply(prompt: Prompt) -> str:
     question = next((v for k, v in prompt.fields.items() if "question" in k or v.endswith("?")), "")
     material = prompt.material
     if material and question:
-        ranked = sorted(sentences(material), key=lambda s: -overlap(question, s))
-        best = [s for s in ranked[:2] if overlap(question, s) > 0] or ranked[:1]
-        return " ".join(s for s in sentences(material) if s in best)
+        known = prompt.material_sentences if prompt.has_documents else sentences(material)
+        ranked = sorted(known, key=lambda s: -overlap(question, s))
+        # A second sentence only when it is about as relevant as the first: answers stay on one topic.
+        top = overlap(question, ranked[0]) if ranked else 0
+        best = ranked[:1] + [s for s in ranked[1:2] if overlap(question, s) * 2 >= top > 0]
+        return " ".join(s for s in known if s in best)
     if material and "summar" in asks:
-        return " ".join(sentences(material)[:3])
+        limit = re.search(r"\b(?:at most|no more than|up to|within)\s+(\d+)\s+words\b", asks)
+        summary: list[str] = []
+        for sentence in (prompt.material_sentences if prompt.has_documents else sentences(material))[:3]:
+            if summary and limit and len(" ".join([*summary, sentence]).split()) > int(limit.group(1)):
+                break
+            summary.append(sentence)
+        return " ".join(summary)
     if "translat" in asks:
         language = re.search(r"\binto ([A-Z][a-z]+)", prompt.instructions)
         target = language.group(1) if language else "the target language"

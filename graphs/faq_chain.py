@@ -1,0 +1,33 @@
+"""FAQ as a chain: generate N questions, then one branch per question (answer -> sources), collected in order."""
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from nodes.faq import answer_question, collect, documents_of, generate_questions, score
+from nodes.llm import LLM_RETRY
+from state.context import Context
+from state.faq import FaqInput, FaqOutput, FaqState, QuestionTask
+
+
+def assign_questions(state: FaqState) -> list[Send]:
+    """Fan out: one `answer_question` branch per generated question (none: straight to `collect`)."""
+    documents = documents_of(state)
+    sends = [
+        Send("answer_question", QuestionTask(index=index, question=question, documents=documents))
+        for index, question in enumerate(state.get("questions", []))
+    ]
+    return sends or [Send("collect", state)]
+
+
+builder = StateGraph(FaqState, context_schema=Context, input_schema=FaqInput, output_schema=FaqOutput)
+builder.add_node(generate_questions, retry_policy=LLM_RETRY)
+# No retry policy: the branch retries its own calls, so a failure there fails one question, not the run.
+builder.add_node(answer_question)
+builder.add_node(collect)
+builder.add_node(score)
+builder.add_edge(START, "generate_questions")
+builder.add_conditional_edges("generate_questions", assign_questions, ["answer_question", "collect"])
+builder.add_edge("answer_question", "collect")
+builder.add_edge("collect", "score")
+builder.add_edge("score", END)
+graph = builder.compile(name="faq_chain")

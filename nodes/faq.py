@@ -1,0 +1,275 @@
+"""Nodes of the FAQ graphs: the lesson's one big call, and its chain (questions -> answer -> sources per question)."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar, cast
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.runtime import Runtime
+from pydantic import TypeAdapter, ValidationError
+
+from nodes import llm
+from nodes.documents import DocumentError, check_documents, combined_content, lesson_documents
+from nodes.scorecard import normalized_question, score_faq
+from state.context import Context
+from state.faq import (
+    Answered,
+    CitedSources,
+    Document,
+    FailedQuestion,
+    FaqEntry,
+    FaqItem,
+    FaqState,
+    GeneratedQuestions,
+    QuestionTask,
+)
+
+DEFAULT_QUESTIONS = 10
+MAX_QUESTIONS = 50
+"""Each question costs two model calls in the chain; past this a run is more likely a typo than a plan."""
+
+# The lesson's prompts, verbatim except for the counts, and the JSON shape structured output now enforces.
+SINGLE_CALL_SYSTEM = "You are an expert at creating FAQs from provided documents."
+SINGLE_CALL = """Based on the provided content from {pages}, generate a list of exactly {count} frequently asked questions (FAQs).
+For each question, provide a concise answer derived ONLY from the text.
+After each answer, you MUST include a list of the 'Source Title's that were used to formulate that answer.
+
+Your final output should be a JSON array where each object has three keys: "question", "answer", and "sources" (which is an array of strings).
+
+Provided Content:
+---
+{combined_content}
+---"""  # noqa: E501 - the lesson's prompt, line for line
+
+QUESTIONS_SYSTEM = "You are a helpful assistant that generates questions based on text."
+GENERATE_QUESTIONS = """Based on the content below, generate a list of {count} relevant and distinct questions that a user might have.
+Return these questions as a JSON array of strings, under the key "questions".
+
+Provided Content:
+---
+{combined_content}
+---"""  # noqa: E501
+
+ANSWER_SYSTEM = "You answer questions based *only* on the provided context."
+ANSWER_QUESTION = """Using ONLY the provided content below, answer the following question.
+The answer should be concise and directly address the question.
+
+Question:
+"{question}"
+
+Provided Content:
+---
+{combined_content}
+---"""
+
+SOURCES_SYSTEM = "You are an expert at identifying document sources for a given text."
+FIND_SOURCES = """You will be given a question and an answer that was generated from a set of documents.
+Your task is to identify which of the original documents were used to create the answer.
+Return a JSON object with a single key "sources" which is a list of the titles of the relevant documents.
+
+Question: "{question}"
+Answer: "{answer}"
+
+Documents:
+---
+{combined_content}
+---"""
+
+T = TypeVar("T")
+
+
+def documents_of(state: FaqState) -> list[Document]:
+    """Return the run's documents, validated; the lesson's three pages when none were given."""
+    given = state.get("documents")
+    if given is None:
+        return lesson_documents()
+    if not given:
+        raise DocumentError("the FAQ needs at least one document")
+    return check_documents(given)
+
+
+def count_of(state: FaqState) -> int:
+    """Return how many FAQ items the run asks for (N), checked against the allowed range."""
+    count = state.get("num_questions") or DEFAULT_QUESTIONS
+    if not 1 <= count <= MAX_QUESTIONS:
+        raise ValueError(f"num_questions must be between 1 and {MAX_QUESTIONS}, got {count}")
+    return count
+
+
+def _pages(documents: Sequence[Document]) -> str:
+    return f"{len(documents)} webpage{'s' if len(documents) != 1 else ''}"
+
+
+def single_call_schema() -> dict[str, Any]:
+    """Return the JSON schema of the single call: the lesson's shape only (count and titles left to the prompt)."""
+    return {"type": "array", "items": FaqEntry.model_json_schema()}
+
+
+def questions_schema(count: int) -> dict[str, Any]:
+    """Return the question step's JSON schema, asking for exactly `count` questions."""
+    schema = GeneratedQuestions.model_json_schema()
+    schema["properties"]["questions"].update(minItems=count, maxItems=count)
+    return schema
+
+
+def sources_schema(titles: Sequence[str]) -> dict[str, Any]:
+    """Return the source step's JSON schema: every source must be one of the documents' titles."""
+    schema = CitedSources.model_json_schema()
+    schema["properties"]["sources"]["items"] = {"type": "string", "enum": list(titles)}
+    return schema
+
+
+_ENTRY = TypeAdapter(FaqEntry)
+
+
+def parse_single_call(raw: Any) -> tuple[list[FaqItem], list[str]]:
+    """Validate the single call's JSON item by item; keep the valid items and describe every problem."""
+    if not isinstance(raw, list):
+        return [], [f"The single call's output was not a JSON array of FAQ items (got {type(raw).__name__})."]
+    items: list[FaqItem] = []
+    notes: list[str] = []
+    for number, entry in enumerate(raw, 1):
+        try:
+            valid = _ENTRY.validate_python(entry)
+        except ValidationError as error:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}" for e in error.errors()[:2])
+            notes.append(f"FAQ item {number} of the single call was dropped as malformed ({problem}).")
+            continue
+        items.append(FaqItem(question=valid.question, answer=valid.answer, sources=valid.sources))
+    return items, notes
+
+
+async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask for the whole FAQ in one call, as the lesson's baseline does, and parse its JSON into items."""
+    documents, count = documents_of(state), count_of(state)
+    built = await llm.chat_model(runtime, "generate_faq")
+    prompt = SINGLE_CALL.format(pages=_pages(documents), count=count, combined_content=combined_content(documents))
+    structured = built.model.with_structured_output(single_call_schema(), include_raw=True)
+    answer = cast(dict[str, Any], await structured.ainvoke([("system", SINGLE_CALL_SYSTEM), ("human", prompt)]))
+    if answer["parsing_error"] is not None:
+        raw_text = getattr(answer["raw"], "text", "")[:120]
+        items: list[FaqItem] = []
+        problem = _first_line(answer["parsing_error"])
+        notes = [f"The single call's output was not valid JSON ({problem}; raw: {raw_text!r})."]
+    else:
+        items, notes = parse_single_call(answer["parsed"])
+    return {"faqs": items, "num_questions": count, "models": {"generate_faq": built.label}, "notes": notes}
+
+
+async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask for exactly N distinct questions about the documents; repair or report a wrong count."""
+    documents, count = documents_of(state), count_of(state)
+    built = await llm.chat_model(runtime, "generate_questions")
+    structured = built.model.with_structured_output(questions_schema(count))
+    prompt = GENERATE_QUESTIONS.format(count=count, combined_content=combined_content(documents))
+    questions: list[str] = []
+    notes: list[str] = []
+    for attempt in range(2):
+        reply = cast(dict[str, Any], await structured.ainvoke([("system", QUESTIONS_SYSTEM), ("human", prompt)]))
+        offered = GeneratedQuestions.model_validate(reply).questions
+        questions, dropped = _distinct([*questions, *offered])
+        if dropped:
+            notes.append(f"Dropped {dropped} empty or repeated question(s) from the question step.")
+        if len(questions) >= count:
+            break
+        if attempt == 0:
+            notes.append(f"The question step gave {len(questions)} distinct questions of {count}; asked again.")
+    if len(questions) > count:
+        notes.append(f"The question step gave {len(questions)} questions; kept the first {count}.")
+    elif len(questions) < count:
+        notes.append(f"Only {len(questions)} distinct questions of {count} after a retry; the FAQ is short.")
+    return {
+        "questions": questions[:count],
+        "documents": documents,
+        "num_questions": count,
+        "models": {"generate_questions": built.label},
+        "notes": notes,
+    }
+
+
+def _distinct(questions: Sequence[str]) -> tuple[list[str], int]:
+    kept: list[str] = []
+    seen: set[str] = set()
+    for question in questions:
+        key = normalized_question(question)
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(question.strip())
+    return kept, len(questions) - len(kept)
+
+
+async def _with_retry(call: Callable[[], Awaitable[T]]) -> T:
+    """Retry transient failures as the graph's LLM_RETRY would; the branch then reports what is left.
+
+    A node-level RetryPolicy cannot be used here: after its last attempt it fails the whole run, and one
+    question's failure must only fail that question.
+    """
+    policy = llm.LLM_RETRY
+    delay = policy.initial_interval
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            return await call()
+        except Exception as error:
+            retry_on = policy.retry_on
+            transient = retry_on(error) if callable(retry_on) else isinstance(error, tuple(retry_on))
+            if attempt == policy.max_attempts or not transient:
+                raise
+            await asyncio.sleep(min(delay, policy.max_interval))
+            delay *= policy.backoff_factor
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+async def _answer(model: BaseChatModel, question: str, content: str) -> str:
+    prompt = ANSWER_QUESTION.format(question=question, combined_content=content)
+    text = (await model.ainvoke([("system", ANSWER_SYSTEM), ("human", prompt)])).text.strip()
+    if not text:
+        raise ValueError("the model's answer was empty")
+    return text
+
+
+async def _find_sources(model: BaseChatModel, question: str, answer: str, documents: Sequence[Document]) -> list[str]:
+    titles = [doc["title"] for doc in documents]
+    structured = model.with_structured_output(sources_schema(titles))
+    prompt = FIND_SOURCES.format(question=question, answer=answer, combined_content=combined_content(documents))
+    reply = cast(dict[str, Any], await structured.ainvoke([("system", SOURCES_SYSTEM), ("human", prompt)]))
+    return CitedSources.model_validate(reply).sources
+
+
+async def answer_question(state: QuestionTask, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Answer one question from the documents only, then find that answer's sources (one chain branch)."""
+    built = await llm.chat_model(runtime, "answer_question")
+    question, documents = state["question"], state["documents"]
+    done = Answered(index=state["index"], question=question)
+    async with llm.fan_out_slots(runtime):
+        try:
+            answer = await _with_retry(lambda: _answer(built.model, question, combined_content(documents)))
+            done["answer"] = answer
+            done["sources"] = await _with_retry(lambda: _find_sources(built.model, question, answer, documents))
+        except Exception as error:  # noqa: BLE001 - one question's failure is reported; the others carry on
+            done["error"] = llm.describe_error(error)
+    return {"answered": [done], "models": {"answer_question": built.label}}
+
+
+async def collect(state: FaqState) -> dict[str, Any]:
+    """Put the answered questions back in question order; list the failed ones apart."""
+    faqs: list[FaqItem] = []
+    failed: list[FailedQuestion] = []
+    notes: list[str] = []
+    # LangGraph happens to apply parallel writes in task order today; sorting keeps that out of our contract.
+    for done in sorted(state.get("answered", []), key=lambda d: d["index"]):
+        if "error" in done:
+            failed.append(FailedQuestion(index=done["index"], question=done["question"], error=done["error"]))
+            notes.append(f"Question {done['index'] + 1} failed and was left out: {done['error']}")
+        else:
+            faqs.append(FaqItem(question=done["question"], answer=done["answer"], sources=done.get("sources", [])))
+    return {"faqs": faqs, "failed": failed, "notes": notes}
+
+
+async def score(state: FaqState) -> dict[str, Any]:
+    """Score the FAQ against its documents and the number of items asked for (no model call)."""
+    return {"scorecard": score_faq(state.get("faqs", []), documents_of(state), count_of(state))}
+
+
+def _first_line(error: object) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:160] if text else type(error).__name__

@@ -1,0 +1,80 @@
+import pytest
+
+from graphs.summarize_translate import graph
+from nodes.documents import lesson_documents
+from nodes.offline import OFFLINE_LABEL
+from nodes.summarize_translate import summary_problem
+from state.context import Context
+from tests.fakes import ScriptedChatModel
+
+TEXT = " ".join(lesson_documents()[1]["content"].split())
+
+
+async def test_a_good_summary_is_translated_into_the_requested_language(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ["Wind turbines turn wind into power.", "Le turbine eoliche trasformano il vento in energia."]
+    result = await graph.ainvoke({"text": TEXT, "language": "Italian"}, context=Context(chat_model=scripted))
+    assert result["summary"] == "Wind turbines turn wind into power."
+    assert result["translation"] == "Le turbine eoliche trasformano il vento in energia."
+    assert result["summary_ok"] is True
+    assert result["notes"] == []
+    summarize_prompt, translate_prompt = (p[0].text for p in scripted.prompts)
+    assert TEXT in summarize_prompt and "at most 80 words" in summarize_prompt
+    assert "into Italian" in translate_prompt and "Wind turbines turn wind into power." in translate_prompt
+
+
+@pytest.mark.parametrize(
+    ("first", "problem"),
+    [("", "the summary was empty"), ("word " * 12, "the summary had 12 words, over the limit of 10")],
+)
+async def test_the_gate_retries_a_bad_summary_once_and_says_why(
+    scripted: ScriptedChatModel, first: str, problem: str
+) -> None:
+    scripted.replies = [first, "Turbines make power.", "Les turbines produisent de l'énergie."]
+    result = await graph.ainvoke({"text": TEXT, "max_words": 10}, context=Context(chat_model=scripted))
+    assert result["summary"] == "Turbines make power."
+    assert result["translation"] == "Les turbines produisent de l'énergie."
+    assert result["language"] == "French"
+    assert result["notes"] == [
+        f"Asked for a new summary: {problem}.",
+        "The first summary was rejected; the retry passed the gate.",
+    ]
+    assert f"A previous attempt was rejected: {problem}." in scripted.prompts[1][0].text
+    assert len(scripted.prompts) == 3
+
+
+async def test_a_summary_that_fails_twice_is_reported_and_not_translated(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ["", "   ", "should never be used"]
+    result = await graph.ainvoke({"text": TEXT}, context=Context(chat_model=scripted))
+    assert result["summary_ok"] is False
+    assert "translation" not in result
+    assert result["notes"][-1] == "Not translated: after 2 attempts the summary was empty."
+    assert len(scripted.prompts) == 2
+    assert scripted.replies == ["should never be used"]
+
+
+async def test_offline_run_summarizes_within_the_limit_and_marks_the_translation() -> None:
+    result = await graph.ainvoke(
+        {"text": TEXT, "language": "German", "max_words": 40}, context=Context(model="offline")
+    )
+    assert result["summary_ok"] is True
+    assert 0 < len(result["summary"].split()) <= 40
+    assert result["summary"] in TEXT
+    assert result["translation"].startswith("[German translation unavailable offline")
+    assert result["models"] == {"summarize": OFFLINE_LABEL, "translate": OFFLINE_LABEL}
+
+
+async def test_empty_text_fails_before_any_model_call(scripted: ScriptedChatModel) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        await graph.ainvoke({"text": "  "}, context=Context(chat_model=scripted))
+    assert scripted.prompts == []
+
+
+def test_summary_problem_accepts_exactly_the_limit() -> None:
+    assert summary_problem("one two three", 3) == ""
+    assert summary_problem("one two three four", 3) == "the summary had 4 words, over the limit of 3"
+
+
+def test_graph_draws_the_gate() -> None:
+    mermaid = graph.get_graph().draw_mermaid()
+    for edge in ("check_summary -.-> translate;", "check_summary -.-> summarize;", "check_summary -.-> __end__;"):
+        assert edge in mermaid
