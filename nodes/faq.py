@@ -1,8 +1,7 @@
 """Nodes of the FAQ graphs: the lesson's one big call, and its chain (questions -> answer -> sources per question)."""
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
@@ -74,8 +73,6 @@ Documents:
 ---
 {combined_content}
 ---"""
-
-T = TypeVar("T")
 
 
 def documents_of(state: FaqState) -> list[Document]:
@@ -198,27 +195,6 @@ def _distinct(questions: Sequence[str]) -> tuple[list[str], int]:
     return kept, len(questions) - len(kept)
 
 
-async def _with_retry(call: Callable[[], Awaitable[T]]) -> T:
-    """Retry transient failures as the graph's LLM_RETRY would; the branch then reports what is left.
-
-    A node-level RetryPolicy cannot be used here: after its last attempt it fails the whole run, and one
-    question's failure must only fail that question.
-    """
-    policy = llm.LLM_RETRY
-    delay = policy.initial_interval
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            return await call()
-        except Exception as error:
-            retry_on = policy.retry_on
-            transient = retry_on(error) if callable(retry_on) else isinstance(error, tuple(retry_on))
-            if attempt == policy.max_attempts or not transient:
-                raise
-            await asyncio.sleep(min(delay, policy.max_interval))
-            delay *= policy.backoff_factor
-    raise AssertionError("unreachable: the loop returns or raises")
-
-
 async def _answer(model: BaseChatModel, question: str, content: str) -> str:
     prompt = ANSWER_QUESTION.format(question=question, combined_content=content)
     text = (await model.ainvoke([("system", ANSWER_SYSTEM), ("human", prompt)])).text.strip()
@@ -242,9 +218,11 @@ async def answer_question(state: QuestionTask, runtime: Runtime[Context]) -> dic
     done = Answered(index=state["index"], question=question)
     async with llm.fan_out_slots(runtime):
         try:
-            answer = await _with_retry(lambda: _answer(built.model, question, combined_content(documents)))
+            answer, _ = await llm.call_with_retries(lambda: _answer(built.model, question, combined_content(documents)))
             done["answer"] = answer
-            done["sources"] = await _with_retry(lambda: _find_sources(built.model, question, answer, documents))
+            done["sources"], _ = await llm.call_with_retries(
+                lambda: _find_sources(built.model, question, answer, documents)
+            )
         except Exception as error:  # noqa: BLE001 - one question's failure is reported; the others carry on
             done["error"] = llm.describe_error(error)
     return {"answered": [done], "models": {"answer_question": built.label}}

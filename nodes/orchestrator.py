@@ -1,13 +1,11 @@
 """Nodes of the orchestrator-workers graph: plan tasks, handle each with its worker, synthesize one email."""
 
-import asyncio
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar, cast
 
 from langgraph.runtime import Runtime
-from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
 from nodes import llm, prompts
@@ -211,29 +209,6 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
     return plan
 
 
-def _retryable(policy: RetryPolicy, error: Exception) -> bool:
-    retry_on = policy.retry_on
-    if isinstance(retry_on, type):
-        return isinstance(error, retry_on)
-    if isinstance(retry_on, Sequence):
-        return isinstance(error, tuple(retry_on))
-    return bool(retry_on(error))
-
-
-async def handle_with_retries(worker: Worker, job: Job[Any], policy: RetryPolicy) -> tuple[Outcome, int]:
-    """Run the worker's handler, retrying what `policy` retries; return the outcome and the attempts made."""
-    interval = policy.initial_interval
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            return await worker.handle(job), attempt
-        except Exception as error:
-            if attempt >= policy.max_attempts or not _retryable(policy, error):
-                raise
-            await asyncio.sleep(min(interval, policy.max_interval))
-            interval *= policy.backoff_factor
-    raise AssertionError("unreachable: the loop returns or raises")
-
-
 def _result(task: PlannedTask, worker: Worker, outcome: Outcome, *, ok: bool) -> WorkerResult:
     return {
         "index": task["index"],
@@ -268,7 +243,7 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
         )
         async with llm.fan_out_slots(runtime):
             try:
-                outcome, attempts = await handle_with_retries(worker, job, WORKER_RETRY)
+                outcome, attempts = await llm.call_with_retries(lambda: worker.handle(job), WORKER_RETRY)
             # A failed task must not sink its siblings: report it, and let the email promise a follow-up.
             except Exception as error:  # noqa: BLE001
                 facts = {name.replace("_", " ").capitalize(): value for name, value in task["fields"].items()}
