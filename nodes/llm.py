@@ -258,4 +258,12 @@ def describe_error(error: BaseException) -> str:
             f"Could not reach the model provider ({name}: {message[:200]}). "
             "Check the network connection, or run with --model offline."
         )
-    return redact(f"The model call failed ({name}: {message[:300]}).")
+    failed = "The model call failed" if _from_a_model_client(error) else "The run failed"
+    return redact(f"{failed} ({name}: {message[:300]}).")
+
+
+def _from_a_model_client(error: BaseException) -> bool:
+    package = type(error).__module__.split(".")[0]
+    return package in {"langchain_google_genai", "google", "httpx", "httpcore", "openai", "anthropic"} or (
+        getattr(error, "is_retryable", None) is not None
+    )

@@ -122,3 +122,9 @@ def test_a_provider_string_needs_its_package(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "langchain_openai", None)  # as if langchain-openai were not installed
     with pytest.raises(llm.ModelSetupError, match="langchain-openai"):
         llm.build_model("openai:gpt-4.1-mini-test-only")
+
+
+def test_errors_say_whether_the_model_call_or_the_run_failed() -> None:
+    assert llm.describe_error(KeyError("x")).startswith("The run failed (KeyError")
+    bad_request = type("ClientError", (Exception,), {"__module__": "google.genai.errors", "code": 400})("bad field")
+    assert llm.describe_error(bad_request).startswith("The model call failed (ClientError: bad field)")
