@@ -254,8 +254,9 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
                     "the email promises a follow-up."
                 )
                 return {"results": [_result(task, worker, failed, ok=False)], "models": used, "notes": [note]}
-        retried = f"The {worker.label} task #{task['index'] + 1} succeeded on attempt {attempts}."
-        notes = [retried] if attempts > 1 else []
+        number = f"The {worker.label} task #{task['index'] + 1}"
+        notes = [f"{number} succeeded on attempt {attempts}."] if attempts > 1 else []
+        notes += [f"{number}: {note}" for note in outcome.notes]
         return {"results": [_result(task, worker, outcome, ok=True)], "models": used, "notes": notes}
 
     work.__name__ = work.__qualname__ = kind

@@ -15,7 +15,7 @@ from nodes import llm, orchestrator
 from nodes.backend import Case, LocalBackend, ReturnAuthorization
 from nodes.offline import OFFLINE_LABEL
 from nodes.orchestrator import ASK_FOR_DETAILS, FOLLOW_UP, MAX_TASKS, plan_schema, read_plan, task_key
-from nodes.workers import WORKERS, Job, Outcome, Worker
+from nodes.workers import CONCERN_ATTEMPTS, GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
 from state.context import Context
 from state.orchestrator import LESSON_MESSAGE
 from tests.conftest import REPO
@@ -382,6 +382,34 @@ async def test_a_retried_worker_does_not_issue_a_second_rma(no_backoff: None) ->
     assert rma.rma_number == next(r["reference"] for r in clean["results"] if r["kind"] == "product_return")
     assert rma.rma_number in result["email"]
     assert result["notes"] == ["The Product Return task #2 succeeded on attempt 2."]
+
+
+BILLING_PLAN = json.dumps({"tasks": [{"kind": "billing_inquiry", "invoice_number": "INV-7890"}]})
+
+
+async def test_an_unreadable_concern_still_opens_the_case_with_a_note(scripted: ScriptedChatModel) -> None:
+    scripted.replies = [BILLING_PLAN, *["not json"] * CONCERN_ATTEMPTS]
+    backend = LocalBackend()
+    result = await run(LESSON_MESSAGE, Context(chat_model=scripted), backend=backend)
+    [case] = backend.cases.values()
+    assert case.invoice_number == "INV-7890" and case.concern == GENERAL_CONCERN
+    [billing] = result["results"]
+    assert billing["ok"] and billing["reference"] == case.case_id
+    assert case.case_id in result["email"] and FOLLOW_UP not in result["email"]
+    [note] = result["notes"]
+    assert note.startswith("The Billing Inquiry task #1: Could not read the customer's concern about INV-7890")
+    assert GENERAL_CONCERN in note
+    assert len(scripted.prompts) == 1 + CONCERN_ATTEMPTS + 1, "plan, each try at the concern, synthesis"
+
+
+async def test_an_unreadable_concern_is_asked_for_once_more(scripted: ScriptedChatModel) -> None:
+    scripted.replies = [BILLING_PLAN, '{"concern": ', json.dumps({"concern": "I was charged twice."})]
+    backend = LocalBackend()
+    result = await run(LESSON_MESSAGE, Context(chat_model=scripted), backend=backend)
+    [case] = backend.cases.values()
+    assert case.concern == "I was charged twice."
+    assert "I was charged twice." in result["email"]
+    assert result["notes"] == []
 
 
 class Crash(BaseException):
