@@ -27,6 +27,8 @@ MAX_TASKS = 20
 """Tasks beyond this many in one message are not worked on; the email asks to send them separately."""
 WORKER_RETRY = llm.LLM_RETRY
 """Attempts a worker makes before it reports a follow-up; its actions are idempotent, so retrying is safe."""
+SYNTHESIZE_RETRY = llm.LLM_RETRY
+"""Attempts at the email before `synthesize` sends the plain one; by then cases and RMAs exist, so it never fails."""
 FOLLOW_UP = "We could not complete this just now; a member of our team will follow up with you within one business day."
 
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
@@ -299,16 +301,28 @@ async def synthesize(state: OrchestratorState, runtime: Runtime[Context]) -> dic
         unhandled = "\n\n".join(_point(item) for item in items)
         return {"email": _plain_email(f"{unhandled}\n\n{ASK_FOR_DETAILS}" if unhandled else ASK_FOR_DETAILS)}
     points = "\n\n".join(_point(item) for item in items)
-    built = await llm.chat_model(runtime, "synthesize")
-    reply = await built.model.ainvoke([("human", prompts.SYNTHESIZE.format(points=points))])
-    email = reply.text.strip()
+    models: dict[str, str] = {}
+
+    async def write() -> str:
+        built = await llm.chat_model(runtime, "synthesize")
+        models["synthesize"] = built.label
+        reply = await built.model.ainvoke([("human", prompts.SYNTHESIZE.format(points=points))])
+        return reply.text.strip()
+
+    try:
+        email, _ = await llm.call_with_retries(write, SYNTHESIZE_RETRY)
+    # The workers' cases and RMAs exist by now: failing the run would hide them from the customer, while the
+    # points themselves already make a complete, if plain, email.
+    except Exception as error:  # noqa: BLE001
+        note = f"The synthesizer failed ({llm.describe_error(error)}); sent the points as a plain email."
+        return {"email": _plain_email(points), "models": models, "notes": [note]}
     notes: list[str] = []
     if not email:
         notes.append("The synthesizer replied with empty text; sent the points as a plain email.")
-        return {"email": _plain_email(points), "models": {"synthesize": built.label}, "notes": notes}
+        return {"email": _plain_email(points), "models": models, "notes": notes}
     missing = [item for item in items if _must_mention(item) not in email]
     if missing:
         names = ", ".join(_must_mention(item) for item in missing)
         notes.append(f"The synthesizer's email left out {names}; appended those points.")
         email += "\n\nP.S. So that nothing is missed:\n\n" + "\n\n".join(_point(item) for item in missing)
-    return {"email": email, "models": {"synthesize": built.label}, "notes": notes}
+    return {"email": email, "models": models, "notes": notes}

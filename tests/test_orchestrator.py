@@ -41,6 +41,7 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the workers' retry policy but without waiting between attempts."""
     policy = RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False, retry_on=llm.is_transient)
     monkeypatch.setattr(orchestrator, "WORKER_RETRY", policy)
+    monkeypatch.setattr(orchestrator, "SYNTHESIZE_RETRY", policy)
 
 
 # --- The lesson's message -------------------------------------------------------------------------------------
@@ -480,6 +481,41 @@ async def test_an_empty_email_becomes_a_plain_one(scripted: ScriptedChatModel) -
     assert result["email"].startswith("Dear Customer,\n\nRegarding your Status Update:")
     assert "A-12345" in result["email"]
     assert "empty text" in result["notes"][0]
+
+
+class WritesNoEmail(ScriptedChatModel):
+    """Plans and answers structured calls offline, but every free-text call (the email) raises `error`."""
+
+    error: Exception
+    emails_asked: int = 0
+
+    def _answer(self, messages: list[Any], schema: dict[str, Any] | None) -> Any:
+        if schema is None:
+            self.emails_asked += 1
+            raise self.error
+        return super()._answer(messages, schema)
+
+
+@pytest.mark.parametrize(
+    ("error", "attempts"),
+    [(ConnectionError("connection reset"), 3), (RuntimeError("the provider returned nonsense"), 1)],
+    ids=["transient", "permanent"],
+)
+async def test_a_failing_synthesizer_still_sends_an_email_naming_every_id(
+    no_backoff: None, error: Exception, attempts: int
+) -> None:
+    model = WritesNoEmail(replies=[], prompts=[], schemas=[], error=error)
+    backend = LocalBackend()
+    result = await run(LESSON_MESSAGE, Context(chat_model=model), backend=backend)
+    assert model.emails_asked == attempts, "transient errors are retried, others are not"
+    email = result["email"]
+    assert email.startswith("Dear Customer,\n\nRegarding your Billing Inquiry:")
+    [case] = backend.cases.values()
+    [rma] = backend.rmas.values()
+    for reference in (case.case_id, rma.rma_number, rma.shipping_instructions, "A-12345"):
+        assert reference in email
+    [note] = result["notes"]
+    assert note.startswith("The synthesizer failed") and str(error) in note
 
 
 async def test_the_synthesizer_sees_every_point_in_order(scripted: ScriptedChatModel) -> None:
