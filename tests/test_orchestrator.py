@@ -528,10 +528,9 @@ async def test_the_synthesizer_sees_every_point_in_order(scripted: ScriptedChatM
 # --- The registry: contract tests run for every entry, including ones added later ------------------------------
 
 
-@pytest.mark.parametrize("kind", list(WORKERS))
-async def test_each_worker_type_is_planned_from_its_example_and_appears_in_the_email(kind: str) -> None:
+async def check_planned_from_its_example(kind: str, compiled: Any = graph) -> None:
     worker = WORKERS[kind]
-    result = await run(worker.example, backend=LocalBackend())
+    result = dict(await compiled.ainvoke({"message": worker.example}, context=OFFLINE))
     assert [t["kind"] for t in result["tasks"]] == [kind]
     [worker_result] = result["results"]
     assert worker_result["ok"] and worker_result["label"] == worker.label
@@ -539,12 +538,21 @@ async def test_each_worker_type_is_planned_from_its_example_and_appears_in_the_e
     assert f"Regarding your {worker.label}" in result["email"]
 
 
-@pytest.mark.parametrize("kind", list(WORKERS))
-def test_registry_entry_is_complete(kind: str) -> None:
+def check_entry_is_complete(kind: str) -> None:
     worker = WORKERS[kind]
     assert kind.isidentifier() and worker.label.strip() and worker.description.strip()
     assert worker.task_schema.model_json_schema()["required"]
     assert [w.label for w in WORKERS.values()].count(worker.label) == 1
+
+
+@pytest.mark.parametrize("kind", list(WORKERS))
+async def test_each_worker_type_is_planned_from_its_example_and_appears_in_the_email(kind: str) -> None:
+    await check_planned_from_its_example(kind)
+
+
+@pytest.mark.parametrize("kind", list(WORKERS))
+def test_registry_entry_is_complete(kind: str) -> None:
+    check_entry_is_complete(kind)
 
 
 def test_the_plan_schema_offers_every_worker_and_the_planner_prompt_names_them() -> None:
@@ -555,34 +563,51 @@ def test_the_plan_schema_offers_every_worker_and_the_planner_prompt_names_them()
 
 
 class WarrantyClaim(BaseModel):
-    """A claim under warranty for a faulty product."""
+    """A product that broke while under warranty."""
 
     serial_number: str = Field(pattern=r"^SN-\d{6}$", description="The product's serial number, e.g. SN-123456.")
 
 
 async def register_claim(job: Job[WarrantyClaim]) -> Outcome:
     claim = f"WC-{job.key[-6:]}"
-    return Outcome(
-        claim, f"Registered warranty claim {claim}", {"Serial number": job.task.serial_number, "Claim": claim}
-    )
+    return Outcome(claim, f"Registered claim {claim}", {"Serial number": job.task.serial_number, "Claim": claim})
 
 
-async def test_a_new_worker_type_is_one_registry_entry() -> None:
-    warranty = Worker(
-        label="Warranty Claim",
-        description="A product that broke under warranty (needs its serial number, like SN-123456).",
-        task_schema=WarrantyClaim,
-        handle=register_claim,
-        example="My blender SN-123456 broke while still under warranty.",
-    )
-    extended = {**WORKERS, "warranty_claim": warranty}
-    assert "warranty_claim" in build_orchestrator(extended).compile().get_graph().nodes
-    message = f"{warranty.example} Also, can you give me an update on my order #A-12345?"
-    result = await run(message, workers=extended)
+WARRANTY = Worker(
+    label="Warranty Claim",
+    description="A product that broke under warranty (needs its serial number, like SN-123456).",
+    task_schema=WarrantyClaim,
+    handle=register_claim,
+    example="My blender SN-123456 broke while still under warranty.",
+)
+
+
+async def test_a_new_worker_type_is_one_registry_entry(
+    monkeypatch: pytest.MonkeyPatch, scripted: ScriptedChatModel
+) -> None:
+    # What the README's example does: one entry in nodes.workers.WORKERS, and nothing else. graphs/orchestrator.py
+    # builds its module-level graph with build_orchestrator() from that registry at import time.
+    monkeypatch.setitem(WORKERS, "warranty_claim", WARRANTY)
+    compiled = build_orchestrator().compile()
+    assert "warranty_claim" in compiled.get_graph().nodes
+    check_entry_is_complete("warranty_claim")
+    await check_planned_from_its_example("warranty_claim", compiled)
+    test_the_plan_schema_offers_every_worker_and_the_planner_prompt_names_them()
+
+    message = f"{WARRANTY.example} Also, can you give me an update on my order #A-12345?"
+    result = dict(await compiled.ainvoke({"message": message}, context=Context(chat_model=scripted)))
+    assert '"warranty_claim" (Warranty Claim)' in scripted.prompts[0][0].text, "the planner is told about it"
     assert [t["kind"] for t in result["tasks"]] == ["warranty_claim", "status_update"]
     claim = next(r["reference"] for r in result["results"] if r["kind"] == "warranty_claim")
     assert claim.startswith("WC-") and claim in result["email"]
     assert "Regarding your Warranty Claim" in result["email"] and "A-12345" in result["email"]
+
+
+async def test_build_orchestrator_takes_any_registry() -> None:
+    extended = {**WORKERS, "warranty_claim": WARRANTY}
+    result = await run(WARRANTY.example, workers=extended)
+    assert [t["kind"] for t in result["tasks"]] == ["warranty_claim"]
+    assert "warranty_claim" not in graph.get_graph().nodes, "the module's graph is left as it was"
 
 
 def test_worker_keys_may_not_shadow_graph_nodes() -> None:
