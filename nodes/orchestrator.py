@@ -127,7 +127,7 @@ def read_plan(
                 {"index": index, "kind": "", "request": str(item)[:80], "reason": "we could not understand it"}
             )
             continue
-        kind = str(item.get("kind", "")).strip()
+        kind = str(item.get("kind") or "").strip()
         values = {k: _tidy(v) for k, v in item.items() if k != "kind"}
         shown = ", ".join(str(v) for v in values.values() if v not in ("", None))
         if kind == OTHER_KIND:
@@ -149,7 +149,8 @@ def read_plan(
             request = f"{worker.label} ({shown})" if shown else worker.label
             unhandled.append({"index": index, "kind": kind, "request": request, "reason": _why_invalid(error)})
             continue
-        fields = {name: str(value) for name, value in task.model_dump(mode="json").items()}
+        # Unset optional fields are left out: str(None) would reach the worker as the text "None".
+        fields = {name: str(value) for name, value in task.model_dump(mode="json", exclude_none=True).items()}
         key = task_key(message, kind, fields)
         if key in seen:
             notes.append(f"The plan listed the {worker.label} {shown} twice; handled it once.")
@@ -236,16 +237,15 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
             answer = await built.model.with_structured_output(schema).ainvoke([("system", system), ("human", human)])
             return schema.model_validate(answer)
 
-        job = Job(
-            task=worker.task_schema.model_validate(task["fields"]),
-            message=state["message"],
-            key=task["key"],
-            backend=backend,
-            ask=ask,
-        )
+        async def handle() -> Outcome:
+            # Validated here rather than before the try: fields travel as strings, and a task schema whose
+            # fields do not survive that round trip should fail this task, not the run.
+            fields = worker.task_schema.model_validate(task["fields"])
+            return await worker.handle(Job(fields, state["message"], task["key"], backend, ask))
+
         async with llm.fan_out_slots(runtime):
             try:
-                outcome, attempts = await llm.call_with_retries(lambda: worker.handle(job), WORKER_RETRY)
+                outcome, attempts = await llm.call_with_retries(handle, WORKER_RETRY)
             # A failed task must not sink its siblings: report it, and let the email promise a follow-up.
             except Exception as error:  # noqa: BLE001
                 facts = {name.replace("_", " ").capitalize(): value for name, value in task["fields"].items()}

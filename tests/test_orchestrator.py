@@ -269,6 +269,18 @@ async def test_offline_small_talk_plans_nothing() -> None:
             "this is not something we can handle here",
         ),
         ("INV-7890", "INV-7890", "we could not understand it"),
+        ({"kind": None, "invoice_number": "INV-7890"}, "INV-7890", "we do not handle this kind of request"),
+        ({"kind": 7, "order_id": "A-12345"}, "7 (A-12345)", "we do not handle this kind of request"),
+        (
+            {"kind": "billing_inquiry", "invoice_number": ["INV-7890"]},
+            "Billing Inquiry (['INV-7890'])",
+            "the invoice number is not valid",
+        ),
+        (
+            {"kind": "product_return", "product_name": {"name": "Lamp X"}, "reason_for_return": None},
+            "Product Return ({'name': 'Lamp X'})",
+            "the product name is not valid; the reason for return is missing",
+        ),
     ],
 )
 async def test_tasks_no_worker_can_take_are_listed_and_mentioned_while_the_rest_is_done(
@@ -280,7 +292,7 @@ async def test_tasks_no_worker_can_take_are_listed_and_mentioned_while_the_rest_
     assert result["unhandled"] == [
         {
             "index": 0,
-            "kind": task.get("kind", "") if isinstance(task, dict) else "",
+            "kind": str(task.get("kind") or "") if isinstance(task, dict) else "",
             "request": asked,
             "reason": reason,
         }
@@ -349,6 +361,58 @@ class FlakyBackend(LocalBackend):
             self.fail_after -= 1
             raise self.error
         return rma
+
+
+class Reorder(BaseModel):
+    """Order a product again, optionally the same as in an earlier order."""
+
+    product_name: str = Field(min_length=1)
+    order_id: str | None = Field(None, pattern=r"^[A-Z]-\d{5}$")
+
+
+class Bundle(BaseModel):
+    """Several products at once: a list does not survive the plan's string fields."""
+
+    products: list[str]
+
+
+async def reorder(job: Job[Reorder]) -> Outcome:
+    return Outcome(
+        f"RE-{job.key[-4:]}", "reordered", {"Product": job.task.product_name, "Reorder": f"RE-{job.key[-4:]}"}
+    )
+
+
+async def test_an_optional_field_the_planner_left_out_does_not_reach_the_worker_as_none(
+    scripted: ScriptedChatModel,
+) -> None:
+    workers = {**WORKERS, "reorder": Worker("Reorder", "Order a product again.", Reorder, reorder, "Reorder Lamp X")}
+    scripted.replies = [json.dumps({"tasks": [{"kind": "reorder", "product_name": "Lamp X"}]})]
+    result = await run("Reorder Lamp X please.", Context(chat_model=scripted), workers=workers)
+    assert result["tasks"][0]["fields"] == {"product_name": "Lamp X"}
+    [done] = result["results"]
+    assert done["ok"] and done["reference"] in result["email"]
+
+
+async def test_a_task_its_worker_cannot_rebuild_becomes_a_follow_up_not_a_crash(
+    scripted: ScriptedChatModel,
+) -> None:
+    bundle = Worker("Bundle Order", "Several products at once.", Bundle, reorder, "Lamp X and Lamp Y")
+    scripted.replies = [
+        json.dumps(
+            {
+                "tasks": [
+                    {"kind": "bundle", "products": ["Lamp X", "Lamp Y"]},
+                    {"kind": "status_update", "order_id": "A-12345"},
+                ]
+            }
+        )
+    ]
+    result = await run("Lamps, and my order.", Context(chat_model=scripted), workers={**WORKERS, "bundle": bundle})
+    by_kind = {r["kind"]: r for r in result["results"]}
+    assert not by_kind["bundle"]["ok"] and by_kind["status_update"]["ok"]
+    assert FOLLOW_UP in result["email"] and "A-12345" in result["email"]
+    [note] = result["notes"]
+    assert "Bundle Order task #1 failed" in note
 
 
 async def test_a_failing_worker_does_not_sink_the_others(no_backoff: None) -> None:
