@@ -44,7 +44,9 @@ def build_orchestrator(
     for kind, worker in workers.items():
         builder.add_node(kind, make_worker(kind, worker, backend), input_schema=WorkerState)
         builder.add_edge(kind, "synthesize")
-    builder.add_node("synthesize", synthesize, retry_policy=LLM_RETRY)
+    # No RetryPolicy: synthesize retries its model call itself and falls back to a plain email, so it never raises
+    # a model error; a node policy on top would multiply the attempts.
+    builder.add_node("synthesize", synthesize)
     builder.add_edge(START, "plan")
     builder.add_conditional_edges("plan", assign_workers, [*workers, "synthesize"])
     builder.add_edge("synthesize", END)

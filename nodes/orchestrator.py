@@ -27,6 +27,8 @@ MAX_TASKS = 20
 """Tasks beyond this many in one message are not worked on; the email asks to send them separately."""
 WORKER_RETRY = llm.LLM_RETRY
 """Attempts a worker makes before it reports a follow-up; its actions are idempotent, so retrying is safe."""
+SYNTHESIZE_RETRY = llm.LLM_RETRY
+"""Attempts at the email before `synthesize` sends the plain one; by then cases and RMAs exist, so it never fails."""
 FOLLOW_UP = "We could not complete this just now; a member of our team will follow up with you within one business day."
 
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
@@ -125,7 +127,7 @@ def read_plan(
                 {"index": index, "kind": "", "request": str(item)[:80], "reason": "we could not understand it"}
             )
             continue
-        kind = str(item.get("kind", "")).strip()
+        kind = str(item.get("kind") or "").strip()
         values = {k: _tidy(v) for k, v in item.items() if k != "kind"}
         shown = ", ".join(str(v) for v in values.values() if v not in ("", None))
         if kind == OTHER_KIND:
@@ -147,7 +149,8 @@ def read_plan(
             request = f"{worker.label} ({shown})" if shown else worker.label
             unhandled.append({"index": index, "kind": kind, "request": request, "reason": _why_invalid(error)})
             continue
-        fields = {name: str(value) for name, value in task.model_dump(mode="json").items()}
+        # Unset optional fields are left out: str(None) would reach the worker as the text "None".
+        fields = {name: str(value) for name, value in task.model_dump(mode="json", exclude_none=True).items()}
         key = task_key(message, kind, fields)
         if key in seen:
             notes.append(f"The plan listed the {worker.label} {shown} twice; handled it once.")
@@ -234,16 +237,15 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
             answer = await built.model.with_structured_output(schema).ainvoke([("system", system), ("human", human)])
             return schema.model_validate(answer)
 
-        job = Job(
-            task=worker.task_schema.model_validate(task["fields"]),
-            message=state["message"],
-            key=task["key"],
-            backend=backend,
-            ask=ask,
-        )
+        async def handle() -> Outcome:
+            # Validated here rather than before the try: fields travel as strings, and a task schema whose
+            # fields do not survive that round trip should fail this task, not the run.
+            fields = worker.task_schema.model_validate(task["fields"])
+            return await worker.handle(Job(fields, state["message"], task["key"], backend, ask))
+
         async with llm.fan_out_slots(runtime):
             try:
-                outcome, attempts = await llm.call_with_retries(lambda: worker.handle(job), WORKER_RETRY)
+                outcome, attempts = await llm.call_with_retries(handle, WORKER_RETRY)
             # A failed task must not sink its siblings: report it, and let the email promise a follow-up.
             except Exception as error:  # noqa: BLE001
                 facts = {name.replace("_", " ").capitalize(): value for name, value in task["fields"].items()}
@@ -254,8 +256,9 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
                     "the email promises a follow-up."
                 )
                 return {"results": [_result(task, worker, failed, ok=False)], "models": used, "notes": [note]}
-        retried = f"The {worker.label} task #{task['index'] + 1} succeeded on attempt {attempts}."
-        notes = [retried] if attempts > 1 else []
+        number = f"The {worker.label} task #{task['index'] + 1}"
+        notes = [f"{number} succeeded on attempt {attempts}."] if attempts > 1 else []
+        notes += [f"{number}: {note}" for note in outcome.notes]
         return {"results": [_result(task, worker, outcome, ok=True)], "models": used, "notes": notes}
 
     work.__name__ = work.__qualname__ = kind
@@ -298,16 +301,28 @@ async def synthesize(state: OrchestratorState, runtime: Runtime[Context]) -> dic
         unhandled = "\n\n".join(_point(item) for item in items)
         return {"email": _plain_email(f"{unhandled}\n\n{ASK_FOR_DETAILS}" if unhandled else ASK_FOR_DETAILS)}
     points = "\n\n".join(_point(item) for item in items)
-    built = await llm.chat_model(runtime, "synthesize")
-    reply = await built.model.ainvoke([("human", prompts.SYNTHESIZE.format(points=points))])
-    email = reply.text.strip()
+    models: dict[str, str] = {}
+
+    async def write() -> str:
+        built = await llm.chat_model(runtime, "synthesize")
+        models["synthesize"] = built.label
+        reply = await built.model.ainvoke([("human", prompts.SYNTHESIZE.format(points=points))])
+        return reply.text.strip()
+
+    try:
+        email, _ = await llm.call_with_retries(write, SYNTHESIZE_RETRY)
+    # The workers' cases and RMAs exist by now: failing the run would hide them from the customer, while the
+    # points themselves already make a complete, if plain, email.
+    except Exception as error:  # noqa: BLE001
+        note = f"The synthesizer failed ({llm.describe_error(error)}); sent the points as a plain email."
+        return {"email": _plain_email(points), "models": models, "notes": [note]}
     notes: list[str] = []
     if not email:
         notes.append("The synthesizer replied with empty text; sent the points as a plain email.")
-        return {"email": _plain_email(points), "models": {"synthesize": built.label}, "notes": notes}
+        return {"email": _plain_email(points), "models": models, "notes": notes}
     missing = [item for item in items if _must_mention(item) not in email]
     if missing:
         names = ", ".join(_must_mention(item) for item in missing)
         notes.append(f"The synthesizer's email left out {names}; appended those points.")
         email += "\n\nP.S. So that nothing is missed:\n\n" + "\n\n".join(_point(item) for item in missing)
-    return {"email": email, "models": {"synthesize": built.label}, "notes": notes}
+    return {"email": email, "models": models, "notes": notes}

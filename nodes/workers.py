@@ -1,7 +1,7 @@
 """The worker registry of the orchestrator graph: a new task type is one entry in WORKERS."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -13,6 +13,8 @@ TaskT = TypeVar("TaskT", bound=BaseModel)
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 GENERAL_CONCERN = "General inquiry regarding the invoice"
+CONCERN_ATTEMPTS = 2
+"""Times the billing worker asks for the concern before recording GENERAL_CONCERN: malformed JSON may not recur."""
 
 
 class Ask(Protocol):
@@ -47,6 +49,8 @@ class Outcome:
     """One line on what was done."""
     details: dict[str, str]
     """Facts for the email, label -> value, in display order."""
+    notes: list[str] = field(default_factory=list)
+    """What the handler had to work around (such as a model answer it could not read); added to the run's notes."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,20 @@ async def investigate_invoice(job: Job[BillingInquiry]) -> Outcome:
     """Ask the model what the customer's concern is, then open an investigation case about the invoice."""
     invoice = job.task.invoice_number
     system = BILLING_PROMPT.format(invoice_number=invoice, general=GENERAL_CONCERN)
-    concern = (await job.ask(InvoiceConcern, system, job.message)).concern.strip() or GENERAL_CONCERN
+    concern, notes = GENERAL_CONCERN, []
+    for attempt in range(1, CONCERN_ATTEMPTS + 1):
+        try:
+            concern = (await job.ask(InvoiceConcern, system, job.message)).concern.strip() or GENERAL_CONCERN
+            break
+        # An unreadable concern must not cost the customer their case: the invoice number alone is enough to
+        # open one. Other errors (network, rate limit) propagate so the node retries or reports a follow-up.
+        except ValueError as error:  # includes OutputParserException and pydantic's ValidationError
+            if attempt == CONCERN_ATTEMPTS:
+                reason = " ".join(str(error).split())[:120] or type(error).__name__
+                notes.append(
+                    f"Could not read the customer's concern about {invoice} from the model after {attempt} tries "
+                    f"({type(error).__name__}: {reason}); opened the case as '{GENERAL_CONCERN}'."
+                )
     case = await job.backend.open_investigation(job.key, invoice, concern)
     return Outcome(
         reference=case.case_id,
@@ -86,6 +103,7 @@ async def investigate_invoice(job: Job[BillingInquiry]) -> Outcome:
             "Our action": f"An investigation (case ID: {case.case_id}) has been opened regarding your concern.",
             "Expected resolution": f"We will get back to you within {case.resolution_eta}.",
         },
+        notes=notes,
     )
 
 

@@ -74,7 +74,7 @@ class PlannedTask(TypedDict):
     kind: str
     """Registry key of the worker that handles it (also that worker's node name)."""
     fields: dict[str, str]
-    """The task's fields, validated against its worker's task schema."""
+    """The task's fields, validated against its worker's task schema, as strings; unset optional ones left out."""
     key: str
     """Stable identity of the task (message + kind + fields): backend actions are idempotent on it."""
 
