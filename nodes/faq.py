@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from nodes import llm
 from nodes.documents import DocumentError, check_documents, combined_content, lesson_documents
 from nodes.scorecard import normalized_question, score_faq
+from nodes.text import first_line
 from state.context import Context
 from state.faq import (
     Answered,
@@ -146,7 +147,7 @@ async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, 
     if answer["parsing_error"] is not None:
         raw_text = getattr(answer["raw"], "text", "")[:120]
         items: list[FaqItem] = []
-        problem = _first_line(answer["parsing_error"])
+        problem = first_line(answer["parsing_error"])
         notes = [f"The single call's output was not valid JSON ({problem}; raw: {raw_text!r})."]
     else:
         items, notes = parse_single_call(answer["parsed"])
@@ -246,8 +247,3 @@ async def collect(state: FaqState) -> dict[str, Any]:
 async def score(state: FaqState) -> dict[str, Any]:
     """Score the FAQ against its documents and the number of items asked for (no model call)."""
     return {"scorecard": score_faq(state.get("faqs", []), documents_of(state), count_of(state))}
-
-
-def _first_line(error: object) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:160] if text else type(error).__name__
