@@ -155,22 +155,25 @@ async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, 
 
 
 async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask for exactly N distinct questions about the documents; repair or report a wrong count."""
+    """Ask for exactly N distinct questions about the documents; ask again when the reply is short or malformed."""
     documents, count = documents_of(state), count_of(state)
     built = await llm.chat_model(runtime, "generate_questions")
-    structured = built.model.with_structured_output(questions_schema(count))
+    structured = built.model.with_structured_output(questions_schema(count), include_raw=True)
     prompt = GENERATE_QUESTIONS.format(count=count, combined_content=combined_content(documents))
     questions: list[str] = []
     notes: list[str] = []
     for attempt in range(2):
-        reply = cast(dict[str, Any], await structured.ainvoke([("system", QUESTIONS_SYSTEM), ("human", prompt)]))
-        offered = GeneratedQuestions.model_validate(reply).questions
+        answer = cast(dict[str, Any], await structured.ainvoke([("system", QUESTIONS_SYSTEM), ("human", prompt)]))
+        offered, problem = _offered_questions(answer)
+        if problem:
+            then = "asked again" if attempt == 0 else "no questions from it"
+            notes.append(f"The question step's output was not valid JSON questions ({problem}); {then}.")
         questions, dropped = _distinct([*questions, *offered])
         if dropped:
             notes.append(f"Dropped {dropped} empty or repeated question(s) from the question step.")
         if len(questions) >= count:
             break
-        if attempt == 0:
+        if attempt == 0 and not problem:
             notes.append(f"The question step gave {len(questions)} distinct questions of {count}; asked again.")
     if len(questions) > count:
         notes.append(f"The question step gave {len(questions)} questions; kept the first {count}.")
@@ -183,6 +186,17 @@ async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict
         "models": {"generate_questions": built.label},
         "notes": notes,
     }
+
+
+def _offered_questions(answer: dict[str, Any]) -> tuple[list[str], str]:
+    """Return the questions of an `include_raw` reply, or none and what was wrong with it."""
+    raw_text = getattr(answer["raw"], "text", "")[:120]
+    if answer["parsing_error"] is not None:
+        return [], f"{first_line(answer['parsing_error'])}; raw: {raw_text!r}"
+    try:
+        return GeneratedQuestions.model_validate(answer["parsed"]).questions, ""
+    except ValidationError as error:
+        return [], f"{first_line(error)}; raw: {raw_text!r}"
 
 
 def _distinct(questions: Sequence[str]) -> tuple[list[str], int]:

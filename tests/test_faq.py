@@ -316,6 +316,33 @@ async def test_question_step_drops_repeats_and_asks_again_when_short(scripted: S
     assert source_schema["properties"]["sources"]["items"]["enum"] == TITLES
 
 
+async def test_malformed_questions_are_asked_for_again(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ["not json", json.dumps({"questions": ["What is solar energy?", "Why store energy?"]})]
+    result = await chain.ainvoke({"num_questions": 2}, context=Context(chat_model=scripted))
+    assert result["questions"] == ["What is solar energy?", "Why store energy?"]
+    assert len(result["faqs"]) == 2
+    [note] = result["notes"]
+    assert note.startswith("The question step's output was not valid JSON questions (")
+    assert "raw: 'not json'" in note and note.endswith("; asked again.")
+
+
+@pytest.mark.parametrize("second", ["still not json", json.dumps({"wrong_key": []})])
+async def test_malformed_questions_twice_leave_an_empty_faq_with_notes(
+    scripted: ScriptedChatModel, second: str
+) -> None:
+    scripted.replies = ["not json", second]
+    result = await chain.ainvoke({"num_questions": 3}, context=Context(chat_model=scripted))
+    assert len(scripted.prompts) == 2  # no branch ran: nothing to answer
+    assert (result["questions"], result["faqs"], result["failed"]) == ([], [], [])
+    assert [note.split(" (")[0] for note in result["notes"]] == [
+        "The question step's output was not valid JSON questions",
+        "The question step's output was not valid JSON questions",
+        "Only 0 distinct questions of 3 after a retry; the FAQ is short.",
+    ]
+    assert result["notes"][1].endswith("; no questions from it.")
+    assert result["scorecard"][0]["detail"] == "0 items, 3 asked for"
+
+
 async def test_collect_sorts_by_question_index_and_separates_failures() -> None:
     answered: list[Any] = [
         {"index": 2, "question": "C?", "answer": "c", "sources": ["T"]},
