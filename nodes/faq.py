@@ -88,9 +88,12 @@ def documents_of(state: FaqState) -> list[Document]:
 
 def count_of(state: FaqState) -> int:
     """Return how many FAQ items the run asks for (N), checked against the allowed range."""
-    count = state.get("num_questions") or DEFAULT_QUESTIONS
-    if not 1 <= count <= MAX_QUESTIONS:
-        raise ValueError(f"num_questions must be between 1 and {MAX_QUESTIONS}, got {count}")
+    count = state.get("num_questions")
+    if count is None:
+        return DEFAULT_QUESTIONS
+    # bool is an int to Python, and `or DEFAULT` would turn an explicit 0 into 10 without a word.
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_QUESTIONS:
+        raise ValueError(f"num_questions must be a whole number from 1 to {MAX_QUESTIONS}, got {count!r}")
     return count
 
 

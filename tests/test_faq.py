@@ -198,6 +198,22 @@ async def test_chain_rejects_an_empty_document_list() -> None:
         await chain.ainvoke({"documents": []}, context=Context(model="offline"))
 
 
+@pytest.mark.parametrize("graph", [chain, single_call], ids=["chain", "single_call"])
+@pytest.mark.parametrize("count", [0, -1, 51, True, "3"])
+async def test_an_out_of_range_question_count_fails_before_any_model_call(
+    scripted: ScriptedChatModel, graph: Any, count: Any
+) -> None:
+    with pytest.raises(ValueError, match=f"num_questions must be a whole number from 1 to 50, got {count!r}"):
+        await graph.ainvoke({"num_questions": count}, context=Context(chat_model=scripted))
+    assert scripted.prompts == []
+
+
+async def test_a_missing_question_count_means_ten() -> None:
+    result = await single_call.ainvoke({"num_questions": None}, context=Context(model="offline"))
+    assert len(result["faqs"]) == 10
+    assert result["scorecard"][0]["detail"] == "10 items, 10 asked for"
+
+
 class GatedModel(OfflineChatModel):
     """Answer calls finish in the reverse of the order they started, and the peak of calls in flight is kept.
 
