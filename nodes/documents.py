@@ -57,7 +57,10 @@ def read_document(path: str | Path) -> Document:
         raise DocumentError(f"{file}: cannot be read ({type(error).__name__})") from None
     if not text.strip():
         raise DocumentError(f"{file}: the document is empty")
-    heading = next((m.group(1) for m in map(MARKDOWN_HEADING.match, text.splitlines()) if m), None)
+    headings = [m.group(1) for m in map(MARKDOWN_HEADING.match, text.splitlines()) if m]
+    if len(headings) == len([line for line in text.splitlines() if line.strip()]):
+        raise DocumentError(f"{file}: the document has a heading but no text")
+    heading = headings[0] if headings else None
     title = heading or file.stem.replace("_", " ").replace("-", " ").strip() or file.name
     return Document(title=title, content=text.strip())
 

@@ -114,6 +114,17 @@ def test_scorecard_survives_malformed_items() -> None:
     assert failing(scorecard) == ["complete items", "supported answers"]
 
 
+def test_an_empty_faq_fails_with_no_items_rather_than_all_titles_known() -> None:
+    scorecard = score_faq([], lesson_documents(), 10)
+    assert {check["name"]: (check["passed"], check["detail"]) for check in scorecard} == {
+        "item count": (False, "0 items, 10 asked for"),
+        "complete items": (False, "0/0 complete"),
+        "known sources": (False, "no items"),
+        "supported answers": (False, "0/0 supported"),
+        "distinct questions": (True, "0 distinct of 0"),
+    }
+
+
 # --- single call -----------------------------------------------------------------------------------------
 
 
@@ -392,7 +403,13 @@ def test_read_document_titles_from_heading_or_file_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
-    [("missing.md", None, "no such file"), ("empty.txt", "  \n", "empty"), ("page.pdf", "x", "only .txt and .md")],
+    [
+        ("missing.md", None, "no such file"),
+        ("empty.txt", "  \n", "empty"),
+        ("page.pdf", "x", "only .txt and .md"),
+        ("only.md", "# Only\n", "has a heading but no text"),
+        ("headings.md", "# Title\n\n## Section ##\n  \n", "has a heading but no text"),
+    ],
 )
 def test_unusable_doc_files_are_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str | None, message: str
