@@ -66,7 +66,9 @@ def read_document(path: str | Path) -> Document:
 
 
 def check_documents(documents: Sequence[Document]) -> list[Document]:
-    """Validate documents given from Python: each needs a non-empty title and content, titles must be unique."""
+    """Validate documents given from Python: at least one, each with a non-empty title and content, unique titles."""
+    if not documents:
+        raise DocumentError("at least one document is needed")
     checked: list[Document] = []
     for number, doc in enumerate(documents, 1):
         title = str(doc.get("title", "")).strip()

@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 from pydantic import TypeAdapter, ValidationError
 
 from nodes import llm
-from nodes.documents import DocumentError, check_documents, combined_content, lesson_documents
+from nodes.documents import check_documents, combined_content, lesson_documents
 from nodes.scorecard import normalized_question, score_faq
 from nodes.text import first_line
 from state.context import Context
@@ -77,13 +77,12 @@ Documents:
 
 
 def documents_of(state: FaqState) -> list[Document]:
-    """Return the run's documents, validated; the lesson's three pages when none were given."""
+    """Return the run's documents, validated; the lesson's three pages when none were given.
+
+    The first node calls this and writes the result to state; later nodes and edges read `state["documents"]`.
+    """
     given = state.get("documents")
-    if given is None:
-        return lesson_documents()
-    if not given:
-        raise DocumentError("the FAQ needs at least one document")
-    return check_documents(given)
+    return lesson_documents() if given is None else check_documents(given)
 
 
 def count_of(state: FaqState) -> int:
@@ -154,7 +153,13 @@ async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, 
         notes = [f"The single call's output was not valid JSON ({problem}; raw: {raw_text!r})."]
     else:
         items, notes = parse_single_call(answer["parsed"])
-    return {"faqs": items, "num_questions": count, "models": {"generate_faq": built.label}, "notes": notes}
+    return {
+        "faqs": items,
+        "documents": documents,
+        "num_questions": count,
+        "models": {"generate_faq": built.label},
+        "notes": notes,
+    }
 
 
 async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -263,4 +268,4 @@ async def collect(state: FaqState) -> dict[str, Any]:
 
 async def score(state: FaqState) -> dict[str, Any]:
     """Score the FAQ against its documents and the number of items asked for (no model call)."""
-    return {"scorecard": score_faq(state.get("faqs", []), documents_of(state), count_of(state))}
+    return {"scorecard": score_faq(state.get("faqs", []), state["documents"], state["num_questions"])}

@@ -12,6 +12,7 @@ from langgraph.types import RetryPolicy
 
 from graphs.cli import main
 from graphs.compare import compare_faq
+from graphs.faq_chain import assign_questions
 from graphs.faq_chain import graph as chain
 from graphs.faq_single_call import graph as single_call
 from nodes import llm
@@ -382,9 +383,21 @@ async def test_collect_sorts_by_question_index_and_separates_failures() -> None:
     assert update["notes"] == ["Question 2 failed and was left out: boom"]
 
 
+def test_assign_questions_sends_the_validated_documents_or_goes_to_collect() -> None:
+    documents = lesson_documents()[:1]
+    sends = assign_questions({"questions": ["A?", "B?"], "documents": documents})
+    assert isinstance(sends, list)
+    assert [(s.node, s.arg["index"], s.arg["question"], s.arg["documents"]) for s in sends] == [
+        ("answer_question", 0, "A?", documents),
+        ("answer_question", 1, "B?", documents),
+    ]
+    assert assign_questions({"questions": [], "documents": documents}) == "collect"
+
+
 def test_chain_draws_the_fan_out() -> None:
     mermaid = chain.get_graph().draw_mermaid()
     assert "generate_questions -.-> answer_question;" in mermaid
+    assert "generate_questions -.-> collect;" in mermaid
     assert "answer_question --> collect;" in mermaid
     assert "collect --> score;" in mermaid
 
