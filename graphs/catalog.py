@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from nodes.documents import documents_from_text, lesson_markdown
+from nodes.documents import DocumentError, check_documents, documents_from_text, lesson_markdown
 from nodes.scorecard import passed
 from state.faq import LESSON_PAGES, Document
 from state.orchestrator import LESSON_MESSAGE
@@ -25,7 +25,7 @@ class Workflow:
     examples: tuple[str, ...]
     """The lesson's inputs, run when the user gives none."""
     make_input: Callable[[str], dict[str, Any]]
-    """Turn the user's text into the graph's input."""
+    """Turn the user's text into the graph's input; raises ValueError (e.g. DocumentError) for unusable text."""
     render: Callable[[dict[str, Any]], str]
     """Turn a finished run's output into readable text."""
     documents_input: Callable[[list[Document]], list[dict[str, Any]]] | None = None
@@ -103,7 +103,10 @@ def _render_summary(result: dict[str, Any]) -> str:
 
 
 def _faq_from_text(text: str) -> dict[str, Any]:
-    return {"documents": documents_from_text(text)}
+    documents = documents_from_text(text)
+    if not documents:
+        raise DocumentError("the text has no content to write an FAQ from: put some text under its '# Title' lines")
+    return {"documents": check_documents(documents)}
 
 
 WORKFLOWS: dict[str, Workflow] = {

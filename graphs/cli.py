@@ -84,7 +84,7 @@ def _inputs(workflow: Workflow, text: str | None, doc_files: Sequence[str] = ())
         raise UsageError("the input text is empty; pass the text to process, or nothing for the lesson's inputs")
     try:
         return workflow.inputs(text, compare.read_documents(doc_files))
-    except ValueError as error:  # an unusable --doc file, or --doc for a workflow that takes text
+    except ValueError as error:  # DocumentError from --doc files or the text, or --doc for a text workflow
         raise UsageError(str(error)) from None
 
 

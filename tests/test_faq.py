@@ -436,6 +436,30 @@ def test_unusable_doc_files_are_one_line_and_exit_2(
         assert message in err and err.count("\n") == 1, err
 
 
+@pytest.mark.parametrize("name", ["faq_chain", "faq_single_call"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("# Only", "the text has no content to write an FAQ from"),
+        ("# A\n# B\n", "the text has no content to write an FAQ from"),
+        ("# A\nx.\n# A\ny.", "two documents share the title 'A'"),
+    ],
+)
+def test_unusable_document_text_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], name: str, text: str, message: str
+) -> None:
+    assert main(["run", name, text, "--model", "offline"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"workflows: error: {message}") and err.count("\n") == 1, err
+
+
+def test_unusable_document_text_exits_2_from_the_console_script() -> None:
+    done = run_cli("run", "faq_chain", "# Only")
+    assert done.returncode == 2
+    assert done.stderr.startswith("workflows: error: the text has no content to write an FAQ from")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
 def test_doc_files_are_refused_by_text_workflows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = tmp_path / "a.md"
     doc.write_text("# A\n\nSome text.\n")
