@@ -65,6 +65,11 @@ def read_document(path: str | Path) -> Document:
     return Document(title=title, content=text.strip())
 
 
+def read_documents(paths: Sequence[str | Path]) -> list[Document]:
+    """Read every file as read_document does, then check them together (unique titles); none: an empty list."""
+    return check_documents([read_document(path) for path in paths]) if paths else []
+
+
 def check_documents(documents: Sequence[Document]) -> list[Document]:
     """Validate documents given from Python: at least one, each with a non-empty title and content, unique titles."""
     if not documents:

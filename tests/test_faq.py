@@ -467,6 +467,36 @@ def test_doc_files_are_refused_by_text_workflows(tmp_path: Path, capsys: pytest.
     assert "takes text, not --doc" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "faq", "--questions", "0"], "--questions must be between 1 and 50, got 0"),
+        (["compare", "faq", "--max-concurrency", "0"], "--max-concurrency must be at least 1"),
+        (["compare", "faq", "--node-model", "classify=offline"], "compare faq has no node 'classify'"),
+        (["compare", "faq", "--node-model", "score"], "--node-model expects NODE=MODEL"),
+        (["compare", "faq", "--model", "nosuchprovider:model-x"], "Unknown model"),
+    ],
+)
+def test_bad_faq_options_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("workflows: error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_compare_node_model_reaches_only_that_node(gemini: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["compare", "faq", "--questions", "2", "--model", "offline", "--json"]
+    assert main([*argv, "--node-model", "generate_questions=gemini-2.5-flash"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["chain"]["models"] == {
+        "generate_questions": "google_genai:gemini-2.5-flash",
+        "answer_question": OFFLINE_LABEL,
+    }
+    assert report["single call"]["models"] == {"generate_faq": OFFLINE_LABEL}
+    assert len(gemini.requests) == 1
+
+
 async def test_compare_runs_both_graphs_on_the_same_documents() -> None:
     single, chained = await compare_faq(lesson_documents(), 3, Context(model="offline"))
     assert (single.name, single.calls) == ("single call", 1)
