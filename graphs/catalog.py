@@ -30,18 +30,28 @@ class Workflow:
     """Turn a finished run's output into readable text."""
     documents_input: Callable[[list[Document]], list[dict[str, Any]]] | None = None
     """For workflows that read documents: the inputs for `--doc` files (None: the workflow takes text only)."""
+    count_key: str | None = None
+    """The input key that `--questions` sets (None: the workflow takes no count)."""
 
-    def inputs(self, text: str | None, documents: Sequence[Document] = ()) -> list[dict[str, Any]]:
+    def inputs(
+        self, text: str | None, documents: Sequence[Document] = (), questions: int | None = None
+    ) -> list[dict[str, Any]]:
         """Return the runs to make: for the user's text, the user's documents, or else the lesson's inputs."""
+        if questions is not None and self.count_key is None:
+            raise ValueError("this workflow takes no --questions; only the FAQ workflows do")
         if documents:
             if self.documents_input is None:
                 raise ValueError("this workflow takes text, not --doc files")
             if text is not None:
                 raise ValueError("give either the input text or --doc files, not both")
-            return self.documents_input(list(documents))
-        if text is not None:
-            return [self.make_input(text)]
-        return [self.make_input(example) for example in self.examples]
+            runs = self.documents_input(list(documents))
+        elif text is not None:
+            runs = [self.make_input(text)]
+        else:
+            runs = [self.make_input(example) for example in self.examples]
+        if questions is None or self.count_key is None:
+            return runs
+        return [{**run, self.count_key: questions} for run in runs]
 
     def load(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         """Import and return the compiled graph."""
@@ -133,6 +143,7 @@ WORKFLOWS: dict[str, Workflow] = {
         make_input=_faq_from_text,
         render=_render_faq,
         documents_input=lambda documents: [{"documents": documents}],
+        count_key="num_questions",
     ),
     "faq_chain": Workflow(
         module="graphs.faq_chain",
@@ -141,6 +152,7 @@ WORKFLOWS: dict[str, Workflow] = {
         make_input=_faq_from_text,
         render=_render_faq,
         documents_input=lambda documents: [{"documents": documents}],
+        count_key="num_questions",
     ),
     "summarize_translate": Workflow(
         module="graphs.summarize_translate",

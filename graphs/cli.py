@@ -12,9 +12,10 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graphs import compare, threads
 from graphs.catalog import WORKFLOWS, Workflow
-from graphs.options import UsageError, add_document_option, add_model_options, context_from, node_names
+from graphs.options import UsageError, add_document_option, add_model_options, check_questions, context_from, node_names
 from nodes import llm
 from nodes.documents import read_documents
+from nodes.faq import DEFAULT_QUESTIONS, MAX_QUESTIONS
 from state.context import Context
 
 USAGE_ERROR = 2
@@ -37,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
         "'auto' (Gemini 2.5 Flash with a key, else offline), 'offline', a Gemini model name, "
         "or provider:model for init_chat_model (default: auto)",
     )
+    run.add_argument(
+        "--questions",
+        type=int,
+        metavar="N",
+        help=f"FAQ workflows: how many items to ask for, 1 to {MAX_QUESTIONS} (default: {DEFAULT_QUESTIONS})",
+    )
     threads.add_run_options(run)
     add_document_option(run)
 
@@ -54,12 +61,15 @@ def _workflow(name: str) -> Workflow:
     return WORKFLOWS[name]
 
 
-def _inputs(workflow: Workflow, text: str | None, doc_files: Sequence[str] = ()) -> list[dict[str, Any]]:
+def _inputs(
+    workflow: Workflow, text: str | None, doc_files: Sequence[str] = (), questions: int | None = None
+) -> list[dict[str, Any]]:
     if text is not None and not text.strip():
         raise UsageError("the input text is empty; pass the text to process, or nothing for the lesson's inputs")
+    check_questions(questions)
     try:
-        return workflow.inputs(text, read_documents(doc_files))
-    except ValueError as error:  # DocumentError from --doc files or the text, or --doc for a text workflow
+        return workflow.inputs(text, read_documents(doc_files), questions)
+    except ValueError as error:  # DocumentError from --doc files or the text; an option the workflow lacks
         raise UsageError(str(error)) from None
 
 
@@ -83,7 +93,7 @@ def _print_results(args: argparse.Namespace, workflow: Workflow, results: list[d
 
 def _run(args: argparse.Namespace) -> int:
     workflow = _workflow(args.name)
-    inputs = _inputs(workflow, args.text, args.doc)
+    inputs = _inputs(workflow, args.text, args.doc, args.questions)
     graph = workflow.load()
     nodes = node_names([graph])
     context = context_from(args, args.name, nodes)

@@ -470,6 +470,9 @@ def test_doc_files_are_refused_by_text_workflows(tmp_path: Path, capsys: pytest.
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
+        (["run", "faq_chain", "--questions", "0"], "--questions must be between 1 and 50, got 0"),
+        (["run", "faq_single_call", "--questions", "51"], "--questions must be between 1 and 50, got 51"),
+        (["run", "routing", "hi", "--questions", "3"], "this workflow takes no --questions"),
         (["compare", "faq", "--questions", "0"], "--questions must be between 1 and 50, got 0"),
         (["compare", "faq", "--max-concurrency", "0"], "--max-concurrency must be at least 1"),
         (["compare", "faq", "--node-model", "classify=offline"], "compare faq has no node 'classify'"),
@@ -483,6 +486,13 @@ def test_bad_faq_options_are_one_line_and_exit_2(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("workflows: error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_run_questions_sets_the_faq_length(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "faq_chain", "--questions", "3", "--model", "offline", "--json"]) == 0
+    [result] = json.loads(capsys.readouterr().out)["results"]
+    assert len(result["faqs"]) == len(result["questions"]) == 3
+    assert result["scorecard"][0]["detail"] == "3 items, 3 asked for"
 
 
 def test_compare_node_model_reaches_only_that_node(gemini: Any, capsys: pytest.CaptureFixture[str]) -> None:
