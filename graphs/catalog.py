@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from nodes.documents import documents_from_text, lesson_markdown
+from nodes.documents import DocumentError, check_documents, documents_from_text, lesson_markdown
 from nodes.scorecard import passed
 from state.faq import LESSON_PAGES, Document
 from state.orchestrator import LESSON_MESSAGE
@@ -25,23 +25,33 @@ class Workflow:
     examples: tuple[str, ...]
     """The lesson's inputs, run when the user gives none."""
     make_input: Callable[[str], dict[str, Any]]
-    """Turn the user's text into the graph's input."""
+    """Turn the user's text into the graph's input; raises ValueError (e.g. DocumentError) for unusable text."""
     render: Callable[[dict[str, Any]], str]
     """Turn a finished run's output into readable text."""
     documents_input: Callable[[list[Document]], list[dict[str, Any]]] | None = None
     """For workflows that read documents: the inputs for `--doc` files (None: the workflow takes text only)."""
+    count_key: str | None = None
+    """The input key that `--questions` sets (None: the workflow takes no count)."""
 
-    def inputs(self, text: str | None, documents: Sequence[Document] = ()) -> list[dict[str, Any]]:
+    def inputs(
+        self, text: str | None, documents: Sequence[Document] = (), questions: int | None = None
+    ) -> list[dict[str, Any]]:
         """Return the runs to make: for the user's text, the user's documents, or else the lesson's inputs."""
+        if questions is not None and self.count_key is None:
+            raise ValueError("this workflow takes no --questions; only the FAQ workflows do")
         if documents:
             if self.documents_input is None:
                 raise ValueError("this workflow takes text, not --doc files")
             if text is not None:
                 raise ValueError("give either the input text or --doc files, not both")
-            return self.documents_input(list(documents))
-        if text is not None:
-            return [self.make_input(text)]
-        return [self.make_input(example) for example in self.examples]
+            runs = self.documents_input(list(documents))
+        elif text is not None:
+            runs = [self.make_input(text)]
+        else:
+            runs = [self.make_input(example) for example in self.examples]
+        if questions is None or self.count_key is None:
+            return runs
+        return [{**run, self.count_key: questions} for run in runs]
 
     def load(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         """Import and return the compiled graph."""
@@ -103,7 +113,10 @@ def _render_summary(result: dict[str, Any]) -> str:
 
 
 def _faq_from_text(text: str) -> dict[str, Any]:
-    return {"documents": documents_from_text(text)}
+    documents = documents_from_text(text)
+    if not documents:
+        raise DocumentError("the text has no content to write an FAQ from: put some text under its '# Title' lines")
+    return {"documents": check_documents(documents)}
 
 
 WORKFLOWS: dict[str, Workflow] = {
@@ -130,6 +143,7 @@ WORKFLOWS: dict[str, Workflow] = {
         make_input=_faq_from_text,
         render=_render_faq,
         documents_input=lambda documents: [{"documents": documents}],
+        count_key="num_questions",
     ),
     "faq_chain": Workflow(
         module="graphs.faq_chain",
@@ -138,6 +152,7 @@ WORKFLOWS: dict[str, Workflow] = {
         make_input=_faq_from_text,
         render=_render_faq,
         documents_input=lambda documents: [{"documents": documents}],
+        count_key="num_questions",
     ),
     "summarize_translate": Workflow(
         module="graphs.summarize_translate",

@@ -12,15 +12,14 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graphs import compare, threads
 from graphs.catalog import WORKFLOWS, Workflow
+from graphs.options import UsageError, add_document_option, add_model_options, check_questions, context_from, node_names
 from nodes import llm
+from nodes.documents import read_documents
+from nodes.faq import DEFAULT_QUESTIONS, MAX_QUESTIONS
 from state.context import Context
 
 USAGE_ERROR = 2
 RUN_ERROR = 1
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,22 +33,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("name", help="workflow name (see `workflows list`)")
     run.add_argument("text", nargs="?", help="input text; omitted: the lesson's example inputs")
     run.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    run.add_argument(
-        "--model",
-        default="auto",
-        help="'auto' (Gemini 2.5 Flash with a key, else offline), 'offline', a Gemini model name, "
+    add_model_options(
+        run,
+        "'auto' (Gemini 2.5 Flash with a key, else offline), 'offline', a Gemini model name, "
         "or provider:model for init_chat_model (default: auto)",
     )
     run.add_argument(
-        "--node-model",
-        action="append",
-        default=[],
-        metavar="NODE=MODEL",
-        help="model for one node, e.g. classify=gemini-2.5-flash-lite (repeatable)",
+        "--questions",
+        type=int,
+        metavar="N",
+        help=f"FAQ workflows: how many items to ask for, 1 to {MAX_QUESTIONS} (default: {DEFAULT_QUESTIONS})",
     )
-    run.add_argument("--max-concurrency", type=int, default=5, help="most parallel model calls (default: 5)")
     threads.add_run_options(run)
-    compare.add_document_option(run)
+    add_document_option(run)
 
     draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII)")
     draw.add_argument("name", help="workflow name")
@@ -65,26 +61,15 @@ def _workflow(name: str) -> Workflow:
     return WORKFLOWS[name]
 
 
-def _context(args: argparse.Namespace, nodes: Sequence[str]) -> Context:
-    overrides: dict[str, str] = {}
-    for item in args.node_model:
-        node, sep, model = item.partition("=")
-        if not sep or not node.strip() or not model.strip():
-            raise UsageError(f"--node-model expects NODE=MODEL, got {item!r}")
-        if node.strip() not in nodes:
-            raise UsageError(f"--node-model: {args.name} has no node {node.strip()!r}; its nodes: {', '.join(nodes)}")
-        overrides[node.strip()] = model.strip()
-    if args.max_concurrency < 1:
-        raise UsageError("--max-concurrency must be at least 1")
-    return Context(model=args.model, node_models=overrides, max_concurrency=args.max_concurrency)
-
-
-def _inputs(workflow: Workflow, text: str | None, doc_files: Sequence[str] = ()) -> list[dict[str, Any]]:
+def _inputs(
+    workflow: Workflow, text: str | None, doc_files: Sequence[str] = (), questions: int | None = None
+) -> list[dict[str, Any]]:
     if text is not None and not text.strip():
         raise UsageError("the input text is empty; pass the text to process, or nothing for the lesson's inputs")
+    check_questions(questions)
     try:
-        return workflow.inputs(text, compare.read_documents(doc_files))
-    except ValueError as error:  # an unusable --doc file, or --doc for a workflow that takes text
+        return workflow.inputs(text, read_documents(doc_files), questions)
+    except ValueError as error:  # DocumentError from --doc files or the text; an option the workflow lacks
         raise UsageError(str(error)) from None
 
 
@@ -108,10 +93,10 @@ def _print_results(args: argparse.Namespace, workflow: Workflow, results: list[d
 
 def _run(args: argparse.Namespace) -> int:
     workflow = _workflow(args.name)
-    inputs = _inputs(workflow, args.text, args.doc)
+    inputs = _inputs(workflow, args.text, args.doc, args.questions)
     graph = workflow.load()
-    nodes = [name for name in graph.nodes if not name.startswith("__")]
-    context = _context(args, nodes)
+    nodes = node_names([graph])
+    context = context_from(args, args.name, nodes)
     if threads.wanted(args):
         threads.check_run(args, workflow, inputs, nodes)
     try:

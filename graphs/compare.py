@@ -4,7 +4,6 @@ import argparse
 import asyncio
 import importlib
 import json
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,8 +11,9 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from graphs.options import UsageError, add_document_option, add_model_options, check_questions, context_from, node_names
 from nodes import llm
-from nodes.documents import DocumentError, lesson_documents, read_document
+from nodes.documents import DocumentError, lesson_documents, read_documents
 from nodes.faq import DEFAULT_QUESTIONS, MAX_QUESTIONS
 from nodes.scorecard import SUPPORT_THRESHOLD, passed
 from nodes.usage import UsageCounter
@@ -25,38 +25,25 @@ CONTENDERS = {"single call": "graphs.faq_single_call", "chain": "graphs.faq_chai
 _WIDTH = 46
 
 
-def add_document_option(parser: argparse.ArgumentParser) -> None:
-    """Add the repeatable `--doc FILE` option (.txt or .md; titled by its first heading, else its file name)."""
-    parser.add_argument(
-        "--doc",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a .txt or .md document (repeatable); titled by its first heading, else by its file name",
-    )
-
-
-def read_documents(paths: Sequence[str]) -> list[Document]:
-    """Read every `--doc` file; raise DocumentError naming the first file that cannot be used."""
-    documents = [read_document(path) for path in paths]
-    titles = [doc["title"] for doc in documents]
-    repeated = next((title for title in titles if titles.count(title) > 1), None)
-    if repeated is not None:
-        raise DocumentError(f"two documents share the title {repeated!r}; sources are cited by title")
-    return documents
-
-
 def add_parser(commands: Any) -> None:
     """Register `compare` on the CLI's subcommands (`commands` is argparse's subparsers action)."""
     compare = commands.add_parser("compare", help="compare the single-call FAQ with the chain, side by side")
     compare.add_argument("what", choices=["faq"], help="what to compare (faq: one big call against the chain)")
     add_document_option(compare)
     compare.add_argument(
-        "--questions", type=int, default=DEFAULT_QUESTIONS, help=f"FAQ items to ask for (default: {DEFAULT_QUESTIONS})"
+        "--questions",
+        type=int,
+        default=DEFAULT_QUESTIONS,
+        metavar="N",
+        help=f"FAQ items to ask for, 1 to {MAX_QUESTIONS} (default: {DEFAULT_QUESTIONS})",
     )
-    compare.add_argument("--model", default="auto", help="model for both graphs, as for `run` (default: auto)")
-    compare.add_argument("--max-concurrency", type=int, default=5, help="most parallel chain branches (default: 5)")
+    add_model_options(compare, "model for both graphs, as for `run` (default: auto)")
     compare.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def contenders() -> dict[str, CompiledStateGraph[Any, Any, Any, Any]]:
+    """Return the compared graphs by column title."""
+    return {name: importlib.import_module(module).graph for name, module in CONTENDERS.items()}
 
 
 @dataclass
@@ -88,11 +75,7 @@ async def measure(
 async def compare_faq(documents: list[Document], questions: int, context: Context) -> list[Measured]:
     """Run both FAQ graphs, one after the other so neither slows the other, on the same input."""
     payload = {"documents": documents, "num_questions": questions}
-    measured = []
-    for name, module in CONTENDERS.items():
-        graph: CompiledStateGraph[Any, Any, Any, Any] = importlib.import_module(module).graph
-        measured.append(await measure(name, graph, payload, context))
-    return measured
+    return [await measure(name, graph, payload, context) for name, graph in contenders().items()]
 
 
 def _cell(text: str) -> str:
@@ -140,26 +123,16 @@ def render(measured: Sequence[Measured], documents: Sequence[Document], question
     return "\n".join(lines)
 
 
-def _usage_error(message: str) -> int:
-    print(f"workflows: error: {llm.redact(message)}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run `workflows compare`; return the exit code (2 for bad input, printed as one line)."""
-    if not 1 <= args.questions <= MAX_QUESTIONS:
-        return _usage_error(f"--questions must be between 1 and {MAX_QUESTIONS}")
-    if args.max_concurrency < 1:
-        return _usage_error("--max-concurrency must be at least 1")
+    """Run `workflows compare`; return the exit code. Bad input raises UsageError (the CLI prints it, exit 2)."""
+    check_questions(args.questions)
+    nodes = node_names(list(contenders().values()))
+    context = context_from(args, "compare faq", nodes)
     try:
         documents = read_documents(args.doc) if args.doc else lesson_documents()
-    except DocumentError as error:
-        return _usage_error(str(error))
-    context = Context(model=args.model, max_concurrency=args.max_concurrency)
-    try:
-        llm.check_context(context, ["generate_faq", "generate_questions", "answer_question"])
-    except llm.ModelSetupError as error:
-        return _usage_error(str(error))
+        llm.check_context(context, nodes)
+    except (DocumentError, llm.ModelSetupError) as error:
+        raise UsageError(str(error)) from None
     measured = asyncio.run(compare_faq(documents, args.questions, context))
     if args.json:
         report = {

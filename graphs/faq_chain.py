@@ -1,22 +1,23 @@
 """FAQ as a chain: generate N questions, then one branch per question (answer -> sources), collected in order."""
 
+from typing import Literal
+
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from nodes.faq import answer_question, collect, documents_of, generate_questions, score
+from nodes.faq import answer_question, collect, generate_questions, score
 from nodes.llm import LLM_RETRY
 from state.context import Context
 from state.faq import FaqInput, FaqOutput, FaqState, QuestionTask
 
 
-def assign_questions(state: FaqState) -> list[Send]:
+def assign_questions(state: FaqState) -> list[Send] | Literal["collect"]:
     """Fan out: one `answer_question` branch per generated question (none: straight to `collect`)."""
-    documents = documents_of(state)
     sends = [
-        Send("answer_question", QuestionTask(index=index, question=question, documents=documents))
+        Send("answer_question", QuestionTask(index=index, question=question, documents=state["documents"]))
         for index, question in enumerate(state.get("questions", []))
     ]
-    return sends or [Send("collect", state)]
+    return sends or "collect"
 
 
 builder = StateGraph(FaqState, context_schema=Context, input_schema=FaqInput, output_schema=FaqOutput)

@@ -1,13 +1,12 @@
 """Source documents for the FAQ graphs: the lesson's three web pages, and reading users' own files."""
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from nodes.text import MARKDOWN_HEADING
 from state.faq import LESSON_PAGES, Document
 
 DOCUMENT_SUFFIXES = (".txt", ".md")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 
 
 class DocumentError(ValueError):
@@ -24,7 +23,7 @@ def documents_from_text(text: str) -> list[Document]:
     documents: list[Document] = []
     title, lines = "Your text", []
     for line in [*text.splitlines(), "# (end)"]:
-        heading = _HEADING.match(line)
+        heading = MARKDOWN_HEADING.match(line)
         if heading is None:
             lines.append(line)
             continue
@@ -58,13 +57,23 @@ def read_document(path: str | Path) -> Document:
         raise DocumentError(f"{file}: cannot be read ({type(error).__name__})") from None
     if not text.strip():
         raise DocumentError(f"{file}: the document is empty")
-    heading = next((m.group(1) for m in map(_HEADING.match, text.splitlines()) if m), None)
+    headings = [m.group(1) for m in map(MARKDOWN_HEADING.match, text.splitlines()) if m]
+    if len(headings) == len([line for line in text.splitlines() if line.strip()]):
+        raise DocumentError(f"{file}: the document has a heading but no text")
+    heading = headings[0] if headings else None
     title = heading or file.stem.replace("_", " ").replace("-", " ").strip() or file.name
     return Document(title=title, content=text.strip())
 
 
+def read_documents(paths: Sequence[str | Path]) -> list[Document]:
+    """Read every file as read_document does, then check them together (unique titles); none: an empty list."""
+    return check_documents([read_document(path) for path in paths]) if paths else []
+
+
 def check_documents(documents: Sequence[Document]) -> list[Document]:
-    """Validate documents given from Python: each needs a non-empty title and content, titles must be unique."""
+    """Validate documents given from Python: at least one, each with a non-empty title and content, unique titles."""
+    if not documents:
+        raise DocumentError("at least one document is needed")
     checked: list[Document] = []
     for number, doc in enumerate(documents, 1):
         title = str(doc.get("title", "")).strip()

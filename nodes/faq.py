@@ -8,8 +8,9 @@ from langgraph.runtime import Runtime
 from pydantic import TypeAdapter, ValidationError
 
 from nodes import llm
-from nodes.documents import DocumentError, check_documents, combined_content, lesson_documents
+from nodes.documents import check_documents, combined_content, lesson_documents
 from nodes.scorecard import normalized_question, score_faq
+from nodes.text import first_line
 from state.context import Context
 from state.faq import (
     Answered,
@@ -76,20 +77,22 @@ Documents:
 
 
 def documents_of(state: FaqState) -> list[Document]:
-    """Return the run's documents, validated; the lesson's three pages when none were given."""
+    """Return the run's documents, validated; the lesson's three pages when none were given.
+
+    The first node calls this and writes the result to state; later nodes and edges read `state["documents"]`.
+    """
     given = state.get("documents")
-    if given is None:
-        return lesson_documents()
-    if not given:
-        raise DocumentError("the FAQ needs at least one document")
-    return check_documents(given)
+    return lesson_documents() if given is None else check_documents(given)
 
 
 def count_of(state: FaqState) -> int:
     """Return how many FAQ items the run asks for (N), checked against the allowed range."""
-    count = state.get("num_questions") or DEFAULT_QUESTIONS
-    if not 1 <= count <= MAX_QUESTIONS:
-        raise ValueError(f"num_questions must be between 1 and {MAX_QUESTIONS}, got {count}")
+    count = state.get("num_questions")
+    if count is None:
+        return DEFAULT_QUESTIONS
+    # bool is an int to Python, and `or DEFAULT` would turn an explicit 0 into 10 without a word.
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_QUESTIONS:
+        raise ValueError(f"num_questions must be a whole number from 1 to {MAX_QUESTIONS}, got {count!r}")
     return count
 
 
@@ -146,30 +149,39 @@ async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, 
     if answer["parsing_error"] is not None:
         raw_text = getattr(answer["raw"], "text", "")[:120]
         items: list[FaqItem] = []
-        problem = _first_line(answer["parsing_error"])
+        problem = first_line(answer["parsing_error"])
         notes = [f"The single call's output was not valid JSON ({problem}; raw: {raw_text!r})."]
     else:
         items, notes = parse_single_call(answer["parsed"])
-    return {"faqs": items, "num_questions": count, "models": {"generate_faq": built.label}, "notes": notes}
+    return {
+        "faqs": items,
+        "documents": documents,
+        "num_questions": count,
+        "models": {"generate_faq": built.label},
+        "notes": notes,
+    }
 
 
 async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask for exactly N distinct questions about the documents; repair or report a wrong count."""
+    """Ask for exactly N distinct questions about the documents; ask again when the reply is short or malformed."""
     documents, count = documents_of(state), count_of(state)
     built = await llm.chat_model(runtime, "generate_questions")
-    structured = built.model.with_structured_output(questions_schema(count))
+    structured = built.model.with_structured_output(questions_schema(count), include_raw=True)
     prompt = GENERATE_QUESTIONS.format(count=count, combined_content=combined_content(documents))
     questions: list[str] = []
     notes: list[str] = []
     for attempt in range(2):
-        reply = cast(dict[str, Any], await structured.ainvoke([("system", QUESTIONS_SYSTEM), ("human", prompt)]))
-        offered = GeneratedQuestions.model_validate(reply).questions
+        answer = cast(dict[str, Any], await structured.ainvoke([("system", QUESTIONS_SYSTEM), ("human", prompt)]))
+        offered, problem = _offered_questions(answer)
+        if problem:
+            then = "asked again" if attempt == 0 else "no questions from it"
+            notes.append(f"The question step's output was not valid JSON questions ({problem}); {then}.")
         questions, dropped = _distinct([*questions, *offered])
         if dropped:
             notes.append(f"Dropped {dropped} empty or repeated question(s) from the question step.")
         if len(questions) >= count:
             break
-        if attempt == 0:
+        if attempt == 0 and not problem:
             notes.append(f"The question step gave {len(questions)} distinct questions of {count}; asked again.")
     if len(questions) > count:
         notes.append(f"The question step gave {len(questions)} questions; kept the first {count}.")
@@ -182,6 +194,17 @@ async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict
         "models": {"generate_questions": built.label},
         "notes": notes,
     }
+
+
+def _offered_questions(answer: dict[str, Any]) -> tuple[list[str], str]:
+    """Return the questions of an `include_raw` reply, or none and what was wrong with it."""
+    raw_text = getattr(answer["raw"], "text", "")[:120]
+    if answer["parsing_error"] is not None:
+        return [], f"{first_line(answer['parsing_error'])}; raw: {raw_text!r}"
+    try:
+        return GeneratedQuestions.model_validate(answer["parsed"]).questions, ""
+    except ValidationError as error:
+        return [], f"{first_line(error)}; raw: {raw_text!r}"
 
 
 def _distinct(questions: Sequence[str]) -> tuple[list[str], int]:
@@ -245,9 +268,4 @@ async def collect(state: FaqState) -> dict[str, Any]:
 
 async def score(state: FaqState) -> dict[str, Any]:
     """Score the FAQ against its documents and the number of items asked for (no model call)."""
-    return {"scorecard": score_faq(state.get("faqs", []), documents_of(state), count_of(state))}
-
-
-def _first_line(error: object) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:160] if text else type(error).__name__
+    return {"scorecard": score_faq(state.get("faqs", []), state["documents"], state["num_questions"])}

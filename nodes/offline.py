@@ -30,7 +30,7 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel
 
-from nodes.text import approx_tokens, content_words, overlap, sentences
+from nodes.text import MARKDOWN_HEADING, approx_tokens, content_words, overlap, sentences
 
 OFFLINE_LABEL = "offline (deterministic stand-in, not Gemini)"
 
@@ -44,7 +44,6 @@ _BECAUSE = re.compile(r"\b(?:because|since|due to)\s+(?:(?:it|this|that|they)(?:
 _TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
 _CONTENT_LABEL = re.compile(r"^\s*(?:[A-Za-z]+ )?(?:content|text|body):\s*", re.I)
 """The label before a document's text ("Content:" in the lesson's prompts): not part of the text."""
-_MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
 
 
@@ -61,7 +60,7 @@ def _sections(material: str) -> list[Section]:
     found = [Section("")]
     for line in material.splitlines():
         line = _CONTENT_LABEL.sub("", line)
-        heading = _TITLE_LINE.match(line) or _MARKDOWN_HEADING.match(line)
+        heading = _TITLE_LINE.match(line) or MARKDOWN_HEADING.match(line)
         if heading:
             found.append(Section(heading.group(1)))
         else:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from nodes import llm, prompts
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, Intent
+from nodes.text import first_line
 from state.context import Context
 from state.routing import Classification, RoutingState
 
@@ -56,7 +57,7 @@ def make_classify(intents: Mapping[str, Intent]) -> Node:
             verdict = Classification.model_validate(answer["parsed"])
         except (ValueError, ValidationError) as error:
             raw = getattr(answer["raw"], "text", "")[:120]
-            note = f"The classifier's output was not valid ({_first_line(error)}; raw: {raw!r}); asked to rephrase."
+            note = f"The classifier's output was not valid ({first_line(error)}; raw: {raw!r}); asked to rephrase."
             return {**_fallback(note), **seen}
         route = routes.get(verdict.intent.strip().casefold())
         if route is None:
@@ -105,7 +106,3 @@ async def reply_or_retry(model: BaseChatModel, prompt: str) -> tuple[str, list[s
 def route_by_intent(state: RoutingState) -> str:
     """Go to the handler node chosen by `classify` (its targets are declared in the graph's path map)."""
     return state.get("route", FALLBACK_ROUTE)
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__

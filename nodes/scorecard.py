@@ -110,7 +110,9 @@ def score_faq(items: Sequence[Mapping[str, Any]], documents: Sequence[Document],
         Check(
             name="known sources",
             passed=not unknown and total > 0,
-            detail="all are document titles" if not unknown else f"unknown: {', '.join(repr(s) for s in unknown[:3])}",
+            detail=f"unknown: {', '.join(repr(s) for s in unknown[:3])}"
+            if unknown
+            else ("all are document titles" if total else "no items"),
         ),
         Check(name="supported answers", passed=not unsupported and total > 0, detail=supported_detail),
         Check(

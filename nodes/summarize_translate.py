@@ -33,9 +33,12 @@ Text:
 
 def max_words_of(state: SummarizeTranslateState) -> int:
     """Return the summary's word limit, checked."""
-    limit = state.get("max_words") or DEFAULT_MAX_WORDS
-    if limit < 1:
-        raise ValueError(f"max_words must be at least 1, got {limit}")
+    limit = state.get("max_words")
+    if limit is None:
+        return DEFAULT_MAX_WORDS
+    # bool is an int to Python, and `or DEFAULT` would turn an explicit 0 into 80 without a word.
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"max_words must be a whole number of at least 1, got {limit!r}")
     return limit
 
 
@@ -44,8 +47,9 @@ async def summarize(state: SummarizeTranslateState, runtime: Runtime[Context]) -
     text = state.get("text", "").strip()
     if not text:
         raise ValueError("the text to summarize is empty")
+    limit = max_words_of(state)
     built = await llm.chat_model(runtime, "summarize")
-    prompt = SUMMARIZE.format(max_words=max_words_of(state), text=text)
+    prompt = SUMMARIZE.format(max_words=limit, text=text)
     if state.get("summary_problem"):
         # Say why the last attempt was rejected: a retry with the same prompt tends to repeat the mistake.
         prompt += f"\n\nA previous attempt was rejected: {state['summary_problem']}."

@@ -1,4 +1,4 @@
-"""Plain-text helpers shared by the offline model and the quality checks: words, sentences, overlap."""
+"""Plain-text helpers shared by the nodes, the offline model and the quality checks: words, headings, overlap."""
 
 import re
 
@@ -11,6 +11,9 @@ STOPWORDS = frozenset(
     while who whom why will with would you your yours yourself i'm it's don't can't""".split()
 )
 """Words that carry no topic: ignored when texts are compared."""
+
+MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+"""A Markdown ATX heading line ("# Title", "## Title ##"); group 1 is the title."""
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
@@ -50,3 +53,9 @@ def sentences(text: str) -> list[str]:
 def approx_tokens(text: str) -> int:
     """Estimate a token count the way providers roughly do for English: one token per four characters."""
     return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def first_line(error: object) -> str:
+    """Return the first line of an error's message (at most 160 characters), or its type name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0][:160] if text else type(error).__name__

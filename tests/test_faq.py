@@ -12,6 +12,7 @@ from langgraph.types import RetryPolicy
 
 from graphs.cli import main
 from graphs.compare import compare_faq
+from graphs.faq_chain import assign_questions
 from graphs.faq_chain import graph as chain
 from graphs.faq_single_call import graph as single_call
 from nodes import llm
@@ -114,6 +115,17 @@ def test_scorecard_survives_malformed_items() -> None:
     assert failing(scorecard) == ["complete items", "supported answers"]
 
 
+def test_an_empty_faq_fails_with_no_items_rather_than_all_titles_known() -> None:
+    scorecard = score_faq([], lesson_documents(), 10)
+    assert {check["name"]: (check["passed"], check["detail"]) for check in scorecard} == {
+        "item count": (False, "0 items, 10 asked for"),
+        "complete items": (False, "0/0 complete"),
+        "known sources": (False, "no items"),
+        "supported answers": (False, "0/0 supported"),
+        "distinct questions": (True, "0 distinct of 0"),
+    }
+
+
 # --- single call -----------------------------------------------------------------------------------------
 
 
@@ -196,6 +208,22 @@ async def test_chain_uses_documents_given_from_python() -> None:
 async def test_chain_rejects_an_empty_document_list() -> None:
     with pytest.raises(DocumentError, match="at least one document"):
         await chain.ainvoke({"documents": []}, context=Context(model="offline"))
+
+
+@pytest.mark.parametrize("graph", [chain, single_call], ids=["chain", "single_call"])
+@pytest.mark.parametrize("count", [0, -1, 51, True, "3"])
+async def test_an_out_of_range_question_count_fails_before_any_model_call(
+    scripted: ScriptedChatModel, graph: Any, count: Any
+) -> None:
+    with pytest.raises(ValueError, match=f"num_questions must be a whole number from 1 to 50, got {count!r}"):
+        await graph.ainvoke({"num_questions": count}, context=Context(chat_model=scripted))
+    assert scripted.prompts == []
+
+
+async def test_a_missing_question_count_means_ten() -> None:
+    result = await single_call.ainvoke({"num_questions": None}, context=Context(model="offline"))
+    assert len(result["faqs"]) == 10
+    assert result["scorecard"][0]["detail"] == "10 items, 10 asked for"
 
 
 class GatedModel(OfflineChatModel):
@@ -316,6 +344,33 @@ async def test_question_step_drops_repeats_and_asks_again_when_short(scripted: S
     assert source_schema["properties"]["sources"]["items"]["enum"] == TITLES
 
 
+async def test_malformed_questions_are_asked_for_again(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ["not json", json.dumps({"questions": ["What is solar energy?", "Why store energy?"]})]
+    result = await chain.ainvoke({"num_questions": 2}, context=Context(chat_model=scripted))
+    assert result["questions"] == ["What is solar energy?", "Why store energy?"]
+    assert len(result["faqs"]) == 2
+    [note] = result["notes"]
+    assert note.startswith("The question step's output was not valid JSON questions (")
+    assert "raw: 'not json'" in note and note.endswith("; asked again.")
+
+
+@pytest.mark.parametrize("second", ["still not json", json.dumps({"wrong_key": []})])
+async def test_malformed_questions_twice_leave_an_empty_faq_with_notes(
+    scripted: ScriptedChatModel, second: str
+) -> None:
+    scripted.replies = ["not json", second]
+    result = await chain.ainvoke({"num_questions": 3}, context=Context(chat_model=scripted))
+    assert len(scripted.prompts) == 2  # no branch ran: nothing to answer
+    assert (result["questions"], result["faqs"], result["failed"]) == ([], [], [])
+    assert [note.split(" (")[0] for note in result["notes"]] == [
+        "The question step's output was not valid JSON questions",
+        "The question step's output was not valid JSON questions",
+        "Only 0 distinct questions of 3 after a retry; the FAQ is short.",
+    ]
+    assert result["notes"][1].endswith("; no questions from it.")
+    assert result["scorecard"][0]["detail"] == "0 items, 3 asked for"
+
+
 async def test_collect_sorts_by_question_index_and_separates_failures() -> None:
     answered: list[Any] = [
         {"index": 2, "question": "C?", "answer": "c", "sources": ["T"]},
@@ -328,9 +383,21 @@ async def test_collect_sorts_by_question_index_and_separates_failures() -> None:
     assert update["notes"] == ["Question 2 failed and was left out: boom"]
 
 
+def test_assign_questions_sends_the_validated_documents_or_goes_to_collect() -> None:
+    documents = lesson_documents()[:1]
+    sends = assign_questions({"questions": ["A?", "B?"], "documents": documents})
+    assert isinstance(sends, list)
+    assert [(s.node, s.arg["index"], s.arg["question"], s.arg["documents"]) for s in sends] == [
+        ("answer_question", 0, "A?", documents),
+        ("answer_question", 1, "B?", documents),
+    ]
+    assert assign_questions({"questions": [], "documents": documents}) == "collect"
+
+
 def test_chain_draws_the_fan_out() -> None:
     mermaid = chain.get_graph().draw_mermaid()
     assert "generate_questions -.-> answer_question;" in mermaid
+    assert "generate_questions -.-> collect;" in mermaid
     assert "answer_question --> collect;" in mermaid
     assert "collect --> score;" in mermaid
 
@@ -349,7 +416,13 @@ def test_read_document_titles_from_heading_or_file_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
-    [("missing.md", None, "no such file"), ("empty.txt", "  \n", "empty"), ("page.pdf", "x", "only .txt and .md")],
+    [
+        ("missing.md", None, "no such file"),
+        ("empty.txt", "  \n", "empty"),
+        ("page.pdf", "x", "only .txt and .md"),
+        ("only.md", "# Only\n", "has a heading but no text"),
+        ("headings.md", "# Title\n\n## Section ##\n  \n", "has a heading but no text"),
+    ],
 )
 def test_unusable_doc_files_are_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str | None, message: str
@@ -363,11 +436,75 @@ def test_unusable_doc_files_are_one_line_and_exit_2(
         assert message in err and err.count("\n") == 1, err
 
 
+@pytest.mark.parametrize("name", ["faq_chain", "faq_single_call"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("# Only", "the text has no content to write an FAQ from"),
+        ("# A\n# B\n", "the text has no content to write an FAQ from"),
+        ("# A\nx.\n# A\ny.", "two documents share the title 'A'"),
+    ],
+)
+def test_unusable_document_text_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], name: str, text: str, message: str
+) -> None:
+    assert main(["run", name, text, "--model", "offline"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"workflows: error: {message}") and err.count("\n") == 1, err
+
+
+def test_unusable_document_text_exits_2_from_the_console_script() -> None:
+    done = run_cli("run", "faq_chain", "# Only")
+    assert done.returncode == 2
+    assert done.stderr.startswith("workflows: error: the text has no content to write an FAQ from")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
 def test_doc_files_are_refused_by_text_workflows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = tmp_path / "a.md"
     doc.write_text("# A\n\nSome text.\n")
     assert main(["run", "routing", "--doc", str(doc)]) == 2
     assert "takes text, not --doc" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "faq_chain", "--questions", "0"], "--questions must be between 1 and 50, got 0"),
+        (["run", "faq_single_call", "--questions", "51"], "--questions must be between 1 and 50, got 51"),
+        (["run", "routing", "hi", "--questions", "3"], "this workflow takes no --questions"),
+        (["compare", "faq", "--questions", "0"], "--questions must be between 1 and 50, got 0"),
+        (["compare", "faq", "--max-concurrency", "0"], "--max-concurrency must be at least 1"),
+        (["compare", "faq", "--node-model", "classify=offline"], "compare faq has no node 'classify'"),
+        (["compare", "faq", "--node-model", "score"], "--node-model expects NODE=MODEL"),
+        (["compare", "faq", "--model", "nosuchprovider:model-x"], "Unknown model"),
+    ],
+)
+def test_bad_faq_options_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("workflows: error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_run_questions_sets_the_faq_length(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "faq_chain", "--questions", "3", "--model", "offline", "--json"]) == 0
+    [result] = json.loads(capsys.readouterr().out)["results"]
+    assert len(result["faqs"]) == len(result["questions"]) == 3
+    assert result["scorecard"][0]["detail"] == "3 items, 3 asked for"
+
+
+def test_compare_node_model_reaches_only_that_node(gemini: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["compare", "faq", "--questions", "2", "--model", "offline", "--json"]
+    assert main([*argv, "--node-model", "generate_questions=gemini-2.5-flash"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["chain"]["models"] == {
+        "generate_questions": "google_genai:gemini-2.5-flash",
+        "answer_question": OFFLINE_LABEL,
+    }
+    assert report["single call"]["models"] == {"generate_faq": OFFLINE_LABEL}
+    assert len(gemini.requests) == 1
 
 
 async def test_compare_runs_both_graphs_on_the_same_documents() -> None:

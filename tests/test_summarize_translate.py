@@ -69,6 +69,19 @@ async def test_empty_text_fails_before_any_model_call(scripted: ScriptedChatMode
     assert scripted.prompts == []
 
 
+@pytest.mark.parametrize("limit", [0, -5, False])
+async def test_a_word_limit_below_one_fails_before_any_model_call(scripted: ScriptedChatModel, limit: int) -> None:
+    with pytest.raises(ValueError, match=f"max_words must be a whole number of at least 1, got {limit!r}"):
+        await graph.ainvoke({"text": TEXT, "max_words": limit}, context=Context(chat_model=scripted))
+    assert scripted.prompts == []
+
+
+async def test_a_missing_word_limit_means_80(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ["Turbines make power.", "Les turbines produisent de l'énergie."]
+    await graph.ainvoke({"text": TEXT, "max_words": None}, context=Context(chat_model=scripted))
+    assert "at most 80 words" in scripted.prompts[0][0].text
+
+
 def test_summary_problem_accepts_exactly_the_limit() -> None:
     assert summary_problem("one two three", 3) == ""
     assert summary_problem("one two three four", 3) == "the summary had 4 words, over the limit of 3"
