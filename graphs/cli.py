@@ -132,9 +132,21 @@ def _show_notices_on_stderr() -> None:
     logger.propagate = False
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse fills the optional `text` only from words before the first option, so in
+    # `workflows run routing --model offline "text"` the text is left over: it is still the text.
+    if args.command == "run" and args.text is None and len(extra) == 1 and not extra[0].startswith("-"):
+        args.text = extra.pop()
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     _show_notices_on_stderr()
     try:
         if args.command == "list":

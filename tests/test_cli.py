@@ -100,3 +100,12 @@ def test_a_key_in_dotenv_selects_gemini(tmp_path: Path, capsys: pytest.CaptureFi
     (tmp_path / ".env").write_text("GOOGLE_API_KEY=from-dotenv-file\n")
     assert llm.find_api_key() == "from-dotenv-file"
     assert llm.resolve_spec("auto") == llm.GEMINI_DEFAULT
+
+
+def test_the_input_text_may_follow_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "routing", "--model", "offline", "--json", "What are your opening hours?"]) == 0
+    [result] = json.loads(capsys.readouterr().out)["results"]
+    assert result["query"] == "What are your opening hours?"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "routing", "--model", "offline", "one", "two"])
+    assert exit_info.value.code == 2
