@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import sqlite3
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -33,6 +34,8 @@ WORKFLOW_KEY = "workflow"
 CONTEXT_KEY = "workflow_context"
 """Checkpoint metadata key holding the run's Context as JSON (LangGraph keeps only scalar metadata values)."""
 COMMANDS = ("resume", "history")
+RUN_ERROR = 1
+"""Exit code of a thread run that a node's exception stopped (the CLI's code for a failed run)."""
 
 
 class ThreadError(Exception):
@@ -228,8 +231,25 @@ async def _start(
     async with open_store(args.db, create=True) as saver:
         graph = durable(workflow, saver)
         config = _with_metadata(thread_config(args.thread), args.name, context)
-        result = await graph.ainvoke(payload, config, context=context, interrupt_before=args.interrupt_before or None)
+        try:
+            result = await graph.ainvoke(
+                payload, config, context=context, interrupt_before=args.interrupt_before or None
+            )
+        except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
+            return _failed(args, error)
         return await _report(graph, args, workflow, dict(result or {}), show)
+
+
+def _failed(args: argparse.Namespace, error: Exception) -> int:
+    # Unlike a run without --thread, nothing is lost: the thread holds every step that finished, and resuming
+    # starts again at the step that failed.
+    print(f"workflows: error: {llm.describe_error(error)}", file=sys.stderr)
+    print(
+        f"The thread keeps the steps that finished: workflows resume {_hint(args)} (after fixing the cause), "
+        f"workflows history {_hint(args)}.",
+        file=sys.stderr,
+    )
+    return RUN_ERROR
 
 
 def _with_metadata(config: RunnableConfig, name: str, context: Context) -> RunnableConfig:
@@ -328,9 +348,15 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
                 config = await graph.aupdate_state(config, updates)
             except InvalidUpdateError as error:
                 raise ThreadError(f"--set: {error}") from None
-        result = await graph.ainvoke(
-            None, _with_metadata(config, name, context), context=context, interrupt_before=args.interrupt_before or None
-        )
+        try:
+            result = await graph.ainvoke(
+                None,
+                _with_metadata(config, name, context),
+                context=context,
+                interrupt_before=args.interrupt_before or None,
+            )
+        except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
+            return _failed(args, error)
         return await _report(graph, args, workflow, dict(result or {}), show)
 
 
@@ -377,6 +403,18 @@ def history_rows(snapshots: Sequence[StateSnapshot]) -> list[dict[str, Any]]:
     return rows
 
 
+def failures(snapshot: StateSnapshot) -> list[dict[str, str]]:
+    """Return the tasks of `snapshot` that raised, as node and error text (the checkpointer keeps the repr)."""
+    return [{"node": task.name, "error": llm.redact(str(task.error))} for task in snapshot.tasks if task.error]
+
+
+def status(snapshot: StateSnapshot) -> str:
+    """Tell how a thread's latest checkpoint stands: "finished", "paused" (an interrupt) or "failed" (an error)."""
+    if not snapshot.next:
+        return "finished"
+    return "failed" if failures(snapshot) else "paused"
+
+
 async def _history(args: argparse.Namespace) -> int:
     async with open_store(args.db, create=False) as saver:
         _, workflow, name = await _thread(saver, args.thread)
@@ -384,7 +422,8 @@ async def _history(args: argparse.Namespace) -> int:
         rows = history_rows([snapshot async for snapshot in graph.aget_state_history(thread_config(args.thread))])
         latest = await graph.aget_state(thread_config(args.thread))
     if args.json:
-        print(json.dumps({"workflow": name, "thread": args.thread, "checkpoints": rows}, indent=2, default=str))
+        shown = {"workflow": name, "thread": args.thread, "status": status(latest), "errors": failures(latest)}
+        print(json.dumps({**shown, "checkpoints": rows}, indent=2, ensure_ascii=False, default=str))
         return 0
     lines = [f"Thread {args.thread}: workflow {name}, {len(rows)} checkpoints, oldest first."]
     previous = None
@@ -399,7 +438,14 @@ async def _history(args: argparse.Namespace) -> int:
         fork = f" [branches off {row['parent']}]" if row["parent"] and row["parent"] != previous else ""
         lines.append(f"{row['checkpoint']}  step {row['step']:>2}  {row['source']:<6} {did}{fork}")
         previous = row["checkpoint"]
-    lines.append(f"Paused before: {_waiting(latest.next)}." if latest.next else "Finished.")
+    ending = {
+        "finished": "Finished.",
+        "paused": f"Paused before: {_waiting(latest.next)}.",
+        "failed": "Stopped by an error in "
+        + "; ".join(f"{failed['node']}: {failed['error'][:300]}" for failed in failures(latest))
+        + f". After fixing the cause, resume re-runs it: workflows resume {_hint(args)}",
+    }
+    lines.append(ending[status(latest)])
     lines.append(f"Replay or fork from a checkpoint: workflows resume {_hint(args)} --checkpoint ID [--set KEY=VALUE]")
     print("\n".join(lines))
     return 0

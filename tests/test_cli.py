@@ -67,15 +67,25 @@ def test_bad_input_exits_2_from_the_console_script() -> None:
     assert done.stderr.startswith("workflows: error: the input text is empty")
 
 
-def test_list_and_draw(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in listed] == list(WORKFLOWS)
     assert re.match(r"routing +Classify a customer query", listed[0])
-    assert main(["draw", "routing"]) == 0
-    assert "classify -.-> billing_inquiry;" in capsys.readouterr().out
-    assert main(["draw", "routing", "--ascii"]) == 0
-    assert "| classify |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_draw_shows_every_node_and_edge(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    drawable = WORKFLOWS[name].load().get_graph()
+    assert main(["draw", name]) == 0
+    mermaid = capsys.readouterr().out
+    assert "\ngraph TD;\n" in mermaid
+    for edge in drawable.edges:
+        assert f"\t{edge.source} {'-.->' if edge.conditional else '-->'} {edge.target};\n" in mermaid, edge
+    assert main(["draw", name, "--ascii"]) == 0
+    ascii_art = capsys.readouterr().out
+    for node in drawable.nodes:
+        assert f"| {node} |" in ascii_art, node
 
 
 def test_model_flags_reach_the_nodes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,8 +1,7 @@
-"""The real `langgraph dev` server (LangGraph Studio's backend), started from studio/ and driven with langgraph_sdk."""
+"""The real `langgraph dev` server (LangGraph Studio's backend) on studio/langgraph.json, driven with langgraph_sdk."""
 
 import json
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from dotenv import dotenv_values
 from langgraph._internal._constants import PUSH  # the path marker of tasks created by Send
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph_sdk import get_client
@@ -26,7 +24,6 @@ from state.context import Context
 from tests.conftest import REPO, clean_env, edited_text, updates_of
 
 STUDIO = REPO / "studio"
-SERVER_DATA = STUDIO / ".langgraph_api"
 STARTUP_LIMIT = 60.0
 """Seconds the server may take to answer /ok (about 3 s here; CI machines can be slower)."""
 
@@ -35,6 +32,8 @@ STARTUP_LIMIT = 60.0
 class Server:
     url: str
     log: Path
+    folder: Path
+    """Where the server runs: a copy of studio/langgraph.json and nothing else (no .env)."""
 
 
 def strip_colors(text: str) -> str:
@@ -50,42 +49,57 @@ def free_loopback_port() -> int:
     return port
 
 
-def keys_the_server_would_load() -> list[str]:
-    # `langgraph dev` loads studio/.env, and the model layer looks for a .env upwards from studio/: a developer's
-    # key there would send these runs to Gemini, so the offline assertions cannot hold.
-    candidates = [STUDIO / ".env", *(folder / ".env" for folder in STUDIO.parents)]
-    found = [path for path in candidates if path.is_file()]
-    return [str(path) for path in found if any(dotenv_values(path).get(name) for name in llm.KEY_VARIABLES)]
+def server_config(studio: Path = STUDIO) -> dict[str, Any]:
+    """studio/langgraph.json with its relative paths made absolute, to run from any folder.
+
+    `langgraph dev` resolves dependencies against its working folder and keeps its threads in
+    `.langgraph_api/` there; running it from a temporary folder keeps the developer's studio/ untouched.
+    """
+    config: dict[str, Any] = json.loads((studio / "langgraph.json").read_text())
+    config["dependencies"] = [str((studio / dep).resolve()) for dep in config["dependencies"]]
+    for entry in config["graphs"].values():
+        file, _, attribute = entry["path"].partition(":")
+        entry["path"] = f"{(studio / file).resolve()}:{attribute}"
+    return config
+
+
+def test_the_server_runs_studio_config_with_only_its_paths_made_absolute() -> None:
+    studio = json.loads((STUDIO / "langgraph.json").read_text())
+    copied = server_config()
+    assert copied["dependencies"] == [str(REPO)]
+    for name, entry in copied["graphs"].items():
+        file, _, attribute = entry["path"].partition(":")
+        assert (Path(file).relative_to(REPO).with_suffix("").as_posix().replace("/", "."), attribute) == (
+            WORKFLOWS[name].module,
+            "graph",
+        )
+        entry["path"] = studio["graphs"][name]["path"]
+    assert {**copied, "dependencies": studio["dependencies"]} == studio
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if keys := keys_the_server_would_load():
-        pytest.skip(f"{', '.join(keys)} sets a Gemini key; these tests need the keyless server (move it aside)")
     langgraph = Path(sys.executable).with_name("langgraph")
     assert langgraph.exists(), "langgraph-cli[inmem] is missing: pip install -e '.[test]'"
+    folder = tmp_path_factory.mktemp("studio")
+    # No .env is copied: the config still names one, so the server starts as on a fresh checkout, keyless.
+    (folder / "langgraph.json").write_text(json.dumps(server_config(), indent=2))
+    log = tmp_path_factory.mktemp("studio-log") / "server.log"
     port = free_loopback_port()
-    log = tmp_path_factory.mktemp("studio") / "server.log"  # outside studio/, so nothing there changes
+    # clean_env drops the key and base URL variables, so a developer's key never reaches these offline runs.
     env = clean_env(
         LANGGRAPH_CLI_NO_ANALYTICS="1",
         LANGGRAPH_NO_VERSION_CHECK="1",
         LANGSMITH_TRACING="false",
         LANGGRAPH_DISABLE_FILE_PERSISTENCE="true",
     )
+    assert not set(env) & {*llm.KEY_VARIABLES, llm.BASE_URL_VARIABLE}
     command = [str(langgraph), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)]
-    # The dev server keeps its threads in studio/.langgraph_api/ (even with file persistence disabled, its run
-    # list is saved on exit) and reloads them on start. Park a developer's folder for the test server's lifetime,
-    # so the tests neither see those threads nor leave theirs in it.
-    parked = STUDIO / ".langgraph_api.parked-by-tests"
-    if parked.exists():
-        pytest.fail(f"{parked} is left from an interrupted test run: move it back to {SERVER_DATA} or delete it")
-    if SERVER_DATA.exists():
-        SERVER_DATA.rename(parked)
     process: subprocess.Popen[bytes] | None = None
     try:
         started = time.monotonic()
         with log.open("w") as output:
-            process = subprocess.Popen(command, cwd=STUDIO, env=env, stdout=output, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT)
         while True:
             if process.poll() is not None:
                 pytest.fail(f"langgraph dev exited with {process.returncode}:\n{log.read_text()[-3000:]}")
@@ -99,7 +113,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if time.monotonic() - started > STARTUP_LIMIT:
                 pytest.fail(f"langgraph dev did not answer within {STARTUP_LIMIT} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield Server(announced[1], log)
+        yield Server(announced[1], log, folder)
     finally:
         if process is not None:
             process.terminate()
@@ -108,9 +122,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        shutil.rmtree(SERVER_DATA, ignore_errors=True)
-        if parked.exists():
-            parked.rename(SERVER_DATA)
 
 
 @pytest.fixture
@@ -150,12 +161,13 @@ def plain_log(server: Server) -> str:
     return strip_colors(server.log.read_text())
 
 
-def test_the_server_starts_from_studio_and_loads_every_graph(server: Server) -> None:
-    # In CI there is no studio/.env: this is the fresh-checkout start the README describes.
+def test_the_server_starts_without_the_env_file_its_config_names_and_loads_every_graph(server: Server) -> None:
+    # The fresh-checkout start the README describes: langgraph.json names a .env that does not exist.
+    assert json.loads((server.folder / "langgraph.json").read_text())["env"] == ".env"
+    assert not (server.folder / ".env").exists()
     log = plain_log(server)
     assert "Application started up" in log
     assert all(f"graph_id={name} " in log for name in WORKFLOWS), log
-    assert "Application started up" in log
     assert "Traceback" not in log
 
 

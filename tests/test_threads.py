@@ -15,6 +15,7 @@ from graphs.cli import main
 from nodes import llm
 from state.context import Context
 from tests.conftest import clean_env, edited_text, nodes_run, updates_of, workflows_command
+from tests.fakes import GeminiServer
 
 FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
 
@@ -78,6 +79,7 @@ def test_history_lists_each_node_that_ran_and_what_it_wrote(
 
     before = run_json(capsys, "history", "--thread", "h", "--db", db)
     assert before["workflow"] == name
+    assert (before["status"], before["errors"]) == ("paused", [])
     rows = before["checkpoints"]
     assert rows[-1]["checkpoint"] == paused["checkpoint"]
     assert rows[-1]["next"] == paused["paused_before"]
@@ -85,7 +87,9 @@ def test_history_lists_each_node_that_ran_and_what_it_wrote(
     assert canonical([(r["node"], r["wrote"]) for row in rows[2:] for r in row["ran"]]) == canonical(before_last)
 
     run_json(capsys, "resume", "--thread", "h", "--db", db)
-    after = run_json(capsys, "history", "--thread", "h", "--db", db)["checkpoints"]
+    finished = run_json(capsys, "history", "--thread", "h", "--db", db)
+    assert (finished["status"], finished["errors"]) == ("finished", [])
+    after = finished["checkpoints"]
     assert after[: len(rows)] == rows
     assert canonical([(r["node"], r["wrote"]) for row in after[2:] for r in row["ran"]]) == canonical(expected)
 
@@ -213,3 +217,55 @@ def test_a_bad_db_path_is_one_clear_line_and_exit_code_2(
     assert expected in err and err.count("\n") == 1, err
     assert (tmp_path / "junk.sqlite").read_text() == "not a database\n"
     assert not (tmp_path / "missing-folder").exists()
+
+
+def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is_fixed(
+    gemini: GeminiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # classify runs offline and finishes; the handler calls the local Gemini server with a key it rejects.
+    text = lesson("routing")
+    models = ["--model", "gemini-2.5-flash", "--node-model", "classify=offline"]
+    db = str(tmp_path / "t.sqlite")
+    hint = f"--thread f --db {db}"
+    wrong = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: gemini.url}
+
+    failed = cli("run", "routing", text, *models, "--thread", "f", "--db", db, **wrong)
+    assert failed.returncode == 1
+    error, keeps = failed.stderr.splitlines()
+    assert error.startswith("workflows: error: The model provider rejected the API key"), error
+    assert keeps == (
+        f"The thread keeps the steps that finished: workflows resume {hint} (after fixing the cause), "
+        f"workflows history {hint}."
+    )
+    assert failed.stdout == ""
+
+    history = run_json(capsys, "history", "--thread", "f", "--db", db)
+    assert history["status"] == "failed"
+    [stopped] = history["errors"]
+    assert stopped["node"] == "technical_support" and "API key not valid" in stopped["error"]
+    assert [r["node"] for row in history["checkpoints"] for r in row["ran"]] == ["__start__", "classify"]
+    assert history["checkpoints"][-1]["next"] == ["technical_support"]
+    assert main(["history", "--thread", "f", "--db", db]) == 0
+    ending = capsys.readouterr().out.splitlines()[-2]
+    assert ending.startswith("Stopped by an error in technical_support: ") and "API key not valid" in ending
+
+    # Still the wrong key: resuming fails the same way and says the same.
+    monkeypatch.setenv("GOOGLE_API_KEY", FAKE_KEY)
+    assert main(["resume", "--thread", "f", "--db", db]) == 1
+    assert capsys.readouterr().err.splitlines()[1] == keeps
+
+    right = {"GOOGLE_API_KEY": gemini.api_key, llm.BASE_URL_VARIABLE: gemini.url}
+    resumed = cli("resume", "--thread", "f", "--db", db, "--json", **right)
+    assert resumed.returncode == 0, resumed.stderr
+    uninterrupted = cli("run", "routing", text, *models, "--json", **right)
+    assert json.loads(resumed.stdout) == json.loads(uninterrupted.stdout)
+    assert run_json(capsys, "history", "--thread", "f", "--db", db)["status"] == "finished"
+
+
+def test_history_json_keeps_non_ascii_text_readable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "t.sqlite")
+    assert main(["run", "routing", "Mon reçu est faux — facture n° 7", "--thread", "u", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["history", "--thread", "u", "--db", db, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "Mon reçu est faux — facture n° 7" in out and "\\u" not in out
