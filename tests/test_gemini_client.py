@@ -2,6 +2,9 @@
 
 import socket
 
+import pytest
+
+from graphs.catalog import WORKFLOWS
 from graphs.routing import graph
 from nodes.intents import INTENTS
 from state.context import Context
@@ -67,3 +70,16 @@ def test_an_unreachable_server_is_one_clear_line() -> None:
     assert "Could not reach the model provider" in done.stderr
     assert "some-key" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+async def test_every_workflow_gives_the_same_result_through_the_gemini_client(gemini: GeminiServer, name: str) -> None:
+    """The fake server answers as the offline model does, so only the model labels may differ."""
+    workflow = WORKFLOWS[name]
+    payload = workflow.inputs(None)[0]
+    through_gemini = dict(await workflow.load().ainvoke(payload, context=Context()))
+    offline = dict(await workflow.load().ainvoke(payload, context=Context(model="offline")))
+    assert set(through_gemini.pop("models").values()) == {"google_genai:gemini-2.5-flash"}
+    offline.pop("models")
+    assert through_gemini == offline
+    assert all(request["model"] == "gemini-2.5-flash" for request in gemini.requests)
