@@ -119,6 +119,19 @@ def _faq_from_text(text: str) -> dict[str, Any]:
     return {"documents": check_documents(documents)}
 
 
+def _faq_workflow(module: str, description: str) -> Workflow:
+    """Both FAQ graphs take the same input and give the same output; only the graph differs."""
+    return Workflow(
+        module=module,
+        description=description,
+        examples=(lesson_markdown(),),
+        make_input=_faq_from_text,
+        render=_render_faq,
+        documents_input=lambda documents: [{"documents": documents}],
+        count_key="num_questions",
+    )
+
+
 WORKFLOWS: dict[str, Workflow] = {
     "routing": Workflow(
         module="graphs.routing",
@@ -136,23 +149,13 @@ WORKFLOWS: dict[str, Workflow] = {
         make_input=lambda text: {"message": text},
         render=_render_orchestrator,
     ),
-    "faq_single_call": Workflow(
-        module="graphs.faq_single_call",
-        description="FAQ in one big call (the lesson baseline): questions, answers and sources at once, scored.",
-        examples=(lesson_markdown(),),
-        make_input=_faq_from_text,
-        render=_render_faq,
-        documents_input=lambda documents: [{"documents": documents}],
-        count_key="num_questions",
+    "faq_single_call": _faq_workflow(
+        "graphs.faq_single_call",
+        "FAQ in one big call (the lesson baseline): questions, answers and sources at once, scored.",
     ),
-    "faq_chain": Workflow(
-        module="graphs.faq_chain",
-        description="FAQ as a chain: N questions, then answer -> sources per question in parallel, scored.",
-        examples=(lesson_markdown(),),
-        make_input=_faq_from_text,
-        render=_render_faq,
-        documents_input=lambda documents: [{"documents": documents}],
-        count_key="num_questions",
+    "faq_chain": _faq_workflow(
+        "graphs.faq_chain",
+        "FAQ as a chain: N questions, then answer -> sources per question in parallel, scored.",
     ),
     "summarize_translate": Workflow(
         module="graphs.summarize_translate",
