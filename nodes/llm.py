@@ -49,7 +49,8 @@ def find_api_key() -> str | None:
     try:
         from google.colab import userdata
 
-        return str(userdata.get("GOOGLE_API_KEY")) or None
+        secret = userdata.get("GOOGLE_API_KEY")
+        return str(secret) if secret else None
     except Exception:  # noqa: BLE001 - not in Colab, or the secret is missing or not shared with this notebook
         return None
 
@@ -233,9 +234,8 @@ async def call_with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolic
 
 
 def redact(text: str) -> str:
-    """Remove API keys (ours from the environment, and anything shaped like a Google key) from `text`."""
-    for name in KEY_VARIABLES:
-        secret = os.environ.get(name)
+    """Remove API keys (ours, wherever they were found, and anything shaped like a Google key) from `text`."""
+    for secret in {*(os.environ.get(name) for name in KEY_VARIABLES), find_api_key()}:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return _GEMINI_KEY_SHAPE.sub("***", text)

@@ -258,8 +258,11 @@ class SchemaFiller:
         for item in items:
             if item not in seen:
                 seen.append(item)
-        while len(seen) < low and seen:
-            seen.append(seen[len(seen) % max(1, len(items))])
+        # Too few distinct items for a stated minimum: repeat them, as an overwhelmed model would; callers that
+        # need distinct items check for repeats.
+        distinct = len(seen)
+        while len(seen) < low and distinct:
+            seen.append(seen[len(seen) % distinct])
         return seen[:high]
 
     def labels(self, schema: dict[str, Any], described: str) -> bool:

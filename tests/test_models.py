@@ -1,5 +1,6 @@
 import sys
 import types
+from pathlib import Path
 
 import httpx
 import pytest
@@ -128,3 +129,19 @@ def test_errors_say_whether_the_model_call_or_the_run_failed() -> None:
     assert llm.describe_error(KeyError("x")).startswith("The run failed (KeyError")
     bad_request = type("ClientError", (Exception,), {"__module__": "google.genai.errors", "code": 400})("bad field")
     assert llm.describe_error(bad_request).startswith("The model call failed (ClientError: bad field)")
+
+
+def test_a_key_found_only_in_dotenv_is_redacted_too(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("GOOGLE_API_KEY=plain-dotenv-secret\n")
+    assert "plain-dotenv-secret" not in llm.describe_error(RuntimeError("sent plain-dotenv-secret"))
+
+
+async def test_offline_lists_padded_to_a_minimum_repeat_distinct_items_without_failing() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"questions": {"type": "array", "items": {"type": "string"}, "minItems": 6, "maxItems": 6}},
+    }
+    material = "Source Title: Notes\nContent: Wind is free. Wind is free. Sun is free."
+    answer = await OfflineChatModel().with_structured_output(schema).ainvoke(f"Ask questions.\n---\n{material}\n---")
+    assert len(answer["questions"]) == 6
+    assert len(set(answer["questions"])) == 2
