@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.errors import InvalidUpdateError
 from langgraph.graph.state import CompiledStateGraph
@@ -280,14 +279,23 @@ async def _report(
     return 0
 
 
-async def _thread(saver: AsyncSqliteSaver, thread: str) -> tuple[CheckpointTuple, Workflow, str]:
-    latest = await saver.aget_tuple(thread_config(thread))
-    if latest is None:
+async def _thread(saver: AsyncSqliteSaver, thread: str) -> tuple[Workflow, str, Context]:
+    """Return the thread's workflow, its name and the Context its run was started (or last resumed) with."""
+    seen = False
+    metadata: dict[str, Any] = {}
+    # An edit (`resume --set`, Studio's state editor) writes a checkpoint without the run's metadata; when the
+    # run after it fails, that edit stays the newest checkpoint, so look past it to the last one a run wrote.
+    async for checkpoint in saver.alist(thread_config(thread)):
+        seen = True
+        if WORKFLOW_KEY in checkpoint.metadata:
+            metadata = dict(checkpoint.metadata)
+            break
+    if not seen:
         raise ThreadError(f"unknown thread {thread!r}; start one with: workflows run NAME TEXT --thread {thread}")
-    name = latest.metadata.get(WORKFLOW_KEY)
+    name = metadata.get(WORKFLOW_KEY)
     if not isinstance(name, str) or name not in WORKFLOWS:
         raise ThreadError(f"thread {thread!r} belongs to no registered workflow (recorded: {name!r})")
-    return latest, WORKFLOWS[name], name
+    return WORKFLOWS[name], name, context_from_json(metadata.get(CONTEXT_KEY))
 
 
 async def _find_checkpoint(graph: Graph, thread: str, wanted: str) -> RunnableConfig:
@@ -322,11 +330,10 @@ def _updates(graph: Graph, items: Sequence[str]) -> dict[str, Any]:
 
 async def _resume(args: argparse.Namespace, show: Show) -> int:
     async with open_store(args.db, create=False) as saver:
-        latest, workflow, name = await _thread(saver, args.thread)
+        workflow, name, context = await _thread(saver, args.thread)
         args.name = name
         graph = durable(workflow, saver)
         _check_nodes(_nodes(graph), args.interrupt_before, name)
-        context = context_from_json(latest.metadata.get(CONTEXT_KEY))
         if args.model:
             context = dataclasses.replace(context, model=args.model)
         config = thread_config(args.thread)
@@ -417,7 +424,7 @@ def status(snapshot: StateSnapshot) -> str:
 
 async def _history(args: argparse.Namespace) -> int:
     async with open_store(args.db, create=False) as saver:
-        _, workflow, name = await _thread(saver, args.thread)
+        workflow, name, _ = await _thread(saver, args.thread)
         graph = durable(workflow, saver)
         rows = history_rows([snapshot async for snapshot in graph.aget_state_history(thread_config(args.thread))])
         latest = await graph.aget_state(thread_config(args.thread))

@@ -269,3 +269,34 @@ def test_history_json_keeps_non_ascii_text_readable(tmp_path: Path, capsys: pyte
     assert main(["history", "--thread", "u", "--db", db, "--json"]) == 0
     out = capsys.readouterr().out
     assert "Mon reçu est faux — facture n° 7" in out and "\\u" not in out
+
+
+def test_a_thread_whose_run_failed_after_an_edit_still_resumes_with_its_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A key that cannot work: if the thread's --model offline were lost, the default would pick Gemini and fail.
+    monkeypatch.setenv("GOOGLE_API_KEY", FAKE_KEY)
+    monkeypatch.setenv(llm.BASE_URL_VARIABLE, "http://127.0.0.1:9")
+    db = str(tmp_path / "t.sqlite")
+    text = lesson("routing")
+    settings = ["--model", "offline", "--max-concurrency", "3"]
+    paused = run_json(
+        capsys, "run", "routing", text, *settings, "--thread", "e", "--interrupt-before", "classify", "--db", db
+    )
+    # The edit's checkpoint carries no run metadata, and the failing run after it writes none.
+    assert (
+        main(["resume", "--thread", "e", "--checkpoint", paused["checkpoint"], "--set", "query=123", "--db", db]) == 1
+    )
+    capsys.readouterr()
+
+    history = run_json(capsys, "history", "--thread", "e", "--db", db)
+    assert (history["workflow"], history["status"]) == ("routing", "failed")
+    assert history["checkpoints"][-1]["source"] == "update"
+
+    resumed = run_json(capsys, "resume", "--thread", "e", f"--set=query={json.dumps(text)}", "--db", db)
+    assert resumed["results"] == run_json(capsys, "run", "routing", text, *settings)["results"]
+    with sqlite3.connect(db) as connection:
+        last = connection.execute("SELECT metadata FROM checkpoints ORDER BY checkpoint_id DESC LIMIT 1").fetchone()
+    assert threads.context_from_json(json.loads(last[0])[threads.CONTEXT_KEY]) == Context(
+        model="offline", max_concurrency=3
+    )
