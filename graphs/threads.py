@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.errors import InvalidUpdateError
@@ -120,18 +121,6 @@ def check_run(args: argparse.Namespace, workflow: Workflow, inputs: list[dict[st
             f"{shlex.quote(workflow.examples[0])} --thread {shlex.quote(args.thread)}"
         )
     _check_nodes(nodes, args.interrupt_before, args.name)
-    if store_path(args.db, create=True).exists():
-        asyncio.run(_check_new_thread(args))
-
-
-async def _check_new_thread(args: argparse.Namespace) -> None:
-    async with open_store(args.db, create=False) as saver:
-        existing = await saver.aget_tuple(thread_config(args.thread))
-    if existing is not None:
-        raise ThreadError(
-            f"thread {args.thread!r} already exists ({existing.metadata.get(WORKFLOW_KEY, '?')}); continue it with "
-            f"`workflows resume {_hint(args)}`, or pick a new --thread ID"
-        )
 
 
 def run(args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], context: Context, show: Show) -> int:
@@ -165,16 +154,45 @@ def store_path(db: str | None, *, create: bool) -> Path:
 
 
 @asynccontextmanager
-async def open_store(db: str | None, *, create: bool) -> AsyncIterator[AsyncSqliteSaver]:
-    """Open the thread store at `db` (default: `default_db()`); only `create` makes a missing file."""
-    path = store_path(db, create=create)
+async def open_store(db: str | None, *, create: bool, read_only: bool = False) -> AsyncIterator[AsyncSqliteSaver]:
+    """Open the thread store at `db` (default: `default_db()`); only `create` makes a missing file.
+
+    `read_only` opens it without write access and without creating tables, so a store the user may only read
+    (a shared or archived file) can still be shown.
+    """
+    path = store_path(db, create=create and not read_only)
     async with AsyncExitStack() as stack:
         try:
-            saver = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
-            await saver.setup()
+            if read_only:
+                saver = AsyncSqliteSaver(await _connect_read_only(stack, path))
+            else:
+                saver = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
+                await saver.setup()
         except (sqlite3.Error, OSError) as error:
             raise ThreadError(f"--db {path} is not a usable thread store ({error})") from None
         yield saver
+
+
+async def _connect_read_only(stack: AsyncExitStack, path: Path) -> aiosqlite.Connection:
+    uri = path.resolve().as_uri()
+    try:
+        return await _probe(stack, f"{uri}?mode=ro")
+    except sqlite3.OperationalError:
+        # The store is in WAL mode, and reading it needs its -shm index, which cannot be made in a read-only
+        # folder; immutable=1 reads the database file alone (only a crashed writer's -wal would be missed).
+        return await _probe(stack, f"{uri}?mode=ro&immutable=1")
+
+
+async def _probe(stack: AsyncExitStack, uri: str) -> aiosqlite.Connection:
+    connection = await aiosqlite.connect(uri, uri=True)
+    try:
+        # Nothing is read until the first query: fail here, as one clear line, on a file that is no store.
+        await connection.execute("SELECT thread_id FROM checkpoints LIMIT 1")
+    except BaseException:
+        await connection.close()
+        raise
+    stack.push_async_callback(connection.close)
+    return connection
 
 
 def durable(workflow: Workflow, saver: AsyncSqliteSaver) -> Graph:
@@ -228,6 +246,13 @@ async def _start(
     args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], context: Context, show: Show
 ) -> int:
     async with open_store(args.db, create=True) as saver:
+        # Checked on the connection the run writes with, so the store is opened once.
+        existing = await saver.aget_tuple(thread_config(args.thread))
+        if existing is not None:
+            raise ThreadError(
+                f"thread {args.thread!r} already exists ({existing.metadata.get(WORKFLOW_KEY, '?')}); continue it "
+                f"with `workflows resume {_hint(args)}`, or pick a new --thread ID"
+            )
         graph = durable(workflow, saver)
         config = _with_metadata(thread_config(args.thread), args.name, context)
         try:
@@ -423,7 +448,7 @@ def status(snapshot: StateSnapshot) -> str:
 
 
 async def _history(args: argparse.Namespace) -> int:
-    async with open_store(args.db, create=False) as saver:
+    async with open_store(args.db, create=False, read_only=True) as saver:
         workflow, name, _ = await _thread(saver, args.thread)
         graph = durable(workflow, saver)
         rows = history_rows([snapshot async for snapshot in graph.aget_state_history(thread_config(args.thread))])

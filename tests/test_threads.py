@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -300,3 +301,40 @@ def test_a_thread_whose_run_failed_after_an_edit_still_resumes_with_its_settings
     assert threads.context_from_json(json.loads(last[0])[threads.CONTEXT_KEY]) == Context(
         model="offline", max_concurrency=3
     )
+
+
+def test_history_only_reads_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A SQLite file that is no thread store: history must refuse it, not turn it into one.
+    db = tmp_path / "other.sqlite"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+    connection.close()
+    before = db.read_bytes()
+    assert main(["history", "--thread", "t", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a usable thread store (no such table: checkpoints)" in err and err.count("\n") == 1, err
+    assert db.read_bytes() == before
+    assert not (tmp_path / "other.sqlite-wal").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")
+def test_history_reads_a_store_it_may_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    db = folder / "t.sqlite"
+    assert main(["run", "routing", lesson("routing"), "--thread", "r", "--db", str(db)]) == 0
+    capsys.readouterr()
+    db.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        assert main(["history", "--thread", "r", "--db", str(db)]) == 0, capsys.readouterr().err
+        assert capsys.readouterr().out.splitlines()[-2] == "Finished."
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_run_refused_before_it_starts_creates_no_thread_store(capsys: pytest.CaptureFixture[str]) -> None:
+    # No key, so Gemini cannot be used: the run stops before anything is stored, and leaves no state folder.
+    assert main(["run", "routing", "hello", "--thread", "t", "--model", "gemini-2.5-flash"]) == 2
+    assert "GOOGLE_API_KEY" in capsys.readouterr().err
+    assert not threads.default_db().parent.parent.exists()
