@@ -12,7 +12,9 @@ from nodes.documents import check_documents, combined_content, lesson_documents
 from nodes.scorecard import normalized_question, score_faq
 from nodes.text import first_line
 from state.context import Context
-from state.faq import (
+from state.faq import (  # DEFAULT_QUESTIONS and MAX_QUESTIONS stay importable from here
+    DEFAULT_QUESTIONS,
+    MAX_QUESTIONS,
     Answered,
     CitedSources,
     Document,
@@ -23,10 +25,6 @@ from state.faq import (
     GeneratedQuestions,
     QuestionTask,
 )
-
-DEFAULT_QUESTIONS = 10
-MAX_QUESTIONS = 50
-"""Each question costs two model calls in the chain; past this a run is more likely a typo than a plan."""
 
 # The lesson's prompts, verbatim except for the counts, and the JSON shape structured output now enforces.
 SINGLE_CALL_SYSTEM = "You are an expert at creating FAQs from provided documents."

@@ -9,6 +9,10 @@ from typing_extensions import TypedDict
 
 from state.common import RunInfo
 
+DEFAULT_QUESTIONS = 10
+MAX_QUESTIONS = 50
+"""Each question costs two model calls in the chain; past this a run is more likely a typo than a plan."""
+
 
 class Document(TypedDict):
     """One source document, e.g. one of the lesson's web pages."""
