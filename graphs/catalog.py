@@ -3,15 +3,16 @@
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from langgraph.graph.state import CompiledStateGraph
+from typing import TYPE_CHECKING, Any
 
 from nodes.documents import DocumentError, check_documents, documents_from_text, lesson_markdown
 from nodes.scorecard import passed
 from state.faq import LESSON_PAGES, Document
 from state.orchestrator import LESSON_MESSAGE
 from state.routing import LESSON_QUERIES
+
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Workflow:
             return runs
         return [{**run, self.count_key: questions} for run in runs]
 
-    def load(self) -> CompiledStateGraph[Any, Any, Any, Any]:
+    def load(self) -> "CompiledStateGraph[Any, Any, Any, Any]":
         """Import and return the compiled graph."""
         graph: CompiledStateGraph[Any, Any, Any, Any] = importlib.import_module(self.module).graph
         return graph

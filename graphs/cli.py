@@ -4,22 +4,39 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langgraph.graph.state import CompiledStateGraph
-
-from graphs import compare, threads
 from graphs.catalog import WORKFLOWS, Workflow
-from graphs.options import UsageError, add_document_option, add_model_options, check_questions, context_from, node_names
-from nodes import llm
+from graphs.options import (
+    RUN_ERROR,
+    THREAD_COMMANDS,
+    USAGE_ERROR,
+    UsageError,
+    add_compare_command,
+    add_document_option,
+    add_model_options,
+    add_questions_option,
+    add_thread_commands,
+    add_thread_options,
+    check_questions,
+    context_from,
+    node_names,
+)
 from nodes.documents import read_documents
-from nodes.faq import DEFAULT_QUESTIONS, MAX_QUESTIONS
-from state.context import Context
 
-USAGE_ERROR = 2
-RUN_ERROR = 1
+# LangGraph and LangChain take most of a second to import; `workflows list`, `--help` and usage errors should not
+# wait for them, so the modules that need them (graphs.threads, graphs.compare, nodes.llm) are imported where used.
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
+
+    from state.context import Context
+
+BROKEN_PIPE = 141
+"""Exit code when the reader of our output went away (`workflows compare faq | head`): 128 + SIGPIPE, what a
+shell reports for any other program in a pipeline that stopped writing for the same reason."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,20 +55,15 @@ def _parser() -> argparse.ArgumentParser:
         "'auto' (Gemini 2.5 Flash with a key, else offline), 'offline', a Gemini model name, "
         "or provider:model for init_chat_model (default: auto)",
     )
-    run.add_argument(
-        "--questions",
-        type=int,
-        metavar="N",
-        help=f"FAQ workflows: how many items to ask for, 1 to {MAX_QUESTIONS} (default: {DEFAULT_QUESTIONS})",
-    )
-    threads.add_run_options(run)
+    add_questions_option(run, None)
+    add_thread_options(run)
     add_document_option(run)
 
     draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII)")
     draw.add_argument("name", help="workflow name")
     draw.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
-    threads.add_commands(commands)
-    compare.add_parser(commands)
+    add_thread_commands(commands)
+    add_compare_command(commands)
     return parser
 
 
@@ -74,14 +86,18 @@ def _inputs(
 
 
 async def _run_all(
-    graph: CompiledStateGraph[Any, Any, Any, Any], inputs: list[dict[str, Any]], context: Context
+    graph: "CompiledStateGraph[Any, Any, Any, Any]", inputs: list[dict[str, Any]], context: "Context"
 ) -> list[dict[str, Any]]:
     return [dict(await graph.ainvoke(payload, context=context)) for payload in inputs]
 
 
-def _print_results(args: argparse.Namespace, workflow: Workflow, results: list[dict[str, Any]]) -> None:
+def _print_results(
+    args: argparse.Namespace, workflow: Workflow, results: list[dict[str, Any]], thread: dict[str, Any]
+) -> None:
+    """Print finished results; `thread` is what `--json` adds for a thread run (its thread and checkpoint)."""
     if args.json:
-        print(json.dumps({"workflow": args.name, "results": results}, indent=2, ensure_ascii=False))
+        finished = {"workflow": args.name, "status": "finished", **thread, "results": results}
+        print(json.dumps(finished, indent=2, ensure_ascii=False))
         return
     for index, result in enumerate(results):
         if index:
@@ -92,21 +108,19 @@ def _print_results(args: argparse.Namespace, workflow: Workflow, results: list[d
 
 
 def _run(args: argparse.Namespace) -> int:
+    from graphs import threads
+
     workflow = _workflow(args.name)
     inputs = _inputs(workflow, args.text, args.doc, args.questions)
     graph = workflow.load()
     nodes = node_names([graph])
-    context = context_from(args, args.name, nodes)
     if threads.wanted(args):
-        threads.check_run(args, workflow, inputs, nodes)
-    try:
-        llm.check_context(context, nodes)
-    except llm.ModelSetupError as error:
-        raise UsageError(str(error)) from None
+        threads.check_run(args, inputs, nodes)
+    context = context_from(args, args.name, nodes)
     if threads.wanted(args):
         return threads.run(args, workflow, inputs[0], context, _print_results)
     results = asyncio.run(_run_all(graph, inputs, context))
-    _print_results(args, workflow, results)
+    _print_results(args, workflow, results, {})
     return 0
 
 
@@ -144,27 +158,47 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "list":
+        return _list()
+    if args.command == "draw":
+        return _draw(args)
+    if args.command in THREAD_COMMANDS:
+        from graphs import threads
+
+        return threads.main(args, _print_results)
+    if args.command == "compare":
+        from graphs import compare
+
+        return compare.run(args)
+    return _run(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = _parse(argv)
     _show_notices_on_stderr()
     try:
-        if args.command == "list":
-            return _list()
-        if args.command == "draw":
-            return _draw(args)
-        if args.command in threads.COMMANDS:
-            return threads.main(args, _print_results)
-        if args.command == "compare":
-            return compare.run(args)
-        return _run(args)
-    except (UsageError, threads.ThreadError) as error:
+        code = _command(args)
+        # Flushed here rather than at exit, so that a reader gone away is handled below like any other.
+        sys.stdout.flush()
+        return code
+    except UsageError as error:  # ThreadError too
+        from nodes import llm
+
         print(f"workflows: error: {llm.redact(str(error))}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("workflows: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Nobody reads the rest, so there is nothing to report; stdout goes to /dev/null so that Python's own
+        # flush at exit does not fail on the closed pipe a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     except Exception as error:  # noqa: BLE001 - any failure becomes one clear line, never a traceback
+        from nodes import llm
+
         print(f"workflows: error: {llm.describe_error(error)}", file=sys.stderr)
         return RUN_ERROR
 

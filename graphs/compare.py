@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import importlib
 import json
 import time
 from collections.abc import Sequence
@@ -11,39 +10,23 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from graphs.options import UsageError, add_document_option, add_model_options, check_questions, context_from, node_names
-from nodes import llm
+from graphs.catalog import WORKFLOWS
+from graphs.options import UsageError, check_questions, context_from, node_names
 from nodes.documents import DocumentError, lesson_documents, read_documents
-from nodes.faq import DEFAULT_QUESTIONS, MAX_QUESTIONS
 from nodes.scorecard import SUPPORT_THRESHOLD, passed
 from nodes.usage import UsageCounter
 from state.context import Context
 from state.faq import Document
 
-CONTENDERS = {"single call": "graphs.faq_single_call", "chain": "graphs.faq_chain"}
-"""Column title -> module of the compiled graph, in the order they run and print."""
+Graph = CompiledStateGraph[Any, Any, Any, Any]
+CONTENDERS = {"single call": "faq_single_call", "chain": "faq_chain"}
+"""Column title -> workflow name (see graphs.catalog), in the order they run and print."""
 _WIDTH = 46
 
 
-def add_parser(commands: Any) -> None:
-    """Register `compare` on the CLI's subcommands (`commands` is argparse's subparsers action)."""
-    compare = commands.add_parser("compare", help="compare the single-call FAQ with the chain, side by side")
-    compare.add_argument("what", choices=["faq"], help="what to compare (faq: one big call against the chain)")
-    add_document_option(compare)
-    compare.add_argument(
-        "--questions",
-        type=int,
-        default=DEFAULT_QUESTIONS,
-        metavar="N",
-        help=f"FAQ items to ask for, 1 to {MAX_QUESTIONS} (default: {DEFAULT_QUESTIONS})",
-    )
-    add_model_options(compare, "model for both graphs, as for `run` (default: auto)")
-    compare.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
-
-def contenders() -> dict[str, CompiledStateGraph[Any, Any, Any, Any]]:
+def contenders() -> dict[str, Graph]:
     """Return the compared graphs by column title."""
-    return {name: importlib.import_module(module).graph for name, module in CONTENDERS.items()}
+    return {title: WORKFLOWS[name].load() for title, name in CONTENDERS.items()}
 
 
 @dataclass
@@ -59,9 +42,7 @@ class Measured:
     seconds: float
 
 
-async def measure(
-    name: str, graph: CompiledStateGraph[Any, Any, Any, Any], payload: dict[str, Any], context: Context
-) -> Measured:
+async def measure(name: str, graph: Graph, payload: dict[str, Any], context: Context) -> Measured:
     """Run one graph with a usage counter and a wall clock."""
     counter = UsageCounter()
     started = time.perf_counter()
@@ -72,10 +53,12 @@ async def measure(
     )
 
 
-async def compare_faq(documents: list[Document], questions: int, context: Context) -> list[Measured]:
-    """Run both FAQ graphs, one after the other so neither slows the other, on the same input."""
+async def compare_faq(
+    documents: list[Document], questions: int, context: Context, graphs: dict[str, Graph] | None = None
+) -> list[Measured]:
+    """Run both FAQ graphs (`graphs`, default `contenders()`), one after the other so neither slows the other."""
     payload = {"documents": documents, "num_questions": questions}
-    return [await measure(name, graph, payload, context) for name, graph in contenders().items()]
+    return [await measure(name, graph, payload, context) for name, graph in (graphs or contenders()).items()]
 
 
 def _cell(text: str) -> str:
@@ -126,14 +109,13 @@ def render(measured: Sequence[Measured], documents: Sequence[Document], question
 def run(args: argparse.Namespace) -> int:
     """Run `workflows compare`; return the exit code. Bad input raises UsageError (the CLI prints it, exit 2)."""
     check_questions(args.questions)
-    nodes = node_names(list(contenders().values()))
-    context = context_from(args, "compare faq", nodes)
+    graphs = contenders()
+    context = context_from(args, "compare faq", node_names(list(graphs.values())))
     try:
         documents = read_documents(args.doc) if args.doc else lesson_documents()
-        llm.check_context(context, nodes)
-    except (DocumentError, llm.ModelSetupError) as error:
+    except DocumentError as error:
         raise UsageError(str(error)) from None
-    measured = asyncio.run(compare_faq(documents, args.questions, context))
+    measured = asyncio.run(compare_faq(documents, args.questions, context, graphs))
     if args.json:
         report = {
             m.name: {

@@ -1,17 +1,33 @@
-"""Command-line pieces shared by `workflows run` and `workflows compare`: usage errors, options and their checks."""
+"""Command-line pieces shared by the `workflows` subcommands: errors, options and their checks.
+
+This module imports no LangGraph or LangChain at load time (they take most of a second), so that
+`workflows list` and `--help` answer at once; the few checks that need them import them when called.
+"""
 
 import argparse
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from langgraph.graph.state import CompiledStateGraph
+from state.faq import DEFAULT_QUESTIONS, MAX_QUESTIONS
 
-from nodes.faq import MAX_QUESTIONS
-from state.context import Context
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
+
+    from state.context import Context
+
+USAGE_ERROR = 2
+"""Exit code for bad input from the user."""
+RUN_ERROR = 1
+"""Exit code for a run that failed (a node raised, the provider refused, ...)."""
+THREAD_COMMANDS = ("resume", "history")
 
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
+
+
+class ThreadError(UsageError):
+    """Bad thread input (unknown thread, node or checkpoint; unusable --db): one line, exit code 2."""
 
 
 def add_document_option(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +42,11 @@ def add_document_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_model_options(parser: argparse.ArgumentParser, model_help: str) -> None:
-    """Add `--model`, `--node-model NODE=MODEL` (repeatable) and `--max-concurrency`."""
-    parser.add_argument("--model", default="auto", help=model_help)
+    """Add `--model`, `--node-model NODE=MODEL` (repeatable) and `--max-concurrency`.
+
+    Left unset, `--model` and `--max-concurrency` stay None and the run takes Context's own defaults.
+    """
+    parser.add_argument("--model", help=model_help)
     parser.add_argument(
         "--node-model",
         action="append",
@@ -35,27 +54,134 @@ def add_model_options(parser: argparse.ArgumentParser, model_help: str) -> None:
         metavar="NODE=MODEL",
         help="model for one node, e.g. classify=gemini-2.5-flash-lite (repeatable)",
     )
-    parser.add_argument("--max-concurrency", type=int, default=5, help="most parallel model calls (default: 5)")
+    parser.add_argument("--max-concurrency", type=int, help="most parallel model calls (default: 5)")
 
 
-def node_names(graphs: Sequence[CompiledStateGraph[Any, Any, Any, Any]]) -> list[str]:
+def add_questions_option(parser: argparse.ArgumentParser, default: int | None) -> None:
+    """Add `--questions N` for the FAQ workflows."""
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=default,
+        metavar="N",
+        help=f"FAQ items to ask for, 1 to {MAX_QUESTIONS} (default: {DEFAULT_QUESTIONS})",
+    )
+
+
+def thread_id(text: str) -> str:
+    """Read a `--thread` ID: spaces around it are dropped (a quoted " a" is thread "a"), and it may not be empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a non-empty ID")
+    return text.strip()
+
+
+def _add_db(parser: "argparse._ActionsContainer") -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file that keeps the threads (default: ~/.local/state/workflows/threads.sqlite)",
+    )
+
+
+def _add_interrupt(parser: "argparse._ActionsContainer") -> None:
+    parser.add_argument(
+        "--interrupt-before",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="pause the run before NODE runs (repeatable; see `workflows draw NAME` for node names)",
+    )
+
+
+def add_thread_options(run: argparse.ArgumentParser) -> None:
+    """Add --thread, --interrupt-before and --db to `workflows run`."""
+    group = run.add_argument_group("durable threads")
+    group.add_argument(
+        "--thread", type=thread_id, metavar="ID", help="keep the run as thread ID, so it can pause, resume and replay"
+    )
+    _add_interrupt(group)
+    _add_db(group)
+
+
+def add_thread_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the `resume` and `history` subcommands."""
+    resume = commands.add_parser(
+        "resume", help="continue a paused thread, or replay/fork it from an earlier checkpoint"
+    )
+    resume.add_argument("--thread", type=thread_id, required=True, metavar="ID", help="the thread to continue")
+    resume.add_argument(
+        "--checkpoint",
+        metavar="ID",
+        help="replay from this checkpoint (an ID, or a unique prefix, from `workflows history`): the steps after "
+        "it run again on a new branch of the thread; the old branch stays in the history",
+    )
+    resume.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="edit the state before continuing (VALUE is JSON, else text); with --checkpoint this forks the thread",
+    )
+    resume.add_argument("--model", help="model for the rest of the run (default: the one the thread started with)")
+    _add_interrupt(resume)
+    resume.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_db(resume)
+
+    history = commands.add_parser("history", help="list a thread's checkpoints: which node ran and what it wrote")
+    history.add_argument("--thread", type=thread_id, required=True, metavar="ID", help="the thread to show")
+    history.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_db(history)
+
+
+def add_compare_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the `compare` subcommand."""
+    compare = commands.add_parser("compare", help="compare the single-call FAQ with the chain, side by side")
+    compare.add_argument("what", choices=["faq"], help="what to compare (faq: one big call against the chain)")
+    add_document_option(compare)
+    add_questions_option(compare, DEFAULT_QUESTIONS)
+    add_model_options(compare, "model for both graphs, as for `run` (default: auto)")
+    compare.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def node_names(graphs: Sequence["CompiledStateGraph[Any, Any, Any, Any]"]) -> list[str]:
     """Return the nodes of `graphs` a user can name (LangGraph's own `__start__` left out), first seen first."""
     return list(dict.fromkeys(name for graph in graphs for name in graph.nodes if not name.startswith("__")))
 
 
-def context_from(args: argparse.Namespace, owner: str, nodes: Sequence[str]) -> Context:
-    """Build the run's Context from the model options, checking every `--node-model` names one of `nodes`."""
+def check_nodes(option: str, owner: str, nodes: Sequence[str], named: Iterable[str]) -> None:
+    """Refuse an `option` value that names no node of `owner` (whose nodes are `nodes`)."""
+    for node in named:
+        if node not in nodes:
+            raise UsageError(f"{option}: {owner} has no node {node!r}; its nodes: {', '.join(nodes)}")
+
+
+def check_models(context: "Context", nodes: Sequence[str]) -> None:
+    """Refuse, before anything runs, a model `nodes` could not get (no key, provider package missing, ...)."""
+    from nodes import llm  # imported here: it loads LangChain, which `workflows list` does not need
+
+    try:
+        llm.check_context(context, list(nodes))
+    except llm.ModelSetupError as error:
+        raise UsageError(str(error)) from None
+
+
+def context_from(args: argparse.Namespace, owner: str, nodes: Sequence[str]) -> "Context":
+    """Build the run's Context from the model options and check it: node names, concurrency, model setup."""
+    from state.context import Context  # imported here: it loads LangChain, which `workflows list` does not need
+
     overrides: dict[str, str] = {}
     for item in args.node_model:
         node, sep, model = item.partition("=")
         if not sep or not node.strip() or not model.strip():
             raise UsageError(f"--node-model expects NODE=MODEL, got {item!r}")
-        if node.strip() not in nodes:
-            raise UsageError(f"--node-model: {owner} has no node {node.strip()!r}; its nodes: {', '.join(nodes)}")
+        check_nodes("--node-model", owner, nodes, [node.strip()])
         overrides[node.strip()] = model.strip()
-    if args.max_concurrency < 1:
+    if args.max_concurrency is not None and args.max_concurrency < 1:
         raise UsageError("--max-concurrency must be at least 1")
-    return Context(model=args.model, node_models=overrides, max_concurrency=args.max_concurrency)
+    given = {"model": args.model, "max_concurrency": args.max_concurrency}
+    context = Context(node_models=overrides, **{key: value for key, value in given.items() if value is not None})
+    check_models(context, nodes)
+    return context
 
 
 def check_questions(questions: int | None) -> None:

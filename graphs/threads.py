@@ -22,24 +22,19 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from graphs.catalog import WORKFLOWS, Workflow
+from graphs.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names
 from nodes import llm
 from state.context import Context
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
-Show = Callable[[argparse.Namespace, Workflow, list[dict[str, Any]]], None]
-"""How the CLI prints finished results (`workflows run`'s own printer, so `resume` prints the same)."""
+Show = Callable[[argparse.Namespace, Workflow, list[dict[str, Any]], dict[str, Any]], None]
+"""How the CLI prints finished results (`workflows run`'s own printer, so `resume` prints the same); the last
+argument is what `--json` adds for a thread: its `thread` and `checkpoint`."""
 
 WORKFLOW_KEY = "workflow"
 """Checkpoint metadata key naming the thread's workflow, so `resume` and `history` need no workflow name."""
 CONTEXT_KEY = "workflow_context"
 """Checkpoint metadata key holding the run's Context as JSON (LangGraph keeps only scalar metadata values)."""
-COMMANDS = ("resume", "history")
-RUN_ERROR = 1
-"""Exit code of a thread run that a node's exception stopped (the CLI's code for a failed run)."""
-
-
-class ThreadError(Exception):
-    """Bad thread input (unknown thread, node or checkpoint; unusable --db): one line, exit code 2."""
 
 
 def default_db() -> Path:
@@ -48,79 +43,21 @@ def default_db() -> Path:
     return Path(state_home) / "workflows" / "threads.sqlite"
 
 
-def _add_db(parser: "argparse._ActionsContainer") -> None:
-    parser.add_argument(
-        "--db",
-        metavar="PATH",
-        help="SQLite file that keeps the threads (default: ~/.local/state/workflows/threads.sqlite)",
-    )
-
-
-def _add_interrupt(parser: "argparse._ActionsContainer") -> None:
-    parser.add_argument(
-        "--interrupt-before",
-        action="append",
-        default=[],
-        metavar="NODE",
-        help="pause the run before NODE runs (repeatable; see `workflows draw NAME` for node names)",
-    )
-
-
-def add_run_options(run: argparse.ArgumentParser) -> None:
-    """Add --thread, --interrupt-before and --db to `workflows run`."""
-    group = run.add_argument_group("durable threads")
-    group.add_argument("--thread", metavar="ID", help="keep the run as thread ID, so it can pause, resume and replay")
-    _add_interrupt(group)
-    _add_db(group)
-
-
-def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Add the `resume` and `history` subcommands."""
-    resume = commands.add_parser(
-        "resume", help="continue a paused thread, or replay/fork it from an earlier checkpoint"
-    )
-    resume.add_argument("--thread", required=True, metavar="ID", help="the thread to continue")
-    resume.add_argument(
-        "--checkpoint",
-        metavar="ID",
-        help="replay from this checkpoint (an ID, or a unique prefix, from `workflows history`): the steps after "
-        "it run again on a new branch of the thread; the old branch stays in the history",
-    )
-    resume.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="edit the state before continuing (VALUE is JSON, else text); with --checkpoint this forks the thread",
-    )
-    resume.add_argument("--model", help="model for the rest of the run (default: the one the thread started with)")
-    _add_interrupt(resume)
-    resume.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    _add_db(resume)
-
-    history = commands.add_parser("history", help="list a thread's checkpoints: which node ran and what it wrote")
-    history.add_argument("--thread", required=True, metavar="ID", help="the thread to show")
-    history.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    _add_db(history)
-
-
 def wanted(args: argparse.Namespace) -> bool:
     """Tell whether `workflows run` was asked for a durable thread."""
     return args.thread is not None or bool(args.interrupt_before)
 
 
-def check_run(args: argparse.Namespace, workflow: Workflow, inputs: list[dict[str, Any]], nodes: Sequence[str]) -> None:
-    """Validate `run`'s thread options before any model is built."""
+def check_run(args: argparse.Namespace, inputs: list[dict[str, Any]], nodes: Sequence[str]) -> None:
+    """Validate `run`'s thread options before any model is built (the store is checked when the run opens it)."""
     if args.thread is None:
         raise ThreadError("--interrupt-before needs --thread ID: a paused run is kept in a thread to resume later")
-    if not args.thread.strip():
-        raise ThreadError("--thread needs a non-empty ID")
     if len(inputs) != 1:
         raise ThreadError(
-            f"a thread holds one run: pass the input text, e.g. workflows run {args.name} "
-            f"{shlex.quote(workflow.examples[0])} --thread {shlex.quote(args.thread)}"
+            f"a thread holds one run: pass the input text, e.g. workflows run {args.name} TEXT "
+            f"--thread {shlex.quote(args.thread)}"
         )
-    _check_nodes(nodes, args.interrupt_before, args.name)
+    check_nodes("--interrupt-before", args.name, nodes, args.interrupt_before)
 
 
 def run(args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], context: Context, show: Show) -> int:
@@ -221,16 +158,6 @@ def context_from_json(raw: object) -> Context:
     return Context(**{key: value for key, value in stored.items() if key in known})
 
 
-def _nodes(graph: Graph) -> list[str]:
-    return [node for node in graph.nodes if not node.startswith("__")]
-
-
-def _check_nodes(real: Sequence[str], nodes: Sequence[str], name: str) -> None:
-    unknown = [node for node in nodes if node not in real]
-    if unknown:
-        raise ThreadError(f"--interrupt-before: {name} has no node {unknown[0]!r}; its nodes: {', '.join(real)}")
-
-
 def _waiting(nodes: Sequence[str]) -> str:
     # A Send fan-out pauses before one task per branch, all with the same node name.
     counts = Counter(nodes)
@@ -285,15 +212,15 @@ async def _report(
     graph: Graph, args: argparse.Namespace, workflow: Workflow, result: dict[str, Any], show: Show
 ) -> int:
     state = await graph.aget_state(thread_config(args.thread))
-    if not state.next:
-        show(args, workflow, [result])
-        return 0
     checkpoint = state.config["configurable"]["checkpoint_id"]
+    where = {"thread": args.thread, "checkpoint": checkpoint}
+    if not state.next:
+        show(args, workflow, [result], where)
+        return 0
     waiting = _waiting(state.next)
     if args.json:
-        paused = {"workflow": args.name, "thread": args.thread, "paused_before": list(state.next)}
-        paused.update(checkpoint=checkpoint, values=state.values)
-        print(json.dumps(paused, indent=2, ensure_ascii=False, default=str))
+        paused = {"workflow": args.name, "status": "paused", **where, "paused_before": list(state.next)}
+        print(json.dumps({**paused, "values": state.values}, indent=2, ensure_ascii=False, default=str))
         return 0
     lines = [
         f"Paused before {waiting} (workflow {args.name}, thread {args.thread}, checkpoint {checkpoint}).",
@@ -358,7 +285,8 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
         workflow, name, context = await _thread(saver, args.thread)
         args.name = name
         graph = durable(workflow, saver)
-        _check_nodes(_nodes(graph), args.interrupt_before, name)
+        nodes = node_names([graph])
+        check_nodes("--interrupt-before", name, nodes, args.interrupt_before)
         if args.model:
             context = dataclasses.replace(context, model=args.model)
         config = thread_config(args.thread)
@@ -371,10 +299,7 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
                 f"--checkpoint ID (see workflows history --thread {args.thread})"
             )
         updates = _updates(graph, args.set)
-        try:
-            llm.check_context(context, _nodes(graph))
-        except llm.ModelSetupError as error:
-            raise ThreadError(str(error)) from None
+        check_models(context, nodes)
         if updates:
             try:
                 config = await graph.aupdate_state(config, updates)
@@ -453,8 +378,10 @@ async def _history(args: argparse.Namespace) -> int:
         graph = durable(workflow, saver)
         rows = history_rows([snapshot async for snapshot in graph.aget_state_history(thread_config(args.thread))])
         latest = await graph.aget_state(thread_config(args.thread))
+    ending = status(latest)
+    errors = failures(latest)
     if args.json:
-        shown = {"workflow": name, "thread": args.thread, "status": status(latest), "errors": failures(latest)}
+        shown = {"workflow": name, "thread": args.thread, "status": ending, "errors": errors}
         print(json.dumps({**shown, "checkpoints": rows}, indent=2, ensure_ascii=False, default=str))
         return 0
     lines = [f"Thread {args.thread}: workflow {name}, {len(rows)} checkpoints, oldest first."]
@@ -470,14 +397,16 @@ async def _history(args: argparse.Namespace) -> int:
         fork = f" [branches off {row['parent']}]" if row["parent"] and row["parent"] != previous else ""
         lines.append(f"{row['checkpoint']}  step {row['step']:>2}  {row['source']:<6} {did}{fork}")
         previous = row["checkpoint"]
-    ending = {
-        "finished": "Finished.",
-        "paused": f"Paused before: {_waiting(latest.next)}.",
-        "failed": "Stopped by an error in "
-        + "; ".join(f"{failed['node']}: {failed['error'][:300]}" for failed in failures(latest))
-        + f". After fixing the cause, resume re-runs it: workflows resume {_hint(args)}",
-    }
-    lines.append(ending[status(latest)])
+    if ending == "finished":
+        lines.append("Finished.")
+    elif ending == "paused":
+        lines.append(f"Paused before: {_waiting(latest.next)}.")
+    else:
+        stopped = "; ".join(f"{failed['node']}: {failed['error'][:300]}" for failed in errors)
+        lines.append(
+            f"Stopped by an error in {stopped}. After fixing the cause, resume re-runs it: "
+            f"workflows resume {_hint(args)}"
+        )
     lines.append(f"Replay or fork from a checkpoint: workflows resume {_hint(args)} --checkpoint ID [--set KEY=VALUE]")
     print("\n".join(lines))
     return 0

@@ -1,13 +1,17 @@
 import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from graphs.catalog import WORKFLOWS
-from graphs.cli import main
+from graphs.cli import _parse, main
+from graphs.options import context_from
 from nodes import llm
+from state.context import Context
 from tests.conftest import clean_env, workflows_command
 
 
@@ -119,3 +123,46 @@ def test_the_input_text_may_follow_the_options(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "routing", "--model", "offline", "one", "two"])
     assert exit_info.value.code == 2
+
+
+def test_list_and_help_load_no_langgraph() -> None:
+    # LangGraph and LangChain take most of a second to import; listing the workflows needs neither.
+    code = (
+        "import sys\n"
+        "from graphs.cli import main\n"
+        "assert main(['list']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'langgraph', 'langchain_core', 'langchain'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_model_options_left_out_take_the_context_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    args = _parse(["run", "routing", "hi"])
+    assert context_from(args, "routing", ["classify"]) == Context()
+    # The help states Context's defaults, not numbers of its own.
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {Context().model})" in help_text
+    assert f"most parallel model calls (default: {Context().max_concurrency})" in help_text
+
+
+def test_a_closed_output_pipe_ends_quietly_with_the_sigpipe_code() -> None:
+    # The reader is gone before anything is written, as when `| head` has read what it wanted.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run(
+            [*workflows_command(), "compare", "faq", "--model", "offline"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+            timeout=120,
+        )
+    finally:
+        os.close(writer)
+    assert done.returncode == 141, done.stderr
+    assert "error" not in done.stderr and "Traceback" not in done.stderr, done.stderr

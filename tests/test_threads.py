@@ -57,7 +57,9 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
 
     resumed = cli("resume", "--thread", "t-1", "--db", db, "--json", **env)
     assert resumed.returncode == 0, resumed.stderr
-    assert json.loads(resumed.stdout) == uninterrupted
+    finished = json.loads(resumed.stdout)
+    assert finished.pop("thread") == "t-1" and finished.pop("checkpoint")
+    assert finished == uninterrupted
     assert FAKE_KEY not in Path(db).read_bytes().decode("latin-1")
 
 
@@ -130,7 +132,7 @@ def test_editing_the_input_at_a_checkpoint_forks_a_run_on_the_edited_input(
     run_json(capsys, "run", name, first, "--thread", "f", "--interrupt-before", order[0], "--db", db)
     edits = [f"--set={key}={json.dumps(value)}" for key, value in workflow.make_input(other).items()]
     forked = run_json(capsys, "resume", "--thread", "f", *edits, "--db", db)
-    assert forked == run_json(capsys, "run", name, other, "--model", "offline")
+    assert forked["results"] == run_json(capsys, "run", name, other, "--model", "offline")["results"]
     rows = run_json(capsys, "history", "--thread", "f", "--db", db)["checkpoints"]
     edit = next(row for row in rows if row["source"] == "update")
     assert edit["ran"] == [{"node": "(edit)", "wrote": workflow.make_input(other)}]
@@ -259,7 +261,7 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
     resumed = cli("resume", "--thread", "f", "--db", db, "--json", **right)
     assert resumed.returncode == 0, resumed.stderr
     uninterrupted = cli("run", "routing", text, *models, "--json", **right)
-    assert json.loads(resumed.stdout) == json.loads(uninterrupted.stdout)
+    assert json.loads(resumed.stdout)["results"] == json.loads(uninterrupted.stdout)["results"]
     assert run_json(capsys, "history", "--thread", "f", "--db", db)["status"] == "finished"
 
 
@@ -338,3 +340,44 @@ def test_a_run_refused_before_it_starts_creates_no_thread_store(capsys: pytest.C
     assert main(["run", "routing", "hello", "--thread", "t", "--model", "gemini-2.5-flash"]) == 2
     assert "GOOGLE_API_KEY" in capsys.readouterr().err
     assert not threads.default_db().parent.parent.exists()
+
+
+def test_json_says_whether_a_run_paused_or_finished_and_where_its_thread_stands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "t.sqlite")
+    text = lesson("routing")
+    paused = run_json(capsys, "run", "routing", text, "--thread", "j", "--interrupt-before", "classify", "--db", db)
+    assert (paused["status"], paused["thread"], paused["paused_before"]) == ("paused", "j", ["classify"])
+    finished = run_json(capsys, "resume", "--thread", "j", "--db", db)
+    last = run_json(capsys, "history", "--thread", "j", "--db", db)["checkpoints"][-1]["checkpoint"]
+    assert (finished["status"], finished["thread"], finished["checkpoint"]) == ("finished", "j", last)
+    assert finished["workflow"] == "routing" and len(finished["results"]) == 1
+    plain = run_json(capsys, "run", "routing", text)
+    assert plain["status"] == "finished" and "thread" not in plain and "checkpoint" not in plain
+
+
+def test_thread_ids_are_stripped_and_may_not_be_blank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "t.sqlite")
+    assert main(["run", "routing", lesson("routing"), "--thread", " a ", "--db", db]) == 0
+    assert main(["history", "--thread", "a", "--db", db]) == 0
+    assert capsys.readouterr().out.splitlines()[-2] == "Finished."
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall() == [("a",)]
+    connection.close()
+    for command in (["run", "routing", "hi"], ["history"], ["resume"]):
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--thread", "  ", "--db", db])
+        assert exited.value.code == 2
+        assert "--thread: needs a non-empty ID" in capsys.readouterr().err
+
+
+def test_a_thread_needs_one_input_and_the_hint_shows_where_it_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "summarize_translate", "--thread", "s", "--db", str(tmp_path / "t.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "workflows: error: a thread holds one run: pass the input text, e.g. "
+        "workflows run summarize_translate TEXT --thread s\n"
+    )
