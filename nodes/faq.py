@@ -5,12 +5,14 @@ from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 from pydantic import TypeAdapter, ValidationError
 
 from nodes import llm
 from nodes.documents import check_documents, combined_content, lesson_documents
 from nodes.scorecard import normalized_question, score_faq
 from nodes.text import first_line
+from state.common import fresh_run_info
 from state.context import Context
 from state.faq import (
     Answered,
@@ -157,8 +159,7 @@ async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, 
         "faqs": items,
         "documents": documents,
         "num_questions": count,
-        "models": {"generate_faq": built.label},
-        "notes": notes,
+        **fresh_run_info({"generate_faq": built.label}, notes),
     }
 
 
@@ -191,8 +192,9 @@ async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict
         "questions": questions[:count],
         "documents": documents,
         "num_questions": count,
-        "models": {"generate_questions": built.label},
-        "notes": notes,
+        # `answered` accumulates: without this, an earlier run's items on this thread join this run's FAQ.
+        "answered": Overwrite([]),
+        **fresh_run_info({"generate_questions": built.label}, notes),
     }
 
 

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar, cast
 
 from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 from pydantic import BaseModel, ValidationError
 
 from nodes import llm, prompts
 from nodes.backend import SupportBackend
 from nodes.workers import Job, Outcome, Worker
+from state.common import fresh_run_info
 from state.context import Context
 from state.orchestrator import (
     OrchestratorState,
@@ -192,22 +194,24 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
     async def plan(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Break the customer's message into typed tasks, one per request, in the customer's order."""
         message = state.get("message", "").strip()
+        # `results` accumulates: an earlier run's results on this thread must not reach this run's email.
+        fresh = {"tasks": [], "unhandled": [], "results": Overwrite([])}
         if not message:
-            return {"tasks": [], "unhandled": [], "notes": ["The message was empty, so no tasks were planned."]}
+            return {**fresh, **fresh_run_info(notes=["The message was empty, so no tasks were planned."])}
         built = await llm.chat_model(runtime, "plan")
         structured = built.model.with_structured_output(schema, include_raw=True)
         answer = cast(dict[str, Any], await structured.ainvoke([("system", system), ("human", message)]))
-        seen = {"models": {"plan": built.label}}
+        seen = {"plan": built.label}
         if answer["parsing_error"] is not None or answer["parsed"] is None:
             raw = getattr(answer["raw"], "text", "")[:120]
             note = f"The planner's output was not valid JSON (raw: {raw!r}); asked the customer for details."
-            return {"tasks": [], "unhandled": [], "notes": [note], **seen}
+            return {**fresh, **fresh_run_info(seen, [note])}
         tasks, unhandled, notes = read_plan(answer["parsed"], workers, message)
         raw = getattr(answer["raw"], "text", "")
         if not _is_json(raw):
             # LangChain's JSON parser repairs truncated output; say so, as a cut-off plan may have lost tasks.
             notes.insert(0, f"The planner's output was not valid JSON (raw: {raw[:120]!r}); used what could be read.")
-        return {"tasks": tasks, "unhandled": unhandled, "notes": notes, **seen}
+        return {**fresh, "tasks": tasks, "unhandled": unhandled, **fresh_run_info(seen, notes)}
 
     return plan
 

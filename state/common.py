@@ -1,8 +1,9 @@
 """State keys every workflow shares: which model answered each node, and what went wrong on the way."""
 
 import operator
-from typing import Annotated
+from typing import Annotated, Any
 
+from langgraph.types import Overwrite
 from typing_extensions import TypedDict
 
 
@@ -18,3 +19,12 @@ class RunInfo(TypedDict, total=False):
     """Node name -> label of the chat model that answered it (says "offline" when no real model ran)."""
     notes: Annotated[list[str], operator.add]
     """Recoverable problems met during the run (malformed model output, fallbacks taken), in plain words."""
+
+
+def fresh_run_info(models: dict[str, str] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
+    """Return the first node's `models` and `notes`, replacing what earlier runs on the same thread left.
+
+    Reducer keys accumulate across runs of a checkpointed thread (Studio, resumed threads), so a run's first
+    node must overwrite them, or the second run would report the first one's notes and models too.
+    """
+    return {"models": Overwrite(dict(models or {})), "notes": Overwrite(list(notes or []))}
