@@ -235,9 +235,13 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
         task = state["task"]
         used: dict[str, str] = {}
 
+        built: llm.BuiltModel | None = None
+
         async def ask(schema: type[AnswerT], system: str, human: str) -> AnswerT:
-            built = await llm.chat_model(runtime, kind)
-            used[kind] = built.label
+            nonlocal built
+            if built is None:
+                built = await llm.chat_model(runtime, kind)
+                used[kind] = built.label
             answer = await built.model.with_structured_output(schema).ainvoke([("system", system), ("human", human)])
             return schema.model_validate(answer)
 

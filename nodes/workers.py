@@ -4,9 +4,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel
+from langchain_core.exceptions import OutputParserException
+from pydantic import BaseModel, ValidationError
 
 from nodes.backend import SupportBackend
+from nodes.text import first_line
 from state.orchestrator import BillingInquiry, InvoiceConcern, ProductReturn, StatusUpdate
 
 TaskT = TypeVar("TaskT", bound=BaseModel)
@@ -85,13 +87,13 @@ async def investigate_invoice(job: Job[BillingInquiry]) -> Outcome:
             concern = (await job.ask(InvoiceConcern, system, job.message)).concern.strip() or GENERAL_CONCERN
             break
         # An unreadable concern must not cost the customer their case: the invoice number alone is enough to
-        # open one. Other errors (network, rate limit) propagate so the node retries or reports a follow-up.
-        except ValueError as error:  # includes OutputParserException and pydantic's ValidationError
+        # open one. Other errors (network, rate limit, a model that cannot be built) propagate so the node
+        # retries or reports a follow-up; a bare ValueError would also swallow llm.ModelSetupError.
+        except (OutputParserException, ValidationError) as error:
             if attempt == CONCERN_ATTEMPTS:
-                reason = " ".join(str(error).split())[:120] or type(error).__name__
                 notes.append(
                     f"Could not read the customer's concern about {invoice} from the model after {attempt} tries "
-                    f"({type(error).__name__}: {reason}); opened the case as '{GENERAL_CONCERN}'."
+                    f"({type(error).__name__}: {first_line(error)}); opened the case as '{GENERAL_CONCERN}'."
                 )
     case = await job.backend.open_investigation(job.key, invoice, concern)
     return Outcome(

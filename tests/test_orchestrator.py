@@ -720,3 +720,31 @@ def test_cli_json_output() -> None:
     assert result["tasks"][1]["fields"] == {"product_name": "Lamp X", "reason_for_return": "it flickers"}
     assert "Processing" in result["email"] and RMA.search(result["email"])
     assert result["models"]["plan"] == llm.OFFLINE_LABEL
+
+
+async def test_a_billing_model_that_cannot_be_built_is_a_follow_up_not_a_general_case() -> None:
+    backend = LocalBackend()
+    context = Context(model="offline", node_models={"billing_inquiry": "gemini-2.5-flash"})
+    result = await run(WORKERS["billing_inquiry"].example, context, backend=backend)
+    assert backend.cases == {}
+    [billing] = result["results"]
+    assert billing["ok"] is False
+    assert FOLLOW_UP in result["email"]
+    [note] = result["notes"]
+    assert "needs a Gemini API key" in note and GENERAL_CONCERN not in note
+
+
+async def test_the_billing_worker_builds_its_model_once_however_often_it_asks(
+    scripted: ScriptedChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted.replies = [BILLING_PLAN, '{"concern": ', json.dumps({"concern": "I was charged twice."})]
+    built: list[str] = []
+    model_for = llm.model_for
+
+    def counting(context: Context, node: str) -> llm.BuiltModel:
+        built.append(node)
+        return model_for(context, node)
+
+    monkeypatch.setattr(llm, "model_for", counting)
+    await run(LESSON_MESSAGE, Context(chat_model=scripted), backend=LocalBackend())
+    assert built.count("billing_inquiry") == 1
