@@ -5,14 +5,13 @@ from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
-from langgraph.types import Overwrite
 from pydantic import TypeAdapter, ValidationError
 
 from nodes import llm
 from nodes.documents import check_documents, combined_content, lesson_documents
 from nodes.scorecard import normalized_question, score_faq
 from nodes.text import first_line
-from state.common import fresh_run_info
+from state.common import fresh_run_info, overwrite
 from state.context import Context
 from state.faq import (
     Answered,
@@ -193,7 +192,7 @@ async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict
         "documents": documents,
         "num_questions": count,
         # `answered` accumulates: without this, an earlier run's items on this thread join this run's FAQ.
-        "answered": Overwrite([]),
+        "answered": overwrite([]),
         **fresh_run_info({"generate_questions": built.label}, notes),
     }
 

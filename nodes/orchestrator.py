@@ -6,13 +6,12 @@ from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar, cast
 
 from langgraph.runtime import Runtime
-from langgraph.types import Overwrite
 from pydantic import BaseModel, ValidationError
 
 from nodes import llm, prompts
 from nodes.backend import SupportBackend
 from nodes.workers import Job, Outcome, Worker
-from state.common import fresh_run_info
+from state.common import fresh_run_info, overwrite
 from state.context import Context
 from state.orchestrator import (
     OrchestratorState,
@@ -195,7 +194,7 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
         """Break the customer's message into typed tasks, one per request, in the customer's order."""
         message = state.get("message", "").strip()
         # `results` accumulates: an earlier run's results on this thread must not reach this run's email.
-        fresh = {"tasks": [], "unhandled": [], "results": Overwrite([])}
+        fresh = {"tasks": [], "unhandled": [], "results": overwrite([])}
         if not message:
             return {**fresh, **fresh_run_info(notes=["The message was empty, so no tasks were planned."])}
         built = await llm.chat_model(runtime, "plan")

@@ -3,7 +3,6 @@
 import operator
 from typing import Annotated, Any
 
-from langgraph.types import Overwrite
 from typing_extensions import TypedDict
 
 
@@ -21,10 +20,19 @@ class RunInfo(TypedDict, total=False):
     """Recoverable problems met during the run (malformed model output, fallbacks taken), in plain words."""
 
 
+def overwrite(value: Any) -> dict[str, Any]:
+    """Return a write that replaces a reducer key's value instead of adding to it.
+
+    The `{"__overwrite__": value}` form of `langgraph.types.Overwrite` (both exist from langgraph 1.0.2): it
+    is plain JSON, so a thread's history and Studio's update stream show it as data, not as an object's repr.
+    """
+    return {"__overwrite__": value}
+
+
 def fresh_run_info(models: dict[str, str] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
     """Return the first node's `models` and `notes`, replacing what earlier runs on the same thread left.
 
     Reducer keys accumulate across runs of a checkpointed thread (Studio, resumed threads), so a run's first
     node must overwrite them, or the second run would report the first one's notes and models too.
     """
-    return {"models": Overwrite(dict(models or {})), "notes": Overwrite(list(notes or []))}
+    return {"models": overwrite(dict(models or {})), "notes": overwrite(list(notes or []))}
