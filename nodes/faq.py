@@ -240,15 +240,16 @@ async def answer_question(state: QuestionTask, runtime: Runtime[Context]) -> dic
     built = await llm.chat_model(runtime, "answer_question")
     question, documents = state["question"], state["documents"]
     done = Answered(index=state["index"], question=question)
-    async with llm.fan_out_slots(runtime):
-        try:
-            answer, _ = await llm.call_with_retries(lambda: _answer(built.model, question, combined_content(documents)))
-            done["answer"] = answer
-            done["sources"], _ = await llm.call_with_retries(
-                lambda: _find_sources(built.model, question, answer, documents)
-            )
-        except Exception as error:  # noqa: BLE001 - one question's failure is reported; the others carry on
-            done["error"] = llm.describe_error(error)
+    slots = llm.fan_out_slots(runtime)
+    try:
+        content = combined_content(documents)
+        answer, _ = await llm.call_with_retries(lambda: _answer(built.model, question, content), slots=slots)
+        done["answer"] = answer
+        done["sources"], _ = await llm.call_with_retries(
+            lambda: _find_sources(built.model, question, answer, documents), slots=slots
+        )
+    except Exception as error:  # noqa: BLE001 - one question's failure is reported; the others carry on
+        done["error"] = llm.describe_error(error)
     return {"answered": [done], "models": {"answer_question": built.label}}
 
 

@@ -250,19 +250,18 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
             fields = worker.task_schema.model_validate(task["fields"])
             return await worker.handle(Job(fields, state["message"], task["key"], backend, ask))
 
-        async with llm.fan_out_slots(runtime):
-            try:
-                outcome, attempts = await llm.call_with_retries(handle, WORKER_RETRY)
-            # A failed task must not sink its siblings: report it, and let the email promise a follow-up.
-            except Exception as error:  # noqa: BLE001
-                facts = {name.replace("_", " ").capitalize(): value for name, value in task["fields"].items()}
-                first_field = next(iter(task["fields"].values()), "")
-                failed = Outcome(first_field, f"Not completed: {FOLLOW_UP}", {**facts, "Status": FOLLOW_UP})
-                note = (
-                    f"The {worker.label} task #{task['index'] + 1} failed ({llm.describe_error(error)}); "
-                    "the email promises a follow-up."
-                )
-                return {"results": [_result(task, worker, failed, ok=False)], "models": used, "notes": [note]}
+        try:
+            outcome, attempts = await llm.call_with_retries(handle, WORKER_RETRY, llm.fan_out_slots(runtime))
+        # A failed task must not sink its siblings: report it, and let the email promise a follow-up.
+        except Exception as error:  # noqa: BLE001
+            facts = {name.replace("_", " ").capitalize(): value for name, value in task["fields"].items()}
+            first_field = next(iter(task["fields"].values()), "")
+            failed = Outcome(first_field, f"Not completed: {FOLLOW_UP}", {**facts, "Status": FOLLOW_UP})
+            note = (
+                f"The {worker.label} task #{task['index'] + 1} failed ({llm.describe_error(error)}); "
+                "the email promises a follow-up."
+            )
+            return {"results": [_result(task, worker, failed, ok=False)], "models": used, "notes": [note]}
         number = f"The {worker.label} task #{task['index'] + 1}"
         notes = [f"{number} succeeded on attempt {attempts}."] if attempts > 1 else []
         notes += [f"{number}: {note}" for note in outcome.notes]

@@ -748,3 +748,35 @@ async def test_the_billing_worker_builds_its_model_once_however_often_it_asks(
     monkeypatch.setattr(llm, "model_for", counting)
     await run(LESSON_MESSAGE, Context(chat_model=scripted), backend=LocalBackend())
     assert built.count("billing_inquiry") == 1
+
+
+async def test_a_worker_waiting_out_its_backoff_frees_its_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed: list[str] = []
+    other_done = asyncio.Event()
+
+    async def handle(job: Job[Any]) -> Outcome:
+        invoice = job.task.invoice_number
+        if not failed:
+            failed.append(invoice)
+            raise ConnectionError("reset")
+        if invoice != failed[0]:
+            other_done.set()
+        return Outcome(reference=invoice, summary="ok", details={})
+
+    backoff = 7.0
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay: float, *args: Any) -> Any:
+        # The retry's backoff ends only once the other task has run: with its slot held, that never happens.
+        if delay == backoff:
+            await asyncio.wait_for(other_done.wait(), 5)
+            return None
+        return await real_sleep(delay, *args)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    policy = RetryPolicy(max_attempts=2, initial_interval=backoff, jitter=False, retry_on=llm.is_transient)
+    monkeypatch.setattr(orchestrator, "WORKER_RETRY", policy)
+    counting = Worker("Billing Inquiry", "Invoices.", WORKERS["billing_inquiry"].task_schema, handle, "INV-1234")
+    context = Context(model="offline", max_concurrency=1)
+    result = await run(invoice_message(2), context, workers={"billing_inquiry": counting})
+    assert [r["ok"] for r in result["results"]] == [True, True]
