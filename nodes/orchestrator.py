@@ -85,8 +85,9 @@ def plan_schema(workers: Mapping[str, Worker]) -> dict[str, Any]:
 def task_key(message: str, kind: str, fields: Mapping[str, str]) -> str:
     """Return the task's stable identity: the same message and task always give the same key, on any machine.
 
-    The message is part of it so that a resent message finds its case again, while the same invoice raised in
-    a new message gets a new case. Model output (such as the billing concern) is not: it may vary between tries.
+    `fields` are the ones that identify the task (Worker.identity). The message is part of the key so that a
+    resent message finds its case again, while the same invoice raised in a new message gets a new case. Model
+    output (such as the billing concern, or the planner's wording of a reason) is not: it may vary between tries.
     """
     canonical = json.dumps({"message": " ".join(message.split()), "kind": kind, "fields": dict(fields)}, sort_keys=True)
     return f"{kind}:{hashlib.sha256(canonical.encode()).hexdigest()[:20]}"
@@ -152,7 +153,7 @@ def read_plan(
             continue
         # Unset optional fields are left out: str(None) would reach the worker as the text "None".
         fields = {name: str(value) for name, value in task.model_dump(mode="json", exclude_none=True).items()}
-        key = task_key(message, kind, fields)
+        key = task_key(message, kind, worker.identity(fields))
         if key in seen:
             notes.append(f"The plan listed the {worker.label} {shown} twice; handled it once.")
             continue

@@ -1,6 +1,6 @@
 """The worker registry of the orchestrator graph: a new task type is one entry in WORKERS."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -69,6 +69,15 @@ class Worker:
     """Do the work. Raise on failure: the node retries transient errors, then reports a follow-up."""
     example: str
     """A customer sentence holding one such request (documentation, and the registry contract tests)."""
+    identity_fields: tuple[str, ...] = ()
+    """The task fields that say which task it is (all of them when empty). Only these, case-folded, go into the
+    task's key: a re-sent message whose plan words the rest differently (a return's reason) then finds the
+    case or RMA it already has instead of getting a second one."""
+
+    def identity(self, fields: Mapping[str, str]) -> dict[str, str]:
+        """Return the fields that identify a task, case-folded and with spaces collapsed."""
+        names = self.identity_fields or tuple(fields)
+        return {name: " ".join(fields.get(name, "").split()).casefold() for name in names}
 
 
 BILLING_PROMPT = """You are a specialized billing assistant. The customer's message concerns invoice {invoice_number}, \
@@ -153,6 +162,7 @@ WORKERS: dict[str, Worker] = {
         task_schema=BillingInquiry,
         handle=investigate_invoice,
         example="I have a question about invoice INV-4521: I was charged twice.",
+        identity_fields=("invoice_number",),
     ),
     "product_return": Worker(
         label="Product Return",
@@ -161,6 +171,7 @@ WORKERS: dict[str, Worker] = {
         task_schema=ProductReturn,
         handle=authorize_return,
         example="I would like to return the 'EasyPrinter 300' because it arrived broken.",
+        identity_fields=("product_name",),
     ),
     "status_update": Worker(
         label="Status Update",
@@ -168,6 +179,7 @@ WORKERS: dict[str, Worker] = {
         task_schema=StatusUpdate,
         handle=look_up_order,
         example="Can you give me an update on my order A-20001?",
+        identity_fields=("order_id",),
     ),
 }
 """Registry key -> worker. The key is the task `kind` the planner answers with and the worker's node name."""
