@@ -5,16 +5,18 @@ import logging
 import os
 import re
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
+from pydantic import BaseModel, ValidationError
 
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
+from nodes.text import first_line
 from state.context import AUTO, OFFLINE, Context
 
 logger = logging.getLogger("workflows")
@@ -179,6 +181,34 @@ def fan_out_slots(runtime: Runtime[Context] | None) -> asyncio.Semaphore:
     if limit not in per_loop:
         per_loop[limit] = asyncio.Semaphore(limit)
     return per_loop[limit]
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@overload
+def read_structured(answer: Mapping[str, Any]) -> tuple[Any | None, str]: ...
+@overload
+def read_structured(answer: Mapping[str, Any], schema: type[ModelT]) -> tuple[ModelT | None, str]: ...
+def read_structured(answer: Mapping[str, Any], schema: type[BaseModel] | None = None) -> tuple[Any | None, str]:
+    """Read an `include_raw=True` structured reply: its parsed value, or None and what was wrong with it.
+
+    With `schema`, the value is validated into it. The problem is one line for the run's notes, ending in a
+    short excerpt of the raw reply so a reader can see what the model actually said.
+    """
+    error: object = answer.get("parsing_error")
+    parsed = answer.get("parsed")
+    if error is None and parsed is None:
+        error = "no JSON object"
+    if error is None:
+        if schema is None:
+            return parsed, ""
+        try:
+            return schema.model_validate(parsed), ""
+        except ValidationError as invalid:
+            error = invalid
+    raw = getattr(answer.get("raw"), "text", "")[:120]
+    return None, f"{first_line(error)}; raw: {raw!r}"
 
 
 def check_context(context: Context, nodes: list[str]) -> list[str]:

@@ -202,11 +202,11 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
         structured = built.model.with_structured_output(schema, include_raw=True)
         answer = cast(dict[str, Any], await structured.ainvoke([("system", system), ("human", message)]))
         seen = {"plan": built.label}
-        if answer["parsing_error"] is not None or answer["parsed"] is None:
-            raw = getattr(answer["raw"], "text", "")[:120]
-            note = f"The planner's output was not valid JSON (raw: {raw!r}); asked the customer for details."
+        parsed, problem = llm.read_structured(answer)
+        if parsed is None:
+            note = f"The planner's output was not valid JSON ({problem}); asked the customer for details."
             return {**fresh, **fresh_run_info(seen, [note])}
-        tasks, unhandled, notes = read_plan(answer["parsed"], workers, message)
+        tasks, unhandled, notes = read_plan(parsed, workers, message)
         raw = getattr(answer["raw"], "text", "")
         if not _is_json(raw):
             # LangChain's JSON parser repairs truncated output; say so, as a cut-off plan may have lost tasks.

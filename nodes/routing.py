@@ -5,11 +5,9 @@ from typing import Any, Protocol, cast
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
-from pydantic import ValidationError
 
 from nodes import llm, prompts
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, Intent
-from nodes.text import first_line
 from state.common import fresh_run_info
 from state.context import Context
 from state.routing import Classification, RoutingState
@@ -57,14 +55,9 @@ def make_classify(intents: Mapping[str, Intent]) -> Node:
         structured = built.model.with_structured_output(schema, include_raw=True)
         answer = cast(dict[str, Any], await structured.ainvoke([("system", system), ("human", query)]))
         seen = {"classify": built.label}
-        try:
-            if answer["parsing_error"] is not None or answer["parsed"] is None:
-                raise ValueError(answer["parsing_error"] or "no JSON object")
-            verdict = Classification.model_validate(answer["parsed"])
-        except (ValueError, ValidationError) as error:
-            raw = getattr(answer["raw"], "text", "")[:120]
-            note = f"The classifier's output was not valid ({first_line(error)}; raw: {raw!r}); asked to rephrase."
-            return _fallback(note, models=seen)
+        verdict, problem = llm.read_structured(answer, Classification)
+        if verdict is None:
+            return _fallback(f"The classifier's output was not valid ({problem}); asked to rephrase.", models=seen)
         route = routes.get(verdict.intent.strip().casefold())
         if route is None:
             return _fallback(f"The classifier answered an unknown category {verdict.intent!r}.", models=seen)

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from nodes import llm
+from nodes.inputs import whole_number
 from state.common import fresh_run_info
 from state.context import Context
 from state.summarize_translate import SummarizeTranslateState
@@ -34,13 +35,7 @@ Text:
 
 def max_words_of(state: SummarizeTranslateState) -> int:
     """Return the summary's word limit, checked."""
-    limit = state.get("max_words")
-    if limit is None:
-        return DEFAULT_MAX_WORDS
-    # bool is an int to Python, and `or DEFAULT` would turn an explicit 0 into 80 without a word.
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"max_words must be a whole number of at least 1, got {limit!r}")
-    return limit
+    return whole_number(state.get("max_words"), "max_words", DEFAULT_MAX_WORDS)
 
 
 async def summarize(state: SummarizeTranslateState, runtime: Runtime[Context]) -> dict[str, Any]:
