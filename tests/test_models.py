@@ -164,3 +164,23 @@ def test_read_structured_gives_the_value_or_one_line_with_a_raw_excerpt() -> Non
         value, problem = llm.read_structured(answer, Ticket)
         assert value is None and problem.startswith(start) and "\n" not in problem
         assert problem.endswith(repr("x" * 120))
+
+
+@pytest.mark.parametrize(
+    ("greeting", "closing", "first", "last"),
+    [
+        ("such as Dear Customer", "such as Best regards", "Dear Customer,", "Best regards,"),
+        ('e.g., "Hello Sam,"', 'e.g., "Cheers!"', "Hello Sam,", "Cheers!"),
+    ],
+)
+async def test_offline_email_greets_and_closes_as_the_prompt_exemplifies(
+    greeting: str, closing: str, first: str, last: str
+) -> None:
+    prompt = (
+        "Combine these points into one email to a customer:\n---\nOrder A-12345: shipped.\n---\n"
+        f"Start with a friendly greeting ({greeting}) and end with a polite closing ({closing})."
+    )
+    text = (await OfflineChatModel().ainvoke([HumanMessage(prompt)])).text
+    lines = text.splitlines()
+    assert lines[0] == first and lines[-2:] == [last, "Customer Support"]
+    assert "Order A-12345: shipped." in text
