@@ -1,8 +1,9 @@
 """The support backend the workers act on: an interface, and a local deterministic implementation with sample data.
 
 Every action that creates something takes the task's stable key. The local backend derives its ids from that
-key and keeps one record per key, so a retried worker (or a run resumed in another process) gets the same case
-id or RMA number back instead of opening a second one.
+key (taking the next free number if another key already has it) and keeps one record per key, so a retried
+worker (or a run resumed in another process) gets the same case id or RMA number back instead of opening a
+second one.
 """
 
 import hashlib
@@ -87,8 +88,7 @@ class LocalBackend:
         self.orders = dict(SAMPLE_ORDERS if orders is None else orders)
         self.cases: dict[str, Case] = {}
         self.rmas: dict[str, ReturnAuthorization] = {}
-        self._owners: dict[str, str] = {}
-        """Id -> the task key it was issued for."""
+        self._owners: dict[str, str] = {}  # id -> the task key it was issued for
 
     def _new_id(self, prefix: str, key: str) -> str:
         # Derived from the key so a fresh backend gives the same id; a number already issued for another key
