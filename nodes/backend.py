@@ -1,8 +1,9 @@
 """The support backend the workers act on: an interface, and a local deterministic implementation with sample data.
 
 Every action that creates something takes the task's stable key. The local backend derives its ids from that
-key and keeps one record per key, so a retried worker (or a run resumed in another process) gets the same case
-id or RMA number back instead of opening a second one.
+key (taking the next free number if another key already has it) and keeps one record per key, so a retried
+worker (or a run resumed in another process) gets the same case id or RMA number back instead of opening a
+second one.
 """
 
 import hashlib
@@ -70,7 +71,11 @@ SAMPLE_ORDERS: dict[str, OrderStatus] = {
 """Deterministic sample orders; the lesson's A-12345 is among them."""
 
 
-def _digits(key: str, count: int) -> str:
+ID_DIGITS = 8
+"""Digits of a case or RMA number: with 5 or 6, two keys are likely to share one after a few hundred ids."""
+
+
+def _digits(key: str, count: int = ID_DIGITS) -> str:
     number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
     return str(number % 10**count).zfill(count)
 
@@ -83,13 +88,22 @@ class LocalBackend:
         self.orders = dict(SAMPLE_ORDERS if orders is None else orders)
         self.cases: dict[str, Case] = {}
         self.rmas: dict[str, ReturnAuthorization] = {}
+        self._owners: dict[str, str] = {}  # id -> the task key it was issued for
+
+    def _new_id(self, prefix: str, key: str) -> str:
+        # Derived from the key so a fresh backend gives the same id; a number already issued for another key
+        # is a hash collision, and two customers must never share a case or RMA: take the next free number.
+        number = int(_digits(key))
+        while self._owners.setdefault(f"{prefix}-{number:0{ID_DIGITS}d}", key) != key:
+            number = (number + 1) % 10**ID_DIGITS
+        return f"{prefix}-{number:0{ID_DIGITS}d}"
 
     async def open_investigation(self, key: str, invoice_number: str, concern: str) -> Case:
         """Open the case for `key` once; later calls with the same key return it unchanged."""
         # No await between the check and the insert: concurrent workers on one event loop cannot both insert.
         if key not in self.cases:
             self.cases[key] = Case(
-                case_id=f"CASE-{_digits(key, 6)}",
+                case_id=self._new_id("CASE", key),
                 invoice_number=invoice_number,
                 concern=concern,
                 resolution_eta=f"{RESOLUTION_DAYS} business days",
@@ -99,7 +113,7 @@ class LocalBackend:
     async def issue_rma(self, key: str, product_name: str, reason: str) -> ReturnAuthorization:
         """Issue the RMA for `key` once; later calls with the same key return it unchanged."""
         if key not in self.rmas:
-            rma_number = f"RMA-{_digits(key, 5)}"
+            rma_number = self._new_id("RMA", key)
             instructions = (
                 f"Please pack the '{product_name}' securely in its original packaging if possible. "
                 f"Include all accessories and manuals. Write the RMA number ({rma_number}) clearly on the "

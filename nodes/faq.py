@@ -9,8 +9,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from nodes import llm
 from nodes.documents import check_documents, combined_content, lesson_documents
+from nodes.inputs import whole_number
 from nodes.scorecard import normalized_question, score_faq
-from nodes.text import first_line
+from state.common import fresh_run_info, overwrite
 from state.context import Context
 from state.faq import (  # DEFAULT_QUESTIONS and MAX_QUESTIONS stay importable from here
     DEFAULT_QUESTIONS,
@@ -85,13 +86,7 @@ def documents_of(state: FaqState) -> list[Document]:
 
 def count_of(state: FaqState) -> int:
     """Return how many FAQ items the run asks for (N), checked against the allowed range."""
-    count = state.get("num_questions")
-    if count is None:
-        return DEFAULT_QUESTIONS
-    # bool is an int to Python, and `or DEFAULT` would turn an explicit 0 into 10 without a word.
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_QUESTIONS:
-        raise ValueError(f"num_questions must be a whole number from 1 to {MAX_QUESTIONS}, got {count!r}")
-    return count
+    return whole_number(state.get("num_questions"), "num_questions", DEFAULT_QUESTIONS, high=MAX_QUESTIONS)
 
 
 def _pages(documents: Sequence[Document]) -> str:
@@ -144,19 +139,17 @@ async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, 
     prompt = SINGLE_CALL.format(pages=_pages(documents), count=count, combined_content=combined_content(documents))
     structured = built.model.with_structured_output(single_call_schema(), include_raw=True)
     answer = cast(dict[str, Any], await structured.ainvoke([("system", SINGLE_CALL_SYSTEM), ("human", prompt)]))
-    if answer["parsing_error"] is not None:
-        raw_text = getattr(answer["raw"], "text", "")[:120]
+    parsed, problem = llm.read_structured(answer)
+    if parsed is None:
         items: list[FaqItem] = []
-        problem = first_line(answer["parsing_error"])
-        notes = [f"The single call's output was not valid JSON ({problem}; raw: {raw_text!r})."]
+        notes = [f"The single call's output was not valid JSON ({problem})."]
     else:
-        items, notes = parse_single_call(answer["parsed"])
+        items, notes = parse_single_call(parsed)
     return {
         "faqs": items,
         "documents": documents,
         "num_questions": count,
-        "models": {"generate_faq": built.label},
-        "notes": notes,
+        **fresh_run_info({"generate_faq": built.label}, notes),
     }
 
 
@@ -189,20 +182,16 @@ async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict
         "questions": questions[:count],
         "documents": documents,
         "num_questions": count,
-        "models": {"generate_questions": built.label},
-        "notes": notes,
+        # `answered` accumulates: without this, an earlier run's items on this thread join this run's FAQ.
+        "answered": overwrite([]),
+        **fresh_run_info({"generate_questions": built.label}, notes),
     }
 
 
 def _offered_questions(answer: dict[str, Any]) -> tuple[list[str], str]:
     """Return the questions of an `include_raw` reply, or none and what was wrong with it."""
-    raw_text = getattr(answer["raw"], "text", "")[:120]
-    if answer["parsing_error"] is not None:
-        return [], f"{first_line(answer['parsing_error'])}; raw: {raw_text!r}"
-    try:
-        return GeneratedQuestions.model_validate(answer["parsed"]).questions, ""
-    except ValidationError as error:
-        return [], f"{first_line(error)}; raw: {raw_text!r}"
+    offered, problem = llm.read_structured(answer, GeneratedQuestions)
+    return (offered.questions, "") if offered is not None else ([], problem)
 
 
 def _distinct(questions: Sequence[str]) -> tuple[list[str], int]:
@@ -237,15 +226,16 @@ async def answer_question(state: QuestionTask, runtime: Runtime[Context]) -> dic
     built = await llm.chat_model(runtime, "answer_question")
     question, documents = state["question"], state["documents"]
     done = Answered(index=state["index"], question=question)
-    async with llm.fan_out_slots(runtime):
-        try:
-            answer, _ = await llm.call_with_retries(lambda: _answer(built.model, question, combined_content(documents)))
-            done["answer"] = answer
-            done["sources"], _ = await llm.call_with_retries(
-                lambda: _find_sources(built.model, question, answer, documents)
-            )
-        except Exception as error:  # noqa: BLE001 - one question's failure is reported; the others carry on
-            done["error"] = llm.describe_error(error)
+    slots = llm.fan_out_slots(runtime)
+    try:
+        content = combined_content(documents)
+        answer, _ = await llm.call_with_retries(lambda: _answer(built.model, question, content), slots=slots)
+        done["answer"] = answer
+        done["sources"], _ = await llm.call_with_retries(
+            lambda: _find_sources(built.model, question, answer, documents), slots=slots
+        )
+    except Exception as error:  # noqa: BLE001 - one question's failure is reported; the others carry on
+        done["error"] = llm.describe_error(error)
     return {"answered": [done], "models": {"answer_question": built.label}}
 
 

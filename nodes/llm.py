@@ -5,16 +5,18 @@ import logging
 import os
 import re
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
+from pydantic import BaseModel, ValidationError
 
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
+from nodes.text import first_line
 from state.context import AUTO, OFFLINE, Context
 
 logger = logging.getLogger("workflows")
@@ -170,13 +172,43 @@ def fan_out_slots(runtime: Runtime[Context] | None) -> asyncio.Semaphore:
     """Return the semaphore that bounds parallel branches to the context's `max_concurrency`.
 
     Send branches of one step run as tasks on one event loop, so a semaphore per loop and bound is what
-    keeps them to the bound: `async with llm.fan_out_slots(runtime): ...` around a branch's model calls.
+    keeps them to the bound: pass it as `call_with_retries(..., slots=...)`, which holds a slot per attempt.
     Runs sharing a loop (a server) with the same bound share the slots, which also shields a provider's
     rate limit. LangGraph's own `max_concurrency` run config bounds every node, not just the fan-out.
     """
     limit = max(1, context_of(runtime).max_concurrency)
     per_loop = _slots.setdefault(asyncio.get_running_loop(), {})
-    return per_loop.setdefault(limit, asyncio.Semaphore(limit))
+    if limit not in per_loop:
+        per_loop[limit] = asyncio.Semaphore(limit)
+    return per_loop[limit]
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@overload
+def read_structured(answer: Mapping[str, Any]) -> tuple[Any | None, str]: ...
+@overload
+def read_structured(answer: Mapping[str, Any], schema: type[ModelT]) -> tuple[ModelT | None, str]: ...
+def read_structured(answer: Mapping[str, Any], schema: type[BaseModel] | None = None) -> tuple[Any | None, str]:
+    """Read an `include_raw=True` structured reply: its parsed value, or None and what was wrong with it.
+
+    With `schema`, the value is validated into it. The problem is one line for the run's notes, ending in a
+    short excerpt of the raw reply so a reader can see what the model actually said.
+    """
+    error: object = answer.get("parsing_error")
+    parsed = answer.get("parsed")
+    if error is None and parsed is None:
+        error = "no JSON object"
+    if error is None:
+        if schema is None:
+            return parsed, ""
+        try:
+            return schema.model_validate(parsed), ""
+        except ValidationError as invalid:
+            error = invalid
+    raw = getattr(answer.get("raw"), "text", "")[:120]
+    return None, f"{first_line(error)}; raw: {raw!r}"
 
 
 def check_context(context: Context, nodes: list[str]) -> list[str]:
@@ -215,16 +247,23 @@ def _retries(policy: RetryPolicy, error: Exception) -> bool:
     return bool(retry_on(error))
 
 
-async def call_with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy = LLM_RETRY) -> tuple[T, int]:
+async def call_with_retries(
+    call: Callable[[], Awaitable[T]], policy: RetryPolicy = LLM_RETRY, slots: asyncio.Semaphore | None = None
+) -> tuple[T, int]:
     """Await `call`, retrying what `policy` retries with its backoff; return the result and the attempts made.
 
     For one branch of a fan-out: a node RetryPolicy fails the whole run after its last attempt, while a
     branch that keeps failing should fail only itself. The last error is raised for the branch to report.
+    With `slots` (see fan_out_slots), each attempt holds a slot only while it runs: a branch waiting out its
+    backoff must not keep a sibling from calling the model.
     """
     interval = policy.initial_interval
     for attempt in range(1, policy.max_attempts + 1):
         try:
-            return await call(), attempt
+            if slots is None:
+                return await call(), attempt
+            async with slots:
+                return await call(), attempt
         except Exception as error:
             if attempt >= policy.max_attempts or not _retries(policy, error):
                 raise

@@ -34,6 +34,18 @@ from nodes.text import MARKDOWN_HEADING, approx_tokens, content_words, overlap, 
 
 OFFLINE_LABEL = "offline (deterministic stand-in, not Gemini)"
 
+_EXAMPLE = r"\b{}\b[^.\n]{{0,40}}?(?:such as|e\.g\.,?|for example,?)\s+(?:\"([^\"\n]+)\"|([^)\n.]+))"
+
+
+def _example_of(what: str, instructions: str, fallback: str) -> str:
+    """Return the prompt's own example of a greeting or closing ("such as Dear Customer"), as a line of a letter."""
+    found = re.search(_EXAMPLE.format(what), instructions, re.I)
+    if found is None:
+        return fallback
+    text = (found.group(1) or found.group(2)).strip()
+    return text if text.endswith((",", "!", ".")) else f"{text},"
+
+
 _BLOCK = re.compile(r"^-{3,}[ \t]*\n(.*?)\n-{3,}[ \t]*$", re.S | re.M)
 _FIELD = re.compile(r"^\s*([A-Za-z][\w ]{0,40}):\s*(.+?)\s*$", re.M)
 _QUOTES = "\"'“”‘’"
@@ -401,7 +413,9 @@ def reply(prompt: Prompt) -> str:
     if material:
         lines = [line.strip() for line in material.splitlines() if line.strip()]
         if any(word in asks for word in ("email", "letter", "message to")):
-            return "Dear Customer,\n\n" + "\n".join(lines) + "\n\nBest regards,\nCustomer Support"
+            greeting = _example_of("greeting", prompt.instructions, "Dear Customer,")
+            closing = _example_of("closing", prompt.instructions, "Best regards,")
+            return f"{greeting}\n\n" + "\n".join(lines) + f"\n\n{closing}\nCustomer Support"
         return "\n".join(lines)
     role = re.search(r"\bYou are (?:an? |the )?([^.\n]+)", prompt.instructions)
     said = prompt.fields.get("the user says") or prompt.user_text

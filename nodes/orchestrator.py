@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from nodes import llm, prompts
 from nodes.backend import SupportBackend
 from nodes.workers import Job, Outcome, Worker
+from state.common import fresh_run_info, overwrite
 from state.context import Context
 from state.orchestrator import (
     OrchestratorState,
@@ -84,8 +85,9 @@ def plan_schema(workers: Mapping[str, Worker]) -> dict[str, Any]:
 def task_key(message: str, kind: str, fields: Mapping[str, str]) -> str:
     """Return the task's stable identity: the same message and task always give the same key, on any machine.
 
-    The message is part of it so that a resent message finds its case again, while the same invoice raised in
-    a new message gets a new case. Model output (such as the billing concern) is not: it may vary between tries.
+    `fields` are the ones that identify the task (Worker.identity). The message is part of the key so that a
+    resent message finds its case again, while the same invoice raised in a new message gets a new case. Model
+    output (such as the billing concern, or the planner's wording of a reason) is not: it may vary between tries.
     """
     canonical = json.dumps({"message": " ".join(message.split()), "kind": kind, "fields": dict(fields)}, sort_keys=True)
     return f"{kind}:{hashlib.sha256(canonical.encode()).hexdigest()[:20]}"
@@ -151,7 +153,7 @@ def read_plan(
             continue
         # Unset optional fields are left out: str(None) would reach the worker as the text "None".
         fields = {name: str(value) for name, value in task.model_dump(mode="json", exclude_none=True).items()}
-        key = task_key(message, kind, fields)
+        key = task_key(message, kind, worker.identity(fields))
         if key in seen:
             notes.append(f"The plan listed the {worker.label} {shown} twice; handled it once.")
             continue
@@ -192,22 +194,24 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
     async def plan(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Break the customer's message into typed tasks, one per request, in the customer's order."""
         message = state.get("message", "").strip()
+        # `results` accumulates: an earlier run's results on this thread must not reach this run's email.
+        fresh = {"tasks": [], "unhandled": [], "results": overwrite([])}
         if not message:
-            return {"tasks": [], "unhandled": [], "notes": ["The message was empty, so no tasks were planned."]}
+            return {**fresh, **fresh_run_info(notes=["The message was empty, so no tasks were planned."])}
         built = await llm.chat_model(runtime, "plan")
         structured = built.model.with_structured_output(schema, include_raw=True)
         answer = cast(dict[str, Any], await structured.ainvoke([("system", system), ("human", message)]))
-        seen = {"models": {"plan": built.label}}
-        if answer["parsing_error"] is not None or answer["parsed"] is None:
-            raw = getattr(answer["raw"], "text", "")[:120]
-            note = f"The planner's output was not valid JSON (raw: {raw!r}); asked the customer for details."
-            return {"tasks": [], "unhandled": [], "notes": [note], **seen}
-        tasks, unhandled, notes = read_plan(answer["parsed"], workers, message)
+        seen = {"plan": built.label}
+        parsed, problem = llm.read_structured(answer)
+        if parsed is None:
+            note = f"The planner's output was not valid JSON ({problem}); asked the customer for details."
+            return {**fresh, **fresh_run_info(seen, [note])}
+        tasks, unhandled, notes = read_plan(parsed, workers, message)
         raw = getattr(answer["raw"], "text", "")
         if not _is_json(raw):
             # LangChain's JSON parser repairs truncated output; say so, as a cut-off plan may have lost tasks.
             notes.insert(0, f"The planner's output was not valid JSON (raw: {raw[:120]!r}); used what could be read.")
-        return {"tasks": tasks, "unhandled": unhandled, "notes": notes, **seen}
+        return {**fresh, "tasks": tasks, "unhandled": unhandled, **fresh_run_info(seen, notes)}
 
     return plan
 
@@ -231,9 +235,13 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
         task = state["task"]
         used: dict[str, str] = {}
 
+        built: llm.BuiltModel | None = None
+
         async def ask(schema: type[AnswerT], system: str, human: str) -> AnswerT:
-            built = await llm.chat_model(runtime, kind)
-            used[kind] = built.label
+            nonlocal built
+            if built is None:
+                built = await llm.chat_model(runtime, kind)
+                used[kind] = built.label
             answer = await built.model.with_structured_output(schema).ainvoke([("system", system), ("human", human)])
             return schema.model_validate(answer)
 
@@ -243,19 +251,18 @@ def make_worker(kind: str, worker: Worker, backend: SupportBackend) -> WorkerNod
             fields = worker.task_schema.model_validate(task["fields"])
             return await worker.handle(Job(fields, state["message"], task["key"], backend, ask))
 
-        async with llm.fan_out_slots(runtime):
-            try:
-                outcome, attempts = await llm.call_with_retries(handle, WORKER_RETRY)
-            # A failed task must not sink its siblings: report it, and let the email promise a follow-up.
-            except Exception as error:  # noqa: BLE001
-                facts = {name.replace("_", " ").capitalize(): value for name, value in task["fields"].items()}
-                first_field = next(iter(task["fields"].values()), "")
-                failed = Outcome(first_field, f"Not completed: {FOLLOW_UP}", {**facts, "Status": FOLLOW_UP})
-                note = (
-                    f"The {worker.label} task #{task['index'] + 1} failed ({llm.describe_error(error)}); "
-                    "the email promises a follow-up."
-                )
-                return {"results": [_result(task, worker, failed, ok=False)], "models": used, "notes": [note]}
+        try:
+            outcome, attempts = await llm.call_with_retries(handle, WORKER_RETRY, llm.fan_out_slots(runtime))
+        # A failed task must not sink its siblings: report it, and let the email promise a follow-up.
+        except Exception as error:  # noqa: BLE001
+            facts = {name.replace("_", " ").capitalize(): value for name, value in task["fields"].items()}
+            first_field = next(iter(task["fields"].values()), "")
+            failed = Outcome(first_field, f"Not completed: {FOLLOW_UP}", {**facts, "Status": FOLLOW_UP})
+            note = (
+                f"The {worker.label} task #{task['index'] + 1} failed ({llm.describe_error(error)}); "
+                "the email promises a follow-up."
+            )
+            return {"results": [_result(task, worker, failed, ok=False)], "models": used, "notes": [note]}
         number = f"The {worker.label} task #{task['index'] + 1}"
         notes = [f"{number} succeeded on attempt {attempts}."] if attempts > 1 else []
         notes += [f"{number}: {note}" for note in outcome.notes]

@@ -5,11 +5,10 @@ from typing import Any, Protocol, cast
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
-from pydantic import ValidationError
 
 from nodes import llm, prompts
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, Intent
-from nodes.text import first_line
+from state.common import fresh_run_info
 from state.context import Context
 from state.routing import Classification, RoutingState
 
@@ -31,8 +30,13 @@ def classification_schema(intents: Mapping[str, Intent]) -> dict[str, Any]:
     return schema
 
 
-def _fallback(note: str, confidence: float = 0.0) -> dict[str, Any]:
-    return {"route": FALLBACK_ROUTE, "intent": FALLBACK.label, "confidence": confidence, "notes": [note]}
+def _fallback(note: str, confidence: float = 0.0, models: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "route": FALLBACK_ROUTE,
+        "intent": FALLBACK.label,
+        "confidence": confidence,
+        **fresh_run_info(models, [note]),
+    }
 
 
 def make_classify(intents: Mapping[str, Intent]) -> Node:
@@ -50,26 +54,26 @@ def make_classify(intents: Mapping[str, Intent]) -> Node:
         built = await llm.chat_model(runtime, "classify")
         structured = built.model.with_structured_output(schema, include_raw=True)
         answer = cast(dict[str, Any], await structured.ainvoke([("system", system), ("human", query)]))
-        seen = {"models": {"classify": built.label}}
-        try:
-            if answer["parsing_error"] is not None or answer["parsed"] is None:
-                raise ValueError(answer["parsing_error"] or "no JSON object")
-            verdict = Classification.model_validate(answer["parsed"])
-        except (ValueError, ValidationError) as error:
-            raw = getattr(answer["raw"], "text", "")[:120]
-            note = f"The classifier's output was not valid ({first_line(error)}; raw: {raw!r}); asked to rephrase."
-            return {**_fallback(note), **seen}
+        seen = {"classify": built.label}
+        verdict, problem = llm.read_structured(answer, Classification)
+        if verdict is None:
+            return _fallback(f"The classifier's output was not valid ({problem}); asked to rephrase.", models=seen)
         route = routes.get(verdict.intent.strip().casefold())
         if route is None:
-            return {**_fallback(f"The classifier answered an unknown category {verdict.intent!r}."), **seen}
+            return _fallback(f"The classifier answered an unknown category {verdict.intent!r}.", models=seen)
         threshold = llm.context_of(runtime).min_confidence
         if verdict.confidence < threshold:
             note = (
                 f"The classifier's best guess was {verdict.intent!r} with confidence {verdict.confidence:.2f}, "
                 f"below the {threshold} threshold."
             )
-            return {**_fallback(note, verdict.confidence), **seen}
-        return {"route": route, "intent": intents[route].label, "confidence": verdict.confidence, **seen}
+            return _fallback(note, verdict.confidence, seen)
+        return {
+            "route": route,
+            "intent": intents[route].label,
+            "confidence": verdict.confidence,
+            **fresh_run_info(seen),
+        }
 
     return classify
 

@@ -5,6 +5,8 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from nodes import llm
+from nodes.inputs import whole_number
+from state.common import fresh_run_info
 from state.context import Context
 from state.summarize_translate import SummarizeTranslateState
 
@@ -33,13 +35,7 @@ Text:
 
 def max_words_of(state: SummarizeTranslateState) -> int:
     """Return the summary's word limit, checked."""
-    limit = state.get("max_words")
-    if limit is None:
-        return DEFAULT_MAX_WORDS
-    # bool is an int to Python, and `or DEFAULT` would turn an explicit 0 into 80 without a word.
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"max_words must be a whole number of at least 1, got {limit!r}")
-    return limit
+    return whole_number(state.get("max_words"), "max_words", DEFAULT_MAX_WORDS)
 
 
 async def summarize(state: SummarizeTranslateState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -50,15 +46,19 @@ async def summarize(state: SummarizeTranslateState, runtime: Runtime[Context]) -
     limit = max_words_of(state)
     built = await llm.chat_model(runtime, "summarize")
     prompt = SUMMARIZE.format(max_words=limit, text=text)
-    if state.get("summary_problem"):
+    # Only the gate sends a run back here; anything else is a new run on the thread, which starts the count over
+    # (a finished run ends with the summary passed or the attempts used up, so it never looks like a retry).
+    retry = state.get("summary_ok") is False and state.get("summary_attempts", 0) < MAX_SUMMARY_ATTEMPTS
+    if retry and state.get("summary_problem"):
         # Say why the last attempt was rejected: a retry with the same prompt tends to repeat the mistake.
         prompt += f"\n\nA previous attempt was rejected: {state['summary_problem']}."
     reply = await built.model.ainvoke([("human", prompt)])
-    return {
-        "summary": reply.text.strip(),
-        "summary_attempts": state.get("summary_attempts", 0) + 1,
-        "models": {"summarize": built.label},
-    }
+    update: dict[str, Any] = {"summary": reply.text.strip(), "models": {"summarize": built.label}}
+    if retry:
+        return {**update, "summary_attempts": state.get("summary_attempts", 0) + 1}
+    # The language is settled here, not only by `translate`, so a run that never translates reports its own.
+    language = (state.get("language") or DEFAULT_LANGUAGE).strip()
+    return {**update, "summary_attempts": 1, "language": language, **fresh_run_info(update["models"])}
 
 
 def summary_problem(summary: str, max_words: int) -> str:
@@ -83,6 +83,8 @@ async def check_summary(state: SummarizeTranslateState) -> dict[str, Any]:
     return {
         "summary_ok": False,
         "summary_problem": problem,
+        # Written, not left out: an earlier run's translation on this thread would otherwise be returned.
+        "translation": "",
         "notes": [f"Not translated: after {attempts} attempts {problem}."],
     }
 

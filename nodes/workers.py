@@ -1,12 +1,14 @@
 """The worker registry of the orchestrator graph: a new task type is one entry in WORKERS."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel
+from langchain_core.exceptions import OutputParserException
+from pydantic import BaseModel, ValidationError
 
 from nodes.backend import SupportBackend
+from nodes.text import first_line
 from state.orchestrator import BillingInquiry, InvoiceConcern, ProductReturn, StatusUpdate
 
 TaskT = TypeVar("TaskT", bound=BaseModel)
@@ -67,6 +69,15 @@ class Worker:
     """Do the work. Raise on failure: the node retries transient errors, then reports a follow-up."""
     example: str
     """A customer sentence holding one such request (documentation, and the registry contract tests)."""
+    identity_fields: tuple[str, ...] = ()
+    """The task fields that say which task it is (all of them when empty). Only these, case-folded, go into the
+    task's key: a re-sent message whose plan words the rest differently (a return's reason) then finds the
+    case or RMA it already has instead of getting a second one."""
+
+    def identity(self, fields: Mapping[str, str]) -> dict[str, str]:
+        """Return the fields that identify a task, case-folded and with spaces collapsed."""
+        names = self.identity_fields or tuple(fields)
+        return {name: " ".join(fields.get(name, "").split()).casefold() for name in names}
 
 
 BILLING_PROMPT = """You are a specialized billing assistant. The customer's message concerns invoice {invoice_number}, \
@@ -85,13 +96,13 @@ async def investigate_invoice(job: Job[BillingInquiry]) -> Outcome:
             concern = (await job.ask(InvoiceConcern, system, job.message)).concern.strip() or GENERAL_CONCERN
             break
         # An unreadable concern must not cost the customer their case: the invoice number alone is enough to
-        # open one. Other errors (network, rate limit) propagate so the node retries or reports a follow-up.
-        except ValueError as error:  # includes OutputParserException and pydantic's ValidationError
+        # open one. Other errors (network, rate limit, a model that cannot be built) propagate so the node
+        # retries or reports a follow-up; a bare ValueError would also swallow llm.ModelSetupError.
+        except (OutputParserException, ValidationError) as error:
             if attempt == CONCERN_ATTEMPTS:
-                reason = " ".join(str(error).split())[:120] or type(error).__name__
                 notes.append(
                     f"Could not read the customer's concern about {invoice} from the model after {attempt} tries "
-                    f"({type(error).__name__}: {reason}); opened the case as '{GENERAL_CONCERN}'."
+                    f"({type(error).__name__}: {first_line(error)}); opened the case as '{GENERAL_CONCERN}'."
                 )
     case = await job.backend.open_investigation(job.key, invoice, concern)
     return Outcome(
@@ -151,6 +162,7 @@ WORKERS: dict[str, Worker] = {
         task_schema=BillingInquiry,
         handle=investigate_invoice,
         example="I have a question about invoice INV-4521: I was charged twice.",
+        identity_fields=("invoice_number",),
     ),
     "product_return": Worker(
         label="Product Return",
@@ -159,6 +171,7 @@ WORKERS: dict[str, Worker] = {
         task_schema=ProductReturn,
         handle=authorize_return,
         example="I would like to return the 'EasyPrinter 300' because it arrived broken.",
+        identity_fields=("product_name",),
     ),
     "status_update": Worker(
         label="Status Update",
@@ -166,6 +179,7 @@ WORKERS: dict[str, Worker] = {
         task_schema=StatusUpdate,
         handle=look_up_order,
         example="Can you give me an update on my order A-20001?",
+        identity_fields=("order_id",),
     ),
 }
 """Registry key -> worker. The key is the task `kind` the planner answers with and the worker's node name."""

@@ -1,7 +1,7 @@
 """State keys every workflow shares: which model answered each node, and what went wrong on the way."""
 
 import operator
-from typing import Annotated
+from typing import Annotated, Any
 
 from typing_extensions import TypedDict
 
@@ -18,3 +18,21 @@ class RunInfo(TypedDict, total=False):
     """Node name -> label of the chat model that answered it (says "offline" when no real model ran)."""
     notes: Annotated[list[str], operator.add]
     """Recoverable problems met during the run (malformed model output, fallbacks taken), in plain words."""
+
+
+def overwrite(value: Any) -> dict[str, Any]:
+    """Return a write that replaces a reducer key's value instead of adding to it.
+
+    The `{"__overwrite__": value}` form of `langgraph.types.Overwrite` (both exist from langgraph 1.0.2): it
+    is plain JSON, so a thread's history and Studio's update stream show it as data, not as an object's repr.
+    """
+    return {"__overwrite__": value}
+
+
+def fresh_run_info(models: dict[str, str] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
+    """Return the first node's `models` and `notes`, replacing what earlier runs on the same thread left.
+
+    Reducer keys accumulate across runs of a checkpointed thread (Studio, resumed threads), so a run's first
+    node must overwrite them, or the second run would report the first one's notes and models too.
+    """
+    return {"models": overwrite(dict(models or {})), "notes": overwrite(list(notes or []))}

@@ -103,7 +103,7 @@ class WorkerResult(TypedDict):
     reference: str
     """The id the customer needs (case id, RMA number, order id); the email must contain it."""
     summary: str
-    """One line on what was done, e.g. "Opened investigation case CASE-1A2B3C for invoice INV-7890"."""
+    """One line on what was done, e.g. "Opened investigation case CASE-04817263 for invoice INV-7890"."""
     details: dict[str, str]
     """Facts for the email, label -> value, in display order."""
 

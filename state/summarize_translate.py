@@ -29,7 +29,7 @@ class SummarizeTranslateOutput(TypedDict, total=False):
 
     summary: str
     translation: str
-    """Absent when the summary never passed the gate: nothing trustworthy to translate."""
+    """Empty when the summary never passed the gate: nothing trustworthy to translate."""
     language: str
     summary_ok: bool
     """Whether the summary passed the gate (non-empty, within `max_words`)."""

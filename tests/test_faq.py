@@ -254,7 +254,12 @@ class GatedModel(OfflineChatModel):
                 self.finished.append(question)
                 self.events[rank].set()
             else:
-                await asyncio.sleep(0)  # yield to the loop (no waiting), so other branches can start
+                # Yield to the loop (no waiting) until a sibling call is in flight: branches reach their slots
+                # only after building their model in a thread, so one yield may come before any sibling does.
+                for _ in range(1000):
+                    if self.in_flight > 1:
+                        break
+                    await asyncio.sleep(0)
             return await super()._agenerate(messages, *args, **kwargs)
         finally:
             self.in_flight -= 1

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from nodes import llm
@@ -145,3 +145,42 @@ async def test_offline_lists_padded_to_a_minimum_repeat_distinct_items_without_f
     answer = await OfflineChatModel().with_structured_output(schema).ainvoke(f"Ask questions.\n---\n{material}\n---")
     assert len(answer["questions"]) == 6
     assert len(set(answer["questions"])) == 2
+
+
+def test_read_structured_gives_the_value_or_one_line_with_a_raw_excerpt() -> None:
+    raw = AIMessage(content="x" * 200)
+    assert llm.read_structured({"raw": raw, "parsed": {"order_id": "A-12345"}, "parsing_error": None}) == (
+        {"order_id": "A-12345"},
+        "",
+    )
+    ticket = {"order_id": "A-12345", "urgent": True}
+    value, problem = llm.read_structured({"raw": raw, "parsed": ticket, "parsing_error": None}, Ticket)
+    assert value == Ticket(order_id="A-12345", urgent=True) and problem == ""
+    for answer, start in [
+        ({"raw": raw, "parsed": None, "parsing_error": ValueError("bad\nsecond line")}, "bad; raw: 'xxx"),
+        ({"raw": raw, "parsed": None, "parsing_error": None}, "no JSON object; raw: 'xxx"),
+        ({"raw": raw, "parsed": {"order_id": "nope", "urgent": True}, "parsing_error": None}, "1 validation error"),
+    ]:
+        value, problem = llm.read_structured(answer, Ticket)
+        assert value is None and problem.startswith(start) and "\n" not in problem
+        assert problem.endswith(repr("x" * 120))
+
+
+@pytest.mark.parametrize(
+    ("greeting", "closing", "first", "last"),
+    [
+        ("such as Dear Customer", "such as Best regards", "Dear Customer,", "Best regards,"),
+        ('e.g., "Hello Sam,"', 'e.g., "Cheers!"', "Hello Sam,", "Cheers!"),
+    ],
+)
+async def test_offline_email_greets_and_closes_as_the_prompt_exemplifies(
+    greeting: str, closing: str, first: str, last: str
+) -> None:
+    prompt = (
+        "Combine these points into one email to a customer:\n---\nOrder A-12345: shipped.\n---\n"
+        f"Start with a friendly greeting ({greeting}) and end with a polite closing ({closing})."
+    )
+    text = (await OfflineChatModel().ainvoke([HumanMessage(prompt)])).text
+    lines = text.splitlines()
+    assert lines[0] == first and lines[-2:] == [last, "Customer Support"]
+    assert "Order A-12345: shipped." in text

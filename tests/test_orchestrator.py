@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from graphs.catalog import WORKFLOWS
 from graphs.orchestrator import build_orchestrator, graph
+from nodes import backend as backend_module
 from nodes import llm, orchestrator
 from nodes.backend import Case, LocalBackend, ReturnAuthorization
 from nodes.offline import OFFLINE_LABEL
@@ -23,8 +24,8 @@ from tests.fakes import GeminiServer, ScriptedChatModel
 from tests.test_cli import run_cli
 
 OFFLINE = Context(model="offline")
-RMA = re.compile(r"RMA-\d{5}")
-CASE = re.compile(r"CASE-\d{6}")
+RMA = re.compile(r"RMA-\d{8}")
+CASE = re.compile(r"CASE-\d{8}")
 
 
 async def run(message: str, context: Context = OFFLINE, **build: Any) -> dict[str, Any]:
@@ -703,8 +704,8 @@ def test_cli_runs_the_lesson_message_offline() -> None:
     assert "  1. billing_inquiry invoice_number=INV-7890" in out
     assert "  2. product_return product_name=SuperWidget 5000, reason_for_return=not compatible with my system" in out
     assert "  3. status_update order_id=A-12345" in out
-    assert re.search(r"1\. \[done\] Billing Inquiry: Opened investigation case CASE-\d{6}", out)
-    assert re.search(r"2\. \[done\] Product Return: Issued RMA-\d{5}", out)
+    assert re.search(r"1\. \[done\] Billing Inquiry: Opened investigation case CASE-\d{8}", out)
+    assert re.search(r"2\. \[done\] Product Return: Issued RMA-\d{8}", out)
     assert "3. [done] Status Update: Order A-12345: Shipped" in out
     assert "Email:\n  Dear Customer," in out
     assert done.stderr.count(llm.OFFLINE_NOTICE) == 1
@@ -720,3 +721,96 @@ def test_cli_json_output() -> None:
     assert result["tasks"][1]["fields"] == {"product_name": "Lamp X", "reason_for_return": "it flickers"}
     assert "Processing" in result["email"] and RMA.search(result["email"])
     assert result["models"]["plan"] == llm.OFFLINE_LABEL
+
+
+async def test_a_billing_model_that_cannot_be_built_is_a_follow_up_not_a_general_case() -> None:
+    backend = LocalBackend()
+    context = Context(model="offline", node_models={"billing_inquiry": "gemini-2.5-flash"})
+    result = await run(WORKERS["billing_inquiry"].example, context, backend=backend)
+    assert backend.cases == {}
+    [billing] = result["results"]
+    assert billing["ok"] is False
+    assert FOLLOW_UP in result["email"]
+    [note] = result["notes"]
+    assert "needs a Gemini API key" in note and GENERAL_CONCERN not in note
+
+
+async def test_the_billing_worker_builds_its_model_once_however_often_it_asks(
+    scripted: ScriptedChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted.replies = [BILLING_PLAN, '{"concern": ', json.dumps({"concern": "I was charged twice."})]
+    built: list[str] = []
+    model_for = llm.model_for
+
+    def counting(context: Context, node: str) -> llm.BuiltModel:
+        built.append(node)
+        return model_for(context, node)
+
+    monkeypatch.setattr(llm, "model_for", counting)
+    await run(LESSON_MESSAGE, Context(chat_model=scripted), backend=LocalBackend())
+    assert built.count("billing_inquiry") == 1
+
+
+async def test_a_worker_waiting_out_its_backoff_frees_its_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed: list[str] = []
+    other_done = asyncio.Event()
+
+    async def handle(job: Job[Any]) -> Outcome:
+        invoice = job.task.invoice_number
+        if not failed:
+            failed.append(invoice)
+            raise ConnectionError("reset")
+        if invoice != failed[0]:
+            other_done.set()
+        return Outcome(reference=invoice, summary="ok", details={})
+
+    backoff = 7.0
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay: float, *args: Any) -> Any:
+        # The retry's backoff ends only once the other task has run: with its slot held, that never happens.
+        if delay == backoff:
+            await asyncio.wait_for(other_done.wait(), 5)
+            return None
+        return await real_sleep(delay, *args)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    policy = RetryPolicy(max_attempts=2, initial_interval=backoff, jitter=False, retry_on=llm.is_transient)
+    monkeypatch.setattr(orchestrator, "WORKER_RETRY", policy)
+    counting = Worker("Billing Inquiry", "Invoices.", WORKERS["billing_inquiry"].task_schema, handle, "INV-1234")
+    context = Context(model="offline", max_concurrency=1)
+    result = await run(invoice_message(2), context, workers={"billing_inquiry": counting})
+    assert [r["ok"] for r in result["results"]] == [True, True]
+
+
+def test_a_reworded_plan_of_the_same_message_keeps_its_task_keys() -> None:
+    first, _, _ = read_plan(
+        [
+            {"kind": "product_return", "product_name": "SuperWidget 5000", "reason_for_return": "not compatible"},
+            {"kind": "billing_inquiry", "invoice_number": "INV-7890"},
+        ],
+        WORKERS,
+        LESSON_MESSAGE,
+    )
+    again, _, _ = read_plan(
+        [
+            {"kind": "product_return", "product_name": "superwidget  5000", "reason_for_return": "It does not fit"},
+            {"kind": "billing_inquiry", "invoice_number": "#INV-7890"},
+        ],
+        WORKERS,
+        LESSON_MESSAGE,
+    )
+    assert [t["key"] for t in first] == [t["key"] for t in again]
+    other, _, _ = read_plan([{"kind": "billing_inquiry", "invoice_number": "INV-7891"}], WORKERS, LESSON_MESSAGE)
+    assert other[0]["key"] != first[1]["key"]
+
+
+async def test_two_keys_whose_ids_collide_get_different_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backend_module, "_digits", lambda key, count=8: "99999999")
+    backend = LocalBackend()
+    one = await backend.issue_rma("key-1", "A", "b")
+    two = await backend.issue_rma("key-2", "A", "b")
+    assert (one.rma_number, two.rma_number) == ("RMA-99999999", "RMA-00000000")
+    assert await backend.issue_rma("key-2", "A", "b") == two
+    case = await backend.open_investigation("key-1", "INV-1234", "too high")
+    assert case.case_id == "CASE-99999999"

@@ -7,6 +7,7 @@ from graphs.routing import build_routing, graph
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, INTENTS, Intent
 from nodes.offline import OFFLINE_LABEL
 from nodes.routing import EMPTY_QUERY_REPLY, classification_schema, make_classify, make_handler
+from state.common import overwrite
 from state.context import Context
 from tests.fakes import ScriptedChatModel
 
@@ -27,7 +28,7 @@ async def test_offline_classifier_routes_the_lesson_queries(query: str, route: s
     assert update["route"] == route
     assert update["intent"] == INTENTS[route].label
     assert update["confidence"] >= 0.5
-    assert update["models"] == {"classify": OFFLINE_LABEL}
+    assert update["models"] == overwrite({"classify": OFFLINE_LABEL})
 
 
 @pytest.mark.parametrize(("query", "route"), LESSON.items())
