@@ -14,6 +14,7 @@ from graphs.catalog import WORKFLOWS
 from graphs.options import UsageError, check_questions, context_from, node_names
 from nodes.documents import DocumentError, lesson_documents, read_documents
 from nodes.scorecard import SUPPORT_THRESHOLD, passed
+from nodes.text import clip
 from nodes.usage import UsageCounter
 from state.context import Context
 from state.faq import Document
@@ -61,10 +62,6 @@ async def compare_faq(
     return [await measure(name, graph, payload, context) for name, graph in (graphs or contenders()).items()]
 
 
-def _cell(text: str) -> str:
-    return text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…"
-
-
 def render(measured: Sequence[Measured], documents: Sequence[Document], questions: int) -> str:
     """Lay the runs out side by side: cost first, then each scorecard line."""
     rows: list[tuple[str, list[str]]] = [
@@ -93,7 +90,7 @@ def render(measured: Sequence[Measured], documents: Sequence[Document], question
         " " * label_width + "  " + "".join(f"{m.name:<{_WIDTH}}  " for m in measured).rstrip(),
     ]
     lines += [
-        f"{label:<{label_width}}  " + "".join(f"{_cell(c):<{_WIDTH}}  " for c in cells).rstrip()
+        f"{label:<{label_width}}  " + "".join(f"{clip(c, _WIDTH):<{_WIDTH}}  " for c in cells).rstrip()
         for label, cells in rows
     ]
     lines.append("")

@@ -24,6 +24,7 @@ from langgraph.types import StateSnapshot
 from graphs.catalog import WORKFLOWS, Workflow
 from graphs.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names
 from nodes import llm
+from nodes.text import clip
 from state.context import Context
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
@@ -321,8 +322,7 @@ _QUIET = {"input": "(input received)", "fork": "(copy of the checkpoint it branc
 
 
 def _short(value: Any, width: int = 70) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return clip(json.dumps(value, ensure_ascii=False, default=str), width)
 
 
 def history_rows(snapshots: Sequence[StateSnapshot]) -> list[dict[str, Any]]:

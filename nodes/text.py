@@ -59,3 +59,8 @@ def first_line(error: object) -> str:
     """Return the first line of an error's message (at most 160 characters), or its type name when it has none."""
     text = str(error).strip()
     return text.splitlines()[0][:160] if text else type(error).__name__
+
+
+def clip(text: str, width: int) -> str:
+    """Shorten `text` to `width` characters, marking a cut with an ellipsis."""
+    return text if len(text) <= width else text[: width - 1] + "…"
