@@ -211,9 +211,10 @@ def read_structured(answer: Mapping[str, Any], schema: type[BaseModel] | None = 
     return None, f"{first_line(error)}; raw: {raw!r}"
 
 
-def check_context(context: Context, nodes: list[str]) -> list[str]:
-    """Build every model a run will use, so setup errors surface before the run; return the specs' labels."""
-    return sorted({model_for(context, node).label for node in nodes})
+def check_context(context: Context, nodes: list[str]) -> None:
+    """Build every model a run will use, so setup errors (ModelSetupError) surface before the run starts."""
+    for node in nodes:
+        model_for(context, node)
 
 
 def is_transient(error: BaseException) -> bool:
