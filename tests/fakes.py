@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -36,7 +37,42 @@ class ScriptedChatModel(OfflineChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-_PATH = re.compile(r"^/v1beta/models/(?P<model>[^:/]+):generateContent$")
+_PATH = re.compile(
+    r"^/(?P<version>v1|v1beta|v1alpha)/(?P<model>(?:models|tunedModels)/[^:/]+)"
+    r":(?P<method>generateContent|streamGenerateContent)$"
+)
+"""Every path a Gemini client may call for content: any API version the service offers, any model name."""
+
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+@dataclass
+class Reply:
+    """One scripted answer: a text with its finish reason (e.g. "MAX_TOKENS" for a cut-off reply)."""
+
+    text: str
+    finish_reason: str = "STOP"
+
+
+@dataclass
+class Fault:
+    """One scripted failure, answered with Gemini's error body (`{"error": {code, message, status}}`).
+
+    `retry_after` (seconds) is sent both ways a client may read it: a `Retry-After` header and the
+    `google.rpc.RetryInfo` detail that Gemini puts in its 429 bodies.
+    """
+
+    status: int
+    message: str = "The service is currently unavailable."
+    retry_after: float | None = None
 
 
 @dataclass
@@ -46,8 +82,11 @@ class GeminiServer:
     url: str
     api_key: str
     requests: list[dict[str, Any]] = field(default_factory=list)
-    scripted: list[str] = field(default_factory=list)
-    """Reply texts to send instead of computed answers, in order (for malformed-output tests)."""
+    """One entry per request: version, method, model, stream (SSE or not), path and the JSON body."""
+    scripted: list[str | Reply | Fault] = field(default_factory=list)
+    """Answers to send instead of computed ones, in order (for malformed-output and fault tests)."""
+    thoughts_tokens: int = 0
+    """Thinking tokens to report in usageMetadata (Gemini 2.5 models think by default)."""
 
 
 def _messages(body: dict[str, Any]) -> list[BaseMessage]:
@@ -61,72 +100,146 @@ def _messages(body: dict[str, Any]) -> list[BaseMessage]:
     return messages
 
 
-def _answer(state: GeminiServer, body: dict[str, Any]) -> str:
+def _answer(state: GeminiServer, body: dict[str, Any]) -> Reply | Fault:
     if state.scripted:
-        return state.scripted.pop(0)
+        scripted = state.scripted.pop(0)
+        return Reply(scripted) if isinstance(scripted, str) else scripted
     messages = _messages(body)
     config = body.get("generationConfig") or {}
     schema = config.get("responseJsonSchema") or config.get("responseSchema")
-    return json.dumps(fill_schema(schema, messages)) if schema else answer_text(messages)
+    return Reply(json.dumps(fill_schema(schema, messages)) if schema else answer_text(messages))
+
+
+def _tokens(text: str) -> int:
+    return len(text) // 4 + 1
+
+
+def _stream_pieces(text: str, pieces: int = 3) -> list[str]:
+    """Split `text` at spaces into up to `pieces` chunks, as a streamed reply arrives (never an empty chunk)."""
+    words = re.split(r"(?<= )", text)
+    size = max(1, -(-len(words) // pieces))
+    return ["".join(words[i : i + size]) for i in range(0, len(words), size)] or [""]
+
+
+def _responses(reply: Reply, model: str, prompt_tokens: int, thoughts: int, stream: bool) -> list[dict[str, Any]]:
+    """The GenerateContentResponse objects for `reply`: one, or one per streamed chunk.
+
+    As Gemini does, every streamed chunk carries the usage so far (cumulative counts) and only the last one a
+    finish reason; the client works out per-chunk deltas itself.
+    """
+    pieces = _stream_pieces(reply.text) if stream else [reply.text]
+    responses = []
+    written = ""
+    for number, piece in enumerate(pieces, start=1):
+        written += piece
+        last = number == len(pieces)
+        candidate: dict[str, Any] = {"content": {"parts": [{"text": piece}], "role": "model"}, "index": 0}
+        if last:
+            candidate["finishReason"] = reply.finish_reason
+        output = _tokens(written)
+        usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": output}
+        if thoughts:
+            usage["thoughtsTokenCount"] = thoughts
+        usage["totalTokenCount"] = prompt_tokens + output + thoughts
+        responses.append(
+            {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": f"r{number}"}
+        )
+    return responses
 
 
 @contextmanager
 def gemini_server(api_key: str = "test-key-not-secret", lifetime: float = 120.0) -> Iterator[GeminiServer]:
-    """Serve `POST /v1beta/models/{model}:generateContent` on 127.0.0.1, answering like the offline model.
+    """Serve the Gemini API's content methods on 127.0.0.1, answering like the offline model.
 
-    Requests with another key get Gemini's 400 "API key not valid". The server stops when the block ends, or
-    by itself after `lifetime` seconds, whichever comes first.
+    `POST /{v1,v1beta,v1alpha}/models/{model}:generateContent` and `:streamGenerateContent` (server-sent events
+    with `?alt=sse`, else one JSON array), for any model name, with the key in the `x-goog-api-key` header or a
+    `key` query parameter, as the real service takes it. Requests with another key get Gemini's 400 "API key not
+    valid"; unknown paths get its 404 body. The server stops when the block ends, or by itself after `lifetime`
+    seconds, whichever comes first.
     """
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-            match = _PATH.match(self.path.split("?")[0])
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-            key = self.headers.get("x-goog-api-key", "")
-            state.requests.append({"model": match and match["model"], "path": self.path, "body": body})
-            if match is None:
-                self._send(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
-            elif key != state.api_key:
-                self._send(
-                    400,
-                    {
-                        "error": {
-                            "code": 400,
-                            "status": "INVALID_ARGUMENT",
-                            "message": "API key not valid. Please pass a valid API key.",
-                        }
-                    },
-                )
-            else:
-                text = _answer(state, body)
-                self._send(
-                    200,
-                    {
-                        "candidates": [
-                            {
-                                "content": {"parts": [{"text": text}], "role": "model"},
-                                "finishReason": "STOP",
-                                "index": 0,
-                            }
-                        ],
-                        "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 3, "totalTokenCount": 15},
-                        "modelVersion": match["model"],
-                    },
-                )
+        protocol_version = "HTTP/1.1"
 
-        def _send(self, status: int, payload: dict[str, Any]) -> None:
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            path, _, query_string = self.path.partition("?")
+            query = parse_qs(query_string)
+            match = _PATH.match(path)
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            key = self.headers.get("x-goog-api-key") or query.get("key", [""])[0]
+            stream = bool(match and match["method"] == "streamGenerateContent")
+            sse = stream and query.get("alt") == ["sse"]
+            state.requests.append(
+                {
+                    "version": match and match["version"],
+                    "method": match and match["method"],
+                    "model": match and match["model"].partition("/")[2],
+                    "stream": stream,
+                    "path": self.path,
+                    "body": body,
+                }
+            )
+            if match is None:
+                self._error(Fault(404, f"Method not found: {path}"))
+            elif key != state.api_key:
+                self._error(Fault(400, "API key not valid. Please pass a valid API key."))
+            else:
+                answer = _answer(state, body)
+                if isinstance(answer, Fault):
+                    self._error(answer)
+                    return
+                prompt_tokens = sum(_tokens(m.text) for m in _messages(body))
+                model = match["model"].partition("/")[2]
+                responses = _responses(answer, model, prompt_tokens, state.thoughts_tokens, stream)
+                if sse:
+                    self._send_events(responses)
+                else:
+                    self._send(200, responses if stream else responses[0])
+
+        def _error(self, fault: Fault) -> None:
+            error: dict[str, Any] = {
+                "code": fault.status,
+                "message": fault.message,
+                "status": _STATUS_NAMES.get(fault.status, "UNKNOWN"),
+            }
+            headers = {}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = f"{fault.retry_after:g}"
+                error["details"] = [
+                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{fault.retry_after:g}s"}
+                ]
+            self._send(fault.status, {"error": error}, headers)
+
+        def _send(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+
+        def _send_events(self, responses: list[dict[str, Any]]) -> None:
+            """Stream one `data:` event per chunk with chunked transfer encoding, as Gemini's SSE endpoint does."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for response in responses:
+                event = f"data: {json.dumps(response)}\r\n\r\n".encode()
+                self.wfile.write(f"{len(event):X}\r\n".encode() + event + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 128  # the stdlib's 5 makes bursts of concurrent branches wait, then fail
+
+    server = Server(("127.0.0.1", 0), Handler)
     state = GeminiServer(url=f"http://127.0.0.1:{server.server_address[1]}", api_key=api_key)
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     serving.start()

@@ -1,14 +1,18 @@
 """The routing graph through the real ChatGoogleGenerativeAI client, against a local Gemini-compatible server."""
 
+import json
 import socket
 
+import httpx
 import pytest
+from langchain_core.messages import AIMessageChunk
 
 from graphs.catalog import WORKFLOWS
 from graphs.routing import graph
+from nodes import llm
 from nodes.intents import INTENTS
 from state.context import Context
-from tests.fakes import GeminiServer
+from tests.fakes import Fault, GeminiServer, gemini_server
 from tests.test_cli import run_cli
 from tests.test_routing import LESSON
 
@@ -83,3 +87,85 @@ async def test_every_workflow_gives_the_same_result_through_the_gemini_client(ge
     offline.pop("models")
     assert through_gemini == offline
     assert all(request["model"] == "gemini-2.5-flash" for request in gemini.requests)
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta", "v1alpha"])
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "gemini-3-pro-preview", "my-tuned.model_7"])
+def test_the_fake_server_speaks_every_api_version_and_both_content_methods(version: str, model: str) -> None:
+    """Real Gemini serves every API version; clients have moved between them, so the double must too."""
+    body = {"contents": [{"role": "user", "parts": [{"text": "My internet connection is not working."}]}]}
+    with gemini_server() as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        base = f"/{version}/models/{model}"
+        plain = http.post(f"{base}:generateContent", json=body, headers={"x-goog-api-key": server.api_key})
+        array = http.post(f"{base}:streamGenerateContent", params={"key": server.api_key}, json=body)
+        events = http.post(f"{base}:streamGenerateContent?alt=sse", json=body, headers={"x-goog-api-key": "x"})
+        events_ok = http.post(f"{base}:streamGenerateContent", params={"alt": "sse", "key": server.api_key}, json=body)
+    assert plain.status_code == array.status_code == events_ok.status_code == 200
+    whole = plain.json()
+    assert whole["candidates"][0]["finishReason"] == "STOP"
+    text = whole["candidates"][0]["content"]["parts"][0]["text"]
+    assert text
+    chunks = array.json()
+    assert len(chunks) > 1, "a streamed reply arrives in several chunks"
+    assert "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks) == text
+    assert [("finishReason" in c["candidates"][0]) for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    used = [c["usageMetadata"]["candidatesTokenCount"] for c in chunks]
+    assert used == sorted(used) and used[-1] == whole["usageMetadata"]["candidatesTokenCount"], "cumulative usage"
+    assert events_ok.headers["content-type"].startswith("text/event-stream")
+    sse = [json.loads(line[len("data: ") :]) for line in events_ok.text.splitlines() if line.startswith("data: ")]
+    assert sse == chunks
+    assert events.status_code == 400 and events.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert [(r["version"], r["model"], r["stream"]) for r in server.requests] == [
+        (version, model, False),
+        (version, model, True),
+        (version, model, True),
+        (version, model, True),
+    ]
+
+
+def test_the_fake_server_answers_faults_with_geminis_error_body() -> None:
+    with gemini_server() as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        server.scripted = [Fault(429, "Resource has been exhausted (e.g. check quota).", retry_after=1.5)]
+        limited = http.post("/v1/models/gemini-2.5-flash:generateContent", params={"key": server.api_key}, json={})
+        unknown = http.post("/v2/models/gemini-2.5-flash:generateContent", params={"key": server.api_key}, json={})
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "1.5"
+    error = limited.json()["error"]
+    assert (error["code"], error["status"]) == (429, "RESOURCE_EXHAUSTED")
+    assert error["details"][0]["retryDelay"] == "1.5s"
+    assert unknown.status_code == 404 and unknown.json()["error"]["status"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("chosen", [None, "v1", "v1beta"])
+async def test_the_gemini_path_works_whichever_api_version_the_client_chooses(
+    gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch, chosen: str | None
+) -> None:
+    """google-genai 2.x called v1beta, 3.x calls v1 and reads GOOGLE_GENAI_API_VERSION; older ones ignore it."""
+    if chosen is None:
+        monkeypatch.delenv("GOOGLE_GENAI_API_VERSION", raising=False)
+    else:
+        monkeypatch.setenv("GOOGLE_GENAI_API_VERSION", chosen)
+    llm._gemini.cache_clear()  # the client reads the version when it is built
+    for query, route in LESSON.items():
+        result = await graph.ainvoke({"query": query}, context=Context())
+        assert result["intent"] == INTENTS[route].label
+    versions = {request["version"] for request in gemini.requests}
+    assert len(versions) == 1 and versions <= {"v1", "v1beta"}, versions
+
+
+async def test_streamed_replies_through_the_gemini_client_add_up(gemini: GeminiServer) -> None:
+    """Under stream_mode="messages" the client calls streamGenerateContent; chunks and usage must add up."""
+    query = "My internet connection is not working."
+    whole = await graph.ainvoke({"query": query}, context=Context())
+    gemini.requests.clear()
+    chunks: dict[str, list[AIMessageChunk]] = {}
+    async for message, metadata in graph.astream({"query": query}, context=Context(), stream_mode="messages"):
+        if isinstance(message, AIMessageChunk):
+            chunks.setdefault(metadata["langgraph_node"], []).append(message)
+    assert all(request["stream"] and "alt=sse" in request["path"] for request in gemini.requests)
+    assert set(chunks) == {"classify", "technical_support"}
+    reply_chunks = chunks["technical_support"]
+    assert len(reply_chunks) > 1
+    assert "".join(chunk.text for chunk in reply_chunks) == whole["reply"]
+    usage = [chunk.usage_metadata for chunk in reply_chunks if chunk.usage_metadata]
+    assert sum(u["output_tokens"] for u in usage) == len(whole["reply"]) // 4 + 1, "per-chunk deltas of the totals"
