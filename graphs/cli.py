@@ -24,6 +24,7 @@ from graphs.options import (
     check_questions,
     context_from,
     node_names,
+    require,
 )
 from nodes.documents import read_documents
 
@@ -125,7 +126,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _draw(args: argparse.Namespace) -> int:
-    drawable = _workflow(args.name).load().get_graph()
+    workflow = _workflow(args.name)
+    if args.ascii:
+        require("grandalf", "grandalf", "workflows draw --ascii")
+    drawable = workflow.load().get_graph()
     print(drawable.draw_ascii() if args.ascii else drawable.draw_mermaid())
     return 0
 

@@ -5,6 +5,7 @@ This module imports no LangGraph or LangChain at load time (they take most of a 
 """
 
 import argparse
+import importlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,22 @@ class UsageError(Exception):
 
 class ThreadError(UsageError):
     """Bad thread input (unknown thread, node or checkpoint; unusable --db): one line, exit code 2."""
+
+
+class MissingPackage(UsageError):
+    """A package the command needs is not installed: one line saying what installs it, exit code 2."""
+
+
+DISTRIBUTION = "langgraph-workflow-patterns"
+
+
+def require(module: str, package: str, needed_for: str, extra: str | None = None) -> None:
+    """Raise MissingPackage unless `module` imports; `extra` names the project extra that installs it, if any."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        install = f"pip install '{DISTRIBUTION}[{extra}]'" if extra else f"pip install {package}"
+        raise MissingPackage(f"{needed_for} needs the {package} package, which is not installed: {install}") from None
 
 
 def add_document_option(parser: argparse.ArgumentParser) -> None:

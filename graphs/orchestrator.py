@@ -40,7 +40,7 @@ def build_orchestrator(
     # its type, and node_models can give one type its own model. The registry builds the nodes, so a new type
     # still needs no edit here. Workers retry inside the node (nodes.orchestrator.WORKER_RETRY) rather than by a
     # node RetryPolicy, so that a task that keeps failing becomes a follow-up in the email instead of failing the
-    # run. add_node(error_handler=...) could do that too, but langgraph 1.0.2 (our floor) does not have it.
+    # run; the worker knows its task, so it can word that follow-up, which a graph-wide error handler could not.
     for kind, worker in workers.items():
         builder.add_node(kind, make_worker(kind, worker, backend), input_schema=WorkerState)
         builder.add_edge(kind, "synthesize")

@@ -112,10 +112,8 @@ def _gemini(name: str, temperature: float, key: str, base_url: str | None) -> Ba
 
 @lru_cache(maxsize=16)
 def _init_chat_model(spec: str, temperature: float) -> BaseChatModel:
-    try:
-        from langchain.chat_models import init_chat_model
-    except ImportError as missing:
-        raise ModelSetupError(f"Model {spec!r} needs the 'langchain' package: pip install langchain") from missing
+    from langchain.chat_models import init_chat_model  # a dependency; imported here because it is slow to load
+
     try:
         return init_chat_model(spec, temperature=temperature)
     except ImportError as missing:

@@ -23,7 +23,7 @@ class RunInfo(TypedDict, total=False):
 def overwrite(value: Any) -> dict[str, Any]:
     """Return a write that replaces a reducer key's value instead of adding to it.
 
-    The `{"__overwrite__": value}` form of `langgraph.types.Overwrite` (both exist from langgraph 1.0.2): it
+    The `{"__overwrite__": value}` form of `langgraph.types.Overwrite` (both exist in every langgraph we support): it
     is plain JSON, so a thread's history and Studio's update stream show it as data, not as an object's repr.
     """
     return {"__overwrite__": value}

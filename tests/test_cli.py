@@ -166,3 +166,20 @@ def test_a_closed_output_pipe_ends_quietly_with_the_sigpipe_code() -> None:
         os.close(writer)
     assert done.returncode == 141, done.stderr
     assert "error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_draw_ascii_works_after_the_plain_install() -> None:
+    """grandalf is a dependency: the README's first command installs what `draw --ascii` needs."""
+    done = run_cli("draw", "routing", "--ascii")
+    assert done.returncode == 0, done.stderr
+    assert "classify" in done.stdout and "technical_support" in done.stdout
+
+
+def test_a_missing_package_is_one_line_naming_what_installs_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "grandalf", None)  # as if grandalf were not installed
+    assert main(["draw", "routing", "--ascii"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert "grandalf" in error and "pip install" in error
