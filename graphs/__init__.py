@@ -1,1 +1,1 @@
-"""Compiled LangGraph workflows, one module per pattern, and the `workflows` command line."""
+"""Compiled LangGraph workflows, one module per pattern, and the catalog of them; `graphs.cli` is the app on top."""

@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,7 @@ def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiServer]:
 def workflows_command() -> list[str]:
     """The installed console script when present, else the module."""
     script = Path(sys.executable).with_name("workflows")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "graphs"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "graphs.cli"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -50,6 +51,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in (*llm.KEY_VARIABLES, llm.BASE_URL_VARIABLE)}
     env.update({"LANGSMITH_TRACING": "false", "PYTHONPATH": str(REPO)}, **extra)
     return env
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the `workflows` command in a subprocess with a clean environment plus `env`."""
+    return subprocess.run(
+        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
+    )
+
+
+LESSON_ROUTES = {
+    "My internet connection is not working.": "technical_support",
+    "I think there is a mistake on my last invoice.": "billing_inquiry",
+    "What are your opening hours?": "general_question",
+}
+"""The lesson's three queries and the intent the lesson's Gemini run routed each to."""
 
 
 async def updates_of(workflow: Workflow, text: str) -> list[tuple[str, Any]]:

@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 
 from graphs.catalog import WORKFLOWS
-from graphs.cli import _parse, main
-from graphs.options import context_from
+from graphs.cli.commands import _parse, main
+from graphs.cli.options import context_from
 from nodes import llm
 from state.context import Context
-from tests.conftest import clean_env, workflows_command
-
-
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
-    )
+from tests.conftest import clean_env, run_cli, workflows_command
 
 
 def test_run_routing_without_a_key_routes_the_lesson_queries() -> None:

@@ -11,7 +11,7 @@ from langchain_core.outputs import ChatResult
 from langgraph.types import RetryPolicy
 
 from graphs.cli import main
-from graphs.compare import compare_faq
+from graphs.cli.compare import compare_faq
 from graphs.faq_chain import assign_questions
 from graphs.faq_chain import graph as chain
 from graphs.faq_single_call import graph as single_call

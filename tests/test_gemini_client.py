@@ -12,13 +12,12 @@ from graphs.routing import graph
 from nodes import llm
 from nodes.intents import INTENTS
 from state.context import Context
+from tests.conftest import LESSON_ROUTES, run_cli
 from tests.fakes import Fault, GeminiServer, gemini_server
-from tests.test_cli import run_cli
-from tests.test_routing import LESSON
 
 
 async def test_routing_graph_runs_through_the_real_gemini_client(gemini: GeminiServer) -> None:
-    for query, route in LESSON.items():
+    for query, route in LESSON_ROUTES.items():
         result = await graph.ainvoke({"query": query}, context=Context())  # "auto" picks Gemini: a key is set
         assert result["intent"] == INTENTS[route].label
         assert query in result["reply"]
@@ -146,7 +145,7 @@ async def test_the_gemini_path_works_whichever_api_version_the_client_chooses(
     else:
         monkeypatch.setenv("GOOGLE_GENAI_API_VERSION", chosen)
     llm._gemini.cache_clear()  # the client reads the version when it is built
-    for query, route in LESSON.items():
+    for query, route in LESSON_ROUTES.items():
         result = await graph.ainvoke({"query": query}, context=Context())
         assert result["intent"] == INTENTS[route].label
     versions = {request["version"] for request in gemini.requests}

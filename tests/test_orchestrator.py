@@ -19,9 +19,8 @@ from nodes.orchestrator import ASK_FOR_DETAILS, FOLLOW_UP, MAX_TASKS, plan_schem
 from nodes.workers import CONCERN_ATTEMPTS, GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
 from state.context import Context
 from state.orchestrator import LESSON_MESSAGE
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 from tests.fakes import GeminiServer, ScriptedChatModel
-from tests.test_cli import run_cli
 
 OFFLINE = Context(model="offline")
 RMA = re.compile(r"RMA-\d{8}")

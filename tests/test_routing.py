@@ -9,20 +9,15 @@ from nodes.offline import OFFLINE_LABEL
 from nodes.routing import EMPTY_QUERY_REPLY, classification_schema, make_classify, make_handler
 from state.common import overwrite
 from state.context import Context
+from tests.conftest import LESSON_ROUTES
 from tests.fakes import ScriptedChatModel
-
-LESSON = {
-    "My internet connection is not working.": "technical_support",
-    "I think there is a mistake on my last invoice.": "billing_inquiry",
-    "What are your opening hours?": "general_question",
-}
 
 
 def runtime(**settings: object) -> Runtime[Context]:
     return Runtime(context=Context(**settings))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("query", "route"), LESSON.items())
+@pytest.mark.parametrize(("query", "route"), LESSON_ROUTES.items())
 async def test_offline_classifier_routes_the_lesson_queries(query: str, route: str) -> None:
     update = await make_classify(INTENTS)({"query": query}, runtime=runtime(model="offline"))
     assert update["route"] == route
@@ -31,7 +26,7 @@ async def test_offline_classifier_routes_the_lesson_queries(query: str, route: s
     assert update["models"] == overwrite({"classify": OFFLINE_LABEL})
 
 
-@pytest.mark.parametrize(("query", "route"), LESSON.items())
+@pytest.mark.parametrize(("query", "route"), LESSON_ROUTES.items())
 async def test_graph_answers_each_lesson_query_with_its_own_words(query: str, route: str) -> None:
     result = await graph.ainvoke({"query": query}, context=Context(model="offline"))
     assert result["intent"] == INTENTS[route].label

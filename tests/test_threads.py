@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from graphs import threads
 from graphs.catalog import WORKFLOWS
-from graphs.cli import main
+from graphs.cli import main, threads
 from nodes import llm
 from state.context import Context
 from tests.conftest import clean_env, edited_text, nodes_run, updates_of, workflows_command

@@ -22,7 +22,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from graphs.catalog import WORKFLOWS, Workflow
-from graphs.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names
+from graphs.cli.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names
 from nodes import llm
 from nodes.text import clip
 from state.context import Context

@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 
 from graphs.catalog import WORKFLOWS
-from graphs.options import UsageError, check_questions, context_from, node_names
+from graphs.cli.options import UsageError, check_questions, context_from, node_names
 from nodes.documents import DocumentError, lesson_documents, read_documents
 from nodes.scorecard import SUPPORT_THRESHOLD, passed
 from nodes.text import clip

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphs.catalog import WORKFLOWS, Workflow
-from graphs.options import (
+from graphs.cli.options import (
     RUN_ERROR,
     THREAD_COMMANDS,
     USAGE_ERROR,
@@ -29,7 +29,7 @@ from graphs.options import (
 from nodes.documents import read_documents
 
 # LangGraph and LangChain take most of a second to import; `workflows list`, `--help` and usage errors should not
-# wait for them, so the modules that need them (graphs.threads, graphs.compare, nodes.llm) are imported where used.
+# wait for them, so the modules that need them (threads, compare, nodes.llm) are imported where used.
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
 
@@ -109,7 +109,7 @@ def _print_results(
 
 
 def _run(args: argparse.Namespace) -> int:
-    from graphs import threads
+    from graphs.cli import threads
 
     workflow = _workflow(args.name)
     inputs = _inputs(workflow, args.text, args.doc, args.questions)
@@ -168,11 +168,11 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "draw":
         return _draw(args)
     if args.command in THREAD_COMMANDS:
-        from graphs import threads
+        from graphs.cli import threads
 
         return threads.main(args, _print_results)
     if args.command == "compare":
-        from graphs import compare
+        from graphs.cli import compare
 
         return compare.run(args)
     return _run(args)
