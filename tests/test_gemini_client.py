@@ -9,8 +9,8 @@ from langchain_core.messages import AIMessageChunk
 
 from graphs.catalog import WORKFLOWS
 from graphs.routing import graph
-from nodes import llm
 from nodes.intents import INTENTS
+from nodes.llm import models
 from state.context import Context
 from tests.conftest import LESSON_ROUTES, run_cli
 from tests.fakes import Fault, GeminiServer, gemini_server
@@ -144,7 +144,7 @@ async def test_the_gemini_path_works_whichever_api_version_the_client_chooses(
         monkeypatch.delenv("GOOGLE_GENAI_API_VERSION", raising=False)
     else:
         monkeypatch.setenv("GOOGLE_GENAI_API_VERSION", chosen)
-    llm._gemini.cache_clear()  # the client reads the version when it is built
+    models._gemini.cache_clear()  # the client reads the version when it is built
     for query, route in LESSON_ROUTES.items():
         result = await graph.ainvoke({"query": query}, context=Context())
         assert result["intent"] == INTENTS[route].label

@@ -14,6 +14,7 @@ from graphs.orchestrator import build_orchestrator, graph
 from nodes import backend as backend_module
 from nodes import llm, orchestrator
 from nodes.backend import Case, LocalBackend, ReturnAuthorization
+from nodes.llm import models
 from nodes.offline import OFFLINE_LABEL
 from nodes.orchestrator import ASK_FOR_DETAILS, FOLLOW_UP, MAX_TASKS, plan_schema, read_plan, task_key
 from nodes.workers import CONCERN_ATTEMPTS, GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
@@ -745,7 +746,7 @@ async def test_the_billing_worker_builds_its_model_once_however_often_it_asks(
         built.append(node)
         return model_for(context, node)
 
-    monkeypatch.setattr(llm, "model_for", counting)
+    monkeypatch.setattr(models, "model_for", counting)
     await run(LESSON_MESSAGE, Context(chat_model=scripted), backend=LocalBackend())
     assert built.count("billing_inquiry") == 1
 

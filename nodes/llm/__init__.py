@@ -1,0 +1,56 @@
+"""The model layer, the only place that builds and calls chat models; nodes import it as `from nodes import llm`.
+
+- `keys`: where the Gemini key comes from, and `redact()`, which keeps it out of any text.
+- `models`: building a chat model for a node from the run's Context (Gemini, any init_chat_model provider, offline).
+- `structured`: reading structured (JSON-schema) replies.
+- `retry`: which failures are transient, the node RetryPolicy, and retries inside one fan-out branch.
+- `concurrency`: the bound on parallel model calls of a fan-out.
+- `errors`: one-line descriptions of failures for users.
+"""
+
+from nodes.llm.concurrency import fan_out_slots
+from nodes.llm.errors import describe_error
+from nodes.llm.keys import BASE_URL_VARIABLE, KEY_VARIABLES, find_api_key, redact
+from nodes.llm.models import (
+    GEMINI_DEFAULT,
+    OFFLINE_NOTICE,
+    BuiltModel,
+    ModelSetupError,
+    build_model,
+    chat_model,
+    check_context,
+    context_of,
+    gemini_name,
+    model_for,
+    resolve_spec,
+    spec_for,
+)
+from nodes.llm.retry import LLM_RETRY, call_with_retries, is_transient
+from nodes.llm.structured import read_structured
+from nodes.offline import OFFLINE_LABEL
+
+__all__ = [
+    "BASE_URL_VARIABLE",
+    "GEMINI_DEFAULT",
+    "KEY_VARIABLES",
+    "LLM_RETRY",
+    "OFFLINE_LABEL",
+    "OFFLINE_NOTICE",
+    "BuiltModel",
+    "ModelSetupError",
+    "build_model",
+    "call_with_retries",
+    "chat_model",
+    "check_context",
+    "context_of",
+    "describe_error",
+    "fan_out_slots",
+    "find_api_key",
+    "gemini_name",
+    "is_transient",
+    "model_for",
+    "read_structured",
+    "redact",
+    "resolve_spec",
+    "spec_for",
+]

@@ -1,0 +1,135 @@
+"""Building chat models: Gemini by default, any init_chat_model provider, or the offline model."""
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.runtime import Runtime
+
+from nodes.llm.keys import BASE_URL_VARIABLE, find_api_key, redact
+from nodes.offline import OFFLINE_LABEL, OfflineChatModel
+from state.context import AUTO, OFFLINE, Context
+
+logger = logging.getLogger("workflows")
+
+GEMINI_DEFAULT = "gemini-2.5-flash"
+OFFLINE_NOTICE = (
+    "No GOOGLE_API_KEY found: using the offline model (deterministic answers built from the input, not Gemini)."
+)
+
+
+class ModelSetupError(ValueError):
+    """A model that cannot be built as asked (missing key, unknown provider); the message says what to do."""
+
+
+def gemini_name(spec: str) -> str | None:
+    """Return the Gemini model name a spec asks for ("gemini-2.5-flash", "google_genai:..."), else None."""
+    provider, _, name = spec.rpartition(":")
+    if provider in ("google_genai", "google-genai", "gemini") or (not provider and name.startswith("gemini")):
+        return name
+    return None
+
+
+def resolve_spec(spec: str) -> str:
+    """Turn "auto" into Gemini 2.5 Flash when a key is set, else "offline"; other specs pass through."""
+    if spec != AUTO:
+        return spec
+    return GEMINI_DEFAULT if find_api_key() else OFFLINE
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A chat model and the label recorded in the run's `models` map."""
+
+    model: BaseChatModel
+    label: str
+
+
+def build_model(spec: str, temperature: float = 0.0) -> BuiltModel:
+    """Build the chat model a spec names; raise ModelSetupError with advice when that is impossible."""
+    resolved = resolve_spec(spec)
+    if resolved == OFFLINE:
+        if spec == AUTO:
+            _announce_offline()
+        return BuiltModel(OfflineChatModel(), OFFLINE_LABEL)
+    name = gemini_name(resolved)
+    if name is not None:
+        key = find_api_key()
+        if not key:
+            raise ModelSetupError(
+                f"Model {name!r} needs a Gemini API key: set GOOGLE_API_KEY (or GEMINI_API_KEY) in the environment "
+                "or a .env file (get one at https://aistudio.google.com/apikey), or choose --model offline."
+            )
+        return BuiltModel(_gemini(name, temperature, key, os.environ.get(BASE_URL_VARIABLE)), f"google_genai:{name}")
+    return BuiltModel(_init_chat_model(resolved, temperature), resolved)
+
+
+@lru_cache(maxsize=16)
+def _gemini(name: str, temperature: float, key: str, base_url: str | None) -> BaseChatModel:
+    from langchain_google_genai import ChatGoogleGenerativeAI
+
+    # No client-side retries: the graph's RetryPolicy retries transient failures with backoff, and an
+    # unreachable network must end in seconds, not after the client's default half-minute of retries.
+    return ChatGoogleGenerativeAI(
+        model=name, google_api_key=key, temperature=temperature, max_retries=1, timeout=120, base_url=base_url
+    )
+
+
+@lru_cache(maxsize=16)
+def _init_chat_model(spec: str, temperature: float) -> BaseChatModel:
+    from langchain.chat_models import init_chat_model  # a dependency; imported here because it is slow to load
+
+    try:
+        return init_chat_model(spec, temperature=temperature)
+    except ImportError as missing:
+        raise ModelSetupError(f"Model {spec!r} needs its provider package installed: {missing}") from missing
+    except ValueError as unknown:
+        raise ModelSetupError(
+            f"Unknown model {spec!r}: use 'offline', 'auto', a Gemini name such as {GEMINI_DEFAULT!r}, "
+            f"or 'provider:model' ({redact(str(unknown)).splitlines()[0]})"
+        ) from unknown
+
+
+_announced = False
+
+
+def _announce_offline() -> None:
+    global _announced
+    if not _announced:
+        _announced = True
+        logger.warning(OFFLINE_NOTICE)
+
+
+def context_of(runtime: Runtime[Context] | None) -> Context:
+    """Return the run's context; `ainvoke()` without `context=` gives None, Studio may give a dict."""
+    context = runtime.context if runtime is not None else None
+    if isinstance(context, dict):
+        return Context(**context)
+    return context or Context()
+
+
+def spec_for(context: Context, node: str) -> str:
+    """Return the model spec a node runs on: its override, else the run's model."""
+    return context.node_models.get(node) or context.model
+
+
+def model_for(context: Context, node: str) -> BuiltModel:
+    """Return the chat model a node should call under `context` (a Python model object unless overridden)."""
+    if node not in context.node_models and context.chat_model is not None:
+        model = context.chat_model
+        return BuiltModel(model, getattr(model, "model_name", None) or f"custom:{type(model).__name__}")
+    return build_model(spec_for(context, node), context.temperature)
+
+
+async def chat_model(runtime: Runtime[Context] | None, node: str) -> BuiltModel:
+    """Return the chat model for `node`; built in a thread, as building may read files (.env, certificates)."""
+    return await asyncio.to_thread(model_for, context_of(runtime), node)
+
+
+def check_context(context: Context, nodes: list[str]) -> None:
+    """Build every model a run will use, so setup errors (ModelSetupError) surface before the run starts."""
+    for node in nodes:
+        model_for(context, node)
