@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
+from langgraph.runtime import Runtime
 from pydantic import ConfigDict, with_config
 from pydantic.json_schema import SkipJsonSchema
 
@@ -30,3 +31,11 @@ class Context:
     The bound is per event loop: runs in one process with the same bound (a server's concurrent runs) share it."""
     chat_model: SkipJsonSchema[BaseChatModel | None] = None
     """A chat model object from Python; overrides `model` (node_models still win). Hidden from Studio."""
+
+
+def context_of(runtime: Runtime[Context] | None) -> Context:
+    """Return the run's context; `ainvoke()` without `context=` gives None, Studio may give a dict."""
+    context = runtime.context if runtime is not None else None
+    if isinstance(context, dict):
+        return Context(**context)
+    return context or Context()

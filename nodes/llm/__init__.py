@@ -1,33 +1,34 @@
 """The model layer, the only place that builds and calls chat models; nodes import it as `from nodes import llm`.
 
+Its modules, each importing only those above it:
+
 - `keys`: where the Gemini key comes from, and `redact()`, which keeps it out of any text.
+- `errors`: which failures are transient, and one-line descriptions of failures for users.
+- `retry`: the node RetryPolicy, and retries inside one fan-out branch.
 - `models`: building a chat model for a node from the run's Context (Gemini, any init_chat_model provider, offline).
 - `structured`: reading structured (JSON-schema) replies.
-- `retry`: which failures are transient, the node RetryPolicy, and retries inside one fan-out branch.
 - `concurrency`: the bound on parallel model calls of a fan-out.
-- `errors`: one-line descriptions of failures for users.
 """
 
 from nodes.llm.concurrency import fan_out_slots
-from nodes.llm.errors import describe_error
+from nodes.llm.errors import ModelSetupError, describe_error, is_transient
 from nodes.llm.keys import BASE_URL_VARIABLE, KEY_VARIABLES, find_api_key, redact
 from nodes.llm.models import (
     GEMINI_DEFAULT,
     OFFLINE_NOTICE,
     BuiltModel,
-    ModelSetupError,
     build_model,
     chat_model,
     check_context,
-    context_of,
     gemini_name,
     model_for,
     resolve_spec,
     spec_for,
 )
-from nodes.llm.retry import LLM_RETRY, call_with_retries, is_transient
+from nodes.llm.retry import LLM_RETRY, call_with_retries
 from nodes.llm.structured import read_structured
 from nodes.offline import OFFLINE_LABEL
+from state.context import context_of
 
 __all__ = [
     "BASE_URL_VARIABLE",

@@ -5,8 +5,7 @@ import weakref
 
 from langgraph.runtime import Runtime
 
-from nodes.llm.models import context_of
-from state.context import Context
+from state.context import Context, context_of
 
 _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]]" = (
     weakref.WeakKeyDictionary()

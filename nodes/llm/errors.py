@@ -1,8 +1,26 @@
-"""Describing a failed run in one line a user can act on, with no key in it."""
+"""Classifying failed model calls (may a retry help?) and describing them in one line a user can act on."""
 
 from nodes.llm.keys import redact
-from nodes.llm.models import ModelSetupError
-from nodes.llm.retry import is_transient
+
+
+class ModelSetupError(ValueError):
+    """A model that cannot be built as asked (missing key, unknown provider); the message says what to do."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Tell whether retrying a failed model call may help (network, rate limit, server), for RetryPolicy."""
+    if isinstance(error, ValueError):  # includes OutputParserException and ModelSetupError
+        return False
+    retryable = getattr(error, "is_retryable", None)
+    if isinstance(retryable, bool):
+        return retryable
+    code = getattr(error, "code", None) or getattr(error, "status_code", None)
+    if isinstance(code, int):
+        return code == 429 or code >= 500
+    name = type(error).__name__
+    return isinstance(error, (ConnectionError, TimeoutError)) or any(
+        word in name for word in ("Connect", "Timeout", "Transport", "Network", "RateLimit", "Unavailable")
+    )
 
 
 def describe_error(error: BaseException) -> str:

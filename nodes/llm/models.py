@@ -9,9 +9,10 @@ from functools import lru_cache
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
 
+from nodes.llm.errors import ModelSetupError
 from nodes.llm.keys import BASE_URL_VARIABLE, find_api_key, redact
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
-from state.context import AUTO, OFFLINE, Context
+from state.context import AUTO, OFFLINE, Context, context_of
 
 logger = logging.getLogger("workflows")
 
@@ -19,10 +20,6 @@ GEMINI_DEFAULT = "gemini-2.5-flash"
 OFFLINE_NOTICE = (
     "No GOOGLE_API_KEY found: using the offline model (deterministic answers built from the input, not Gemini)."
 )
-
-
-class ModelSetupError(ValueError):
-    """A model that cannot be built as asked (missing key, unknown provider); the message says what to do."""
 
 
 def gemini_name(spec: str) -> str | None:
@@ -101,14 +98,6 @@ def _announce_offline() -> None:
     if not _announced:
         _announced = True
         logger.warning(OFFLINE_NOTICE)
-
-
-def context_of(runtime: Runtime[Context] | None) -> Context:
-    """Return the run's context; `ainvoke()` without `context=` gives None, Studio may give a dict."""
-    context = runtime.context if runtime is not None else None
-    if isinstance(context, dict):
-        return Context(**context)
-    return context or Context()
 
 
 def spec_for(context: Context, node: str) -> str:

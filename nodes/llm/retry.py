@@ -1,4 +1,4 @@
-"""Retrying model calls: which failures may pass, the node retry policy, retries inside one fan-out branch."""
+"""Retrying model calls: the node retry policy, and retries inside one fan-out branch."""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
@@ -6,22 +6,7 @@ from typing import TypeVar
 
 from langgraph.types import RetryPolicy
 
-
-def is_transient(error: BaseException) -> bool:
-    """Tell whether retrying a failed model call may help (network, rate limit, server), for RetryPolicy."""
-    if isinstance(error, ValueError):  # includes OutputParserException and ModelSetupError
-        return False
-    retryable = getattr(error, "is_retryable", None)
-    if isinstance(retryable, bool):
-        return retryable
-    code = getattr(error, "code", None) or getattr(error, "status_code", None)
-    if isinstance(code, int):
-        return code == 429 or code >= 500
-    name = type(error).__name__
-    return isinstance(error, (ConnectionError, TimeoutError)) or any(
-        word in name for word in ("Connect", "Timeout", "Transport", "Network", "RateLimit", "Unavailable")
-    )
-
+from nodes.llm.errors import is_transient
 
 LLM_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.5, retry_on=is_transient)
 """Retry policy for nodes that call a model: three attempts, only for failures that may pass."""
