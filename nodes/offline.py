@@ -91,8 +91,13 @@ class Prompt:
 
     @classmethod
     def from_messages(cls, messages: Sequence[BaseMessage]) -> "Prompt":
-        """Split chat messages into what the model is told and what it is given to work on."""
-        texts = [(m.type, str(m.text)) for m in messages]
+        """Split chat messages into what the model is told and what it is given to work on.
+
+        A model's own earlier reply and what follows it (a request to answer again, say why) do not change what
+        was asked: the prompt is read up to the first reply, and that request is answered again.
+        """
+        replied = next((i for i, m in enumerate(messages) if m.type == "ai"), len(messages))
+        texts = [(m.type, str(m.text)) for m in messages[:replied]]
         everything = "\n\n".join(t for _, t in texts)
         blocks = [b.strip() for b in _BLOCK.findall(everything)]
         fields = {

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
-from langgraph.types import RetryPolicy
 
 from graphs.cli import main
 from graphs.cli.compare import compare_faq
@@ -18,6 +17,7 @@ from graphs.faq_single_call import graph as single_call
 from nodes import llm
 from nodes.documents import DocumentError, lesson_documents, read_document
 from nodes.faq import collect, parse_single_call
+from nodes.inputs import InputError
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel, Prompt
 from nodes.scorecard import score_faq, support
 from nodes.text import sentences
@@ -144,14 +144,14 @@ async def test_single_call_parses_the_lessons_recorded_json(scripted: ScriptedCh
 @pytest.mark.parametrize(
     ("reply", "note"),
     [
-        ("Sure! Here are your FAQs:", "not valid JSON"),
+        ("Sure! Here are your FAQs:", "not usable, also when asked again (Invalid json output"),
         ('{"question": "Q?", "answer": "A.", "sources": []}', "not a JSON array"),
     ],
 )
 async def test_unusable_single_call_output_is_a_note_not_a_crash(
     scripted: ScriptedChatModel, reply: str, note: str
 ) -> None:
-    scripted.replies = [reply]
+    scripted.replies = [reply, reply]
     result = await single_call.ainvoke({"num_questions": 3}, context=Context(chat_model=scripted))
     assert result["faqs"] == []
     assert any(note in n for n in result["notes"]), result["notes"]
@@ -211,11 +211,20 @@ async def test_chain_rejects_an_empty_document_list() -> None:
 
 
 @pytest.mark.parametrize("graph", [chain, single_call], ids=["chain", "single_call"])
-@pytest.mark.parametrize("count", [0, -1, 51, True, "3"])
+@pytest.mark.parametrize(
+    ("count", "problem"),
+    [
+        (0, "must be a whole number from 1 to 50, got 0"),
+        (-1, "must be a whole number from 1 to 50, got -1"),
+        (51, "must be a whole number from 1 to 50, got 51"),
+        (True, "Input should be a valid integer"),
+        ("3", "Input should be a valid integer"),
+    ],
+)
 async def test_an_out_of_range_question_count_fails_before_any_model_call(
-    scripted: ScriptedChatModel, graph: Any, count: Any
+    scripted: ScriptedChatModel, graph: Any, count: Any, problem: str
 ) -> None:
-    with pytest.raises(ValueError, match=f"num_questions must be a whole number from 1 to 50, got {count!r}"):
+    with pytest.raises(InputError, match=f"num_questions: {problem}"):
         await graph.ainvoke({"num_questions": count}, context=Context(chat_model=scripted))
     assert scripted.prompts == []
 
@@ -298,8 +307,18 @@ class FailingModel(OfflineChatModel):
         question = Prompt.from_messages(messages).fields.get("question", "")
         if self.poison in question and "response_json_schema" not in kwargs and self.times > 0:
             self.times -= 1
-            raise ConnectionError("network down") if self.error == "transient" else RuntimeError("model exploded")
+            if self.error == "transient":
+                raise ConnectionError("network down")
+            if self.error == "bug":
+                raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+            raise ProviderError("The model is overloaded. Please try again later.")
         return await super()._agenerate(messages, *args, **kwargs)
+
+
+class ProviderError(Exception):
+    """A provider's server error as its client raises it: the HTTP status on the exception."""
+
+    code = 503
 
 
 async def test_a_failing_branch_is_reported_and_the_others_are_kept() -> None:
@@ -307,7 +326,7 @@ async def test_a_failing_branch_is_reported_and_the_others_are_kept() -> None:
     result = await chain.ainvoke({"num_questions": 10}, context=Context(chat_model=model))
     [failed] = result["failed"]
     assert "wind turbines" in failed["question"]
-    assert "model exploded" in failed["error"]
+    assert "overloaded" in failed["error"] and "server error" in failed["error"]
     assert len(result["faqs"]) == 9
     kept = [q for i, q in enumerate(result["questions"]) if i != failed["index"]]
     assert [item["question"] for item in result["faqs"]] == kept
@@ -315,8 +334,7 @@ async def test_a_failing_branch_is_reported_and_the_others_are_kept() -> None:
     assert failing(result["scorecard"]) == ["item count"]
 
 
-async def test_a_transient_branch_failure_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(llm, "LLM_RETRY", RetryPolicy(max_attempts=3, initial_interval=0.0, retry_on=llm.is_transient))
+async def test_a_transient_branch_failure_is_retried_inside_the_call() -> None:
     model = FailingModel(poison="wind turbines", error="transient", times=1)
     counter = UsageCounter()
     result = await chain.ainvoke(
@@ -324,8 +342,14 @@ async def test_a_transient_branch_failure_is_retried(monkeypatch: pytest.MonkeyP
     )
     assert result["failed"] == []
     assert len(result["faqs"]) == 10
-    assert counter.failed == 1
-    assert counter.calls == 22
+    assert model.times == 0, "the fault happened"
+    assert (counter.calls, counter.failed) == (21, 0), "retried inside one model call, which then succeeded"
+
+
+async def test_a_bug_in_a_branch_fails_the_run_instead_of_becoming_a_failed_question() -> None:
+    model = FailingModel(poison="wind turbines", error="bug")
+    with pytest.raises(TypeError, match="unsupported operand"):
+        await chain.ainvoke({"num_questions": 10}, context=Context(chat_model=model))
 
 
 async def test_question_step_drops_repeats_and_asks_again_when_short(scripted: ScriptedChatModel) -> None:

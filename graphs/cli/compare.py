@@ -106,12 +106,12 @@ def render(measured: Sequence[Measured], documents: Sequence[Document], question
 def run(args: argparse.Namespace) -> int:
     """Run `workflows compare`; return the exit code. Bad input raises UsageError (the CLI prints it, exit 2)."""
     check_questions(args.questions)
-    graphs = contenders()
-    context = context_from(args, "compare faq", node_names(list(graphs.values())))
     try:
         documents = read_documents(args.doc) if args.doc else lesson_documents()
     except DocumentError as error:
         raise UsageError(str(error)) from None
+    graphs = contenders()
+    context = context_from(args, "compare faq", node_names(list(graphs.values())))
     measured = asyncio.run(compare_faq(documents, args.questions, context, graphs))
     if args.json:
         report = {
