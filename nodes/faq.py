@@ -76,9 +76,7 @@ Documents:
 ---"""
 
 
-async def read_faq_input(
-    state: FaqState, runtime: Runtime[Context]
-) -> tuple[list[Document], int, list[str]]:
+async def read_faq_input(state: FaqState, runtime: Runtime[Context]) -> tuple[list[Document], int, list[str]]:
     """Return the run's documents (the lesson's three pages when none were given) and N, checked, and notes.
 
     The first node calls this and writes the result to state; later nodes and edges read `state["documents"]`.

@@ -39,15 +39,12 @@ def _characters(value: object) -> int:
     return 0
 
 
-async def read_input(
-    state: Mapping[str, Any], schema: type, context: Context
-) -> tuple[dict[str, Any], list[str]]:
-    """Return the input fields of `state` checked against the graph's input `schema`, and notes on what changed.
+def check_input(state: Mapping[str, Any], schema: type, context: Context) -> dict[str, Any]:
+    """Return the input fields of `state` checked against the graph's input `schema`; raise InputError if bad.
 
     Types are checked strictly (no "42" for a number, no None for a required text; None for an optional field
     means it was left out, as Studio's form sends it); all texts together may hold at most
-    `context.max_input_chars` characters; anything shaped like an API key is replaced (a customer may paste one).
-    Raises InputError naming the first bad field.
+    `context.max_input_chars` characters. The CLI calls this before a run; each graph's first node again.
     """
     required: frozenset[str] = getattr(schema, "__required_keys__", frozenset())
     given = {name: state[name] for name in schema.__annotations__ if state.get(name) is not None}
@@ -55,7 +52,7 @@ async def read_input(
         if name in state and state[name] is None:
             raise InputError(name, "is required, got None")
     try:
-        valid = _adapter(schema).validate_python(given, strict=True)
+        valid: dict[str, Any] = _adapter(schema).validate_python(given, strict=True)
     except ValidationError as error:
         problem = error.errors()[0]
         field = ".".join(str(part) for part in problem["loc"])
@@ -68,6 +65,15 @@ async def read_input(
             f"the input has {size:,} characters, over the limit of {context.max_input_chars:,} "
             "(Context.max_input_chars); send a shorter text",
         )
+    return valid
+
+
+async def read_input(state: Mapping[str, Any], schema: type, context: Context) -> tuple[dict[str, Any], list[str]]:
+    """Return the checked input fields of `state` (see check_input) and notes on what was changed in them.
+
+    Anything shaped like an API key is replaced (a customer may paste one), so it reaches no model and no output.
+    """
+    valid = check_input(state, schema, context)
     if not keys_loaded():
         await asyncio.to_thread(find_api_key)  # reads .env once, off the event loop, so redaction knows that key
     cleaned = redact_value(valid)

@@ -15,6 +15,7 @@ from nodes import llm
 from nodes.backend import BackendError, Case, LocalBackend, ReturnAuthorization
 from nodes.llm import models
 from nodes.llm.errors import ModelSetupError
+from nodes.llm.retry import RetrySettings
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
 from nodes.orchestrator import ASK_FOR_DETAILS, FOLLOW_UP, MAX_TASKS, plan_schema, read_plan, task_key
 from nodes.workers import GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
@@ -609,7 +610,7 @@ class Refused(Exception):
 
 @pytest.mark.parametrize(
     ("error", "attempts"),
-    [(ConnectionError("connection reset"), 3), (Refused("the request was refused"), 1)],
+    [(ConnectionError("connection reset"), RetrySettings().attempts), (Refused("the request was refused"), 1)],
     ids=["transient", "permanent"],
 )
 async def test_a_failing_synthesizer_still_sends_an_email_naming_every_id(

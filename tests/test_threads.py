@@ -288,10 +288,11 @@ def test_a_thread_whose_run_failed_after_an_edit_still_resumes_with_its_settings
     paused = run_json(
         capsys, "run", "routing", text, *settings, "--thread", "e", "--interrupt-before", "classify", "--db", db
     )
-    # The edit's checkpoint carries no run metadata, and the failing run after it writes none.
-    assert (
-        main(["resume", "--thread", "e", "--checkpoint", paused["checkpoint"], "--set", "query=123", "--db", db]) == 1
-    )
+    # The edit's checkpoint carries no run metadata, and the failing run after it (its query is over the input
+    # limit, so classify refuses it) writes none.
+    too_long = "x" * 60_000
+    edit = ["resume", "--thread", "e", "--checkpoint", paused["checkpoint"], "--set", f"query={too_long}"]
+    assert main([*edit, "--db", db]) == 1
     capsys.readouterr()
 
     history = run_json(capsys, "history", "--thread", "e", "--db", db)

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from graphs.cli.options import (
     add_questions_option,
     add_thread_commands,
     add_thread_options,
+    check_inputs,
     check_questions,
     context_from,
     node_names,
@@ -43,6 +45,12 @@ shell reports for any other program in a pipeline that stopped writing for the s
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workflows", description="Run the LLM workflow patterns of the lesson as LangGraph graphs."
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=os.environ.get("WORKFLOWS_DEBUG", "") not in ("", "0"),
+        help="on an error, print the traceback too (also WORKFLOWS_DEBUG=1)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("list", help="list the workflows with a one-line description")
@@ -87,25 +95,49 @@ def _inputs(
 
 
 async def _run_all(
-    graph: "CompiledStateGraph[Any, Any, Any, Any]", inputs: list[dict[str, Any]], context: "Context"
-) -> list[dict[str, Any]]:
-    return [dict(await graph.ainvoke(payload, context=context)) for payload in inputs]
+    graph: "CompiledStateGraph[Any, Any, Any, Any]", inputs: list[dict[str, Any]], context: "Context", debug: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run every input; one that fails does not stop or hide the others. Return (results, failures)."""
+    from nodes import llm
+
+    results: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for index, payload in enumerate(inputs):
+        try:
+            results.append(dict(await graph.ainvoke(payload, context=context)))
+        except Exception as error:  # noqa: BLE001 - reported for this input; the others still run
+            if debug or len(inputs) == 1:
+                raise
+            failed.append({"input": index + 1, "error": llm.describe_error(error)})
+    return results, failed
 
 
 def _print_results(
-    args: argparse.Namespace, workflow: Workflow, results: list[dict[str, Any]], thread: dict[str, Any]
+    args: argparse.Namespace,
+    workflow: Workflow,
+    results: list[dict[str, Any]],
+    thread: dict[str, Any],
+    failed: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Print finished results; `thread` is what `--json` adds for a thread run (its thread and checkpoint)."""
+    """Print finished results (and the inputs that failed); `thread` is what `--json` adds for a thread run."""
+    from nodes import llm
+
     if args.json:
-        finished = {"workflow": args.name, "status": "finished", **thread, "results": results}
-        print(json.dumps(finished, indent=2, ensure_ascii=False))
+        status = "failed" if failed else "finished"
+        finished = {"workflow": args.name, "status": status, **thread, "results": results}
+        if failed:
+            finished["failed"] = failed
+        # Redacted once more on the way out: whatever reached the state, no key leaves through stdout.
+        print(llm.redact(json.dumps(finished, indent=2, ensure_ascii=False)))
         return
     for index, result in enumerate(results):
         if index:
             print()
-        print(workflow.render(result))
+        print(llm.redact(workflow.render(result)))
         for note in result.get("notes", []):
-            print(f"Note:   {note}")
+            print(llm.redact(f"Note:   {note}"))
+    for failure in failed or []:
+        print(f"workflows: error: input {failure['input']}: {failure['error']}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -118,11 +150,12 @@ def _run(args: argparse.Namespace) -> int:
     if threads.wanted(args):
         threads.check_run(args, inputs, nodes)
     context = context_from(args, args.name, nodes)
+    check_inputs(inputs, graph, context)
     if threads.wanted(args):
         return threads.run(args, workflow, inputs[0], context, _print_results)
-    results = asyncio.run(_run_all(graph, inputs, context))
-    _print_results(args, workflow, results, {})
-    return 0
+    results, failed = asyncio.run(_run_all(graph, inputs, context, args.debug))
+    _print_results(args, workflow, results, {}, failed)
+    return RUN_ERROR if failed else 0
 
 
 def _draw(args: argparse.Namespace) -> int:
@@ -190,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:  # ThreadError too
         from nodes import llm
 
+        if args.debug:
+            traceback.print_exc()
         print(f"workflows: error: {llm.redact(str(error))}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
@@ -200,11 +235,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # flush at exit does not fail on the closed pipe a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return BROKEN_PIPE
-    except Exception as error:  # noqa: BLE001 - any failure becomes one clear line, never a traceback
+    except Exception as error:  # noqa: BLE001 - any failure becomes one clear line (the traceback with --debug)
         from nodes import llm
+        from nodes.inputs import InputError
 
+        if args.debug:
+            traceback.print_exc()
         print(f"workflows: error: {llm.describe_error(error)}", file=sys.stderr)
-        return RUN_ERROR
+        return USAGE_ERROR if isinstance(error, InputError) else RUN_ERROR
 
 
 def entry_point() -> None:

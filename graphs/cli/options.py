@@ -72,6 +72,13 @@ def add_model_options(parser: argparse.ArgumentParser, model_help: str) -> None:
         help="model for one node, e.g. classify=gemini-2.5-flash-lite (repeatable)",
     )
     parser.add_argument("--max-concurrency", type=int, help="most parallel model calls (default: 5)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="most seconds a run may take, from its first model call; model calls past it fail and the run ends "
+        "as its fallbacks allow (default: no limit)",
+    )
 
 
 def add_questions_option(parser: argparse.ArgumentParser, default: int | None) -> None:
@@ -172,6 +179,19 @@ def check_nodes(option: str, owner: str, nodes: Sequence[str], named: Iterable[s
             raise UsageError(f"{option}: {owner} has no node {node!r}; its nodes: {', '.join(nodes)}")
 
 
+def check_inputs(
+    inputs: Sequence[dict[str, Any]], graph: "CompiledStateGraph[Any, Any, Any, Any]", context: "Context"
+) -> None:
+    """Refuse, before anything runs, an input the graph's first node would refuse (types, size)."""
+    from nodes.inputs import InputError, check_input  # imported here: it loads pydantic and LangChain
+
+    for payload in inputs:
+        try:
+            check_input(payload, graph.builder.input_schema, context)
+        except InputError as error:
+            raise UsageError(str(error)) from None
+
+
 def check_models(context: "Context", nodes: Sequence[str]) -> None:
     """Refuse, before anything runs, a model `nodes` could not get (no key, provider package missing, ...)."""
     from nodes import llm  # imported here: it loads LangChain, which `workflows list` does not need
@@ -195,7 +215,10 @@ def context_from(args: argparse.Namespace, owner: str, nodes: Sequence[str]) -> 
         overrides[node.strip()] = model.strip()
     if args.max_concurrency is not None and args.max_concurrency < 1:
         raise UsageError("--max-concurrency must be at least 1")
-    given = {"model": args.model, "max_concurrency": args.max_concurrency}
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not timeout > 0:
+        raise UsageError("--timeout must be a number of seconds above 0")
+    given = {"model": args.model, "max_concurrency": args.max_concurrency, "timeout": timeout}
     context = Context(node_models=overrides, **{key: value for key, value in given.items() if value is not None})
     check_models(context, nodes)
     return context

@@ -118,3 +118,29 @@ class StreamRedactor:
         """Return what is still held back, redacted: the stream has ended."""
         rest, self._pending = redact(self._pending, self._known), ""
         return rest
+
+
+class RedactingSerializer:
+    """A checkpoint serializer that redacts keys from everything it writes, and reads like the one it wraps.
+
+    LangGraph writes a run's input to the checkpoint before any node runs, so a key pasted into a message would
+    reach the file before the first node could remove it: give a saver this serializer (the CLI's thread store
+    does) and no key is ever written. `AsyncSqliteSaver(conn, serde=RedactingSerializer())`.
+    """
+
+    def __init__(self, inner: Any = None) -> None:
+        """Wrap `inner` (LangGraph's JsonPlusSerializer by default)."""
+        if inner is None:
+            from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+            inner = JsonPlusSerializer()
+        self.inner = inner
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        """Serialize `obj` with every string in it redacted."""
+        dumped: tuple[str, bytes] = self.inner.dumps_typed(redact_value(obj))
+        return dumped
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """Deserialize as the wrapped serializer does."""
+        return self.inner.loads_typed(data)

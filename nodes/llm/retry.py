@@ -27,8 +27,8 @@ T = TypeVar("T")
 class RetrySettings:
     """How model calls are retried."""
 
-    attempts: int = 3
-    """Tries in all, the first one included."""
+    attempts: int = 5
+    """Tries in all, the first one included: at a 50% fault rate a call still succeeds 97% of the time."""
     initial: float = 0.5
     """Upper bound of the first wait, in seconds; each later bound doubles (full jitter: a wait is random below)."""
     maximum: float = 8.0
