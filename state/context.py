@@ -29,6 +29,12 @@ class Context:
     max_concurrency: int = 5
     """Most model calls the fan-out branches (orchestrator workers, FAQ chain answers) make at the same time.
     The bound is per event loop: runs in one process with the same bound (a server's concurrent runs) share it."""
+    max_tokens: int | None = None
+    """Token budget of the run (input plus output, thinking included): once it is spent, the run stops before its
+    next model call. None: no limit. Calls already under way finish, so a run can end a little over it."""
+    max_cost: float | None = None
+    """Cost budget of the run in US dollars, priced from Gemini's list prices: once it is spent, the run stops
+    before its next model call. None: no limit."""
     chat_model: SkipJsonSchema[BaseChatModel | None] = None
     """A chat model object from Python; overrides `model` (node_models still win). Hidden from Studio."""
 

@@ -18,10 +18,10 @@ from graphs.faq_single_call import graph as single_call
 from nodes import llm
 from nodes.documents import DocumentError, lesson_documents, read_document
 from nodes.faq import collect, parse_single_call
+from nodes.llm import UsageMeter
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel, Prompt
 from nodes.scorecard import score_faq, support
 from nodes.text import sentences
-from nodes.usage import UsageCounter
 from state.context import Context
 from tests.conftest import clean_env, workflows_command
 from tests.fakes import ScriptedChatModel
@@ -178,12 +178,12 @@ async def test_offline_single_call_derives_ten_items_from_the_documents() -> Non
 
 
 async def test_offline_chain_makes_one_plus_two_n_calls_and_passes_its_scorecard() -> None:
-    counter = UsageCounter()
+    counter = UsageMeter()
     result = await chain.ainvoke(
         {"num_questions": 4}, context=Context(model="offline"), config={"callbacks": [counter]}
     )
-    assert counter.calls == 1 + 2 * 4
-    assert counter.total_tokens > 0
+    assert counter.run_total().calls == 1 + 2 * 4
+    assert counter.run_total().total_tokens > 0
     assert len(result["faqs"]) == 4
     assert [item["question"] for item in result["faqs"]] == result["questions"]
     assert failing(result["scorecard"]) == []
@@ -277,14 +277,14 @@ async def test_chain_branches_run_at_once_and_items_keep_question_order() -> Non
 async def test_fan_out_is_bounded_by_max_concurrency() -> None:
     model = GatedModel(branches=0, started=[], finished=[], events={})
     model.branches = 0  # no gating: measure the peak only
-    counter = UsageCounter()
+    counter = UsageMeter()
     await chain.ainvoke(
         {"num_questions": 6},
         context=Context(chat_model=model, max_concurrency=2),
         config={"callbacks": [counter]},
     )
     assert model.peak == 2
-    assert counter.calls == 13
+    assert counter.run_total().calls == 13
 
 
 class FailingModel(OfflineChatModel):
@@ -318,14 +318,14 @@ async def test_a_failing_branch_is_reported_and_the_others_are_kept() -> None:
 async def test_a_transient_branch_failure_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(llm, "LLM_RETRY", RetryPolicy(max_attempts=3, initial_interval=0.0, retry_on=llm.is_transient))
     model = FailingModel(poison="wind turbines", error="transient", times=1)
-    counter = UsageCounter()
+    counter = UsageMeter()
     result = await chain.ainvoke(
         {"num_questions": 10}, context=Context(chat_model=model), config={"callbacks": [counter]}
     )
     assert result["failed"] == []
     assert len(result["faqs"]) == 10
-    assert counter.failed == 1
-    assert counter.calls == 22
+    assert counter.run_total().failed_calls == 1
+    assert counter.run_total().calls == 22
 
 
 async def test_question_step_drops_repeats_and_asks_again_when_short(scripted: ScriptedChatModel) -> None:

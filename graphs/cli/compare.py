@@ -15,7 +15,7 @@ from graphs.cli.options import UsageError, check_questions, context_from, node_n
 from nodes.documents import DocumentError, lesson_documents, read_documents
 from nodes.scorecard import SUPPORT_THRESHOLD, passed
 from nodes.text import clip
-from nodes.usage import UsageCounter
+from nodes.llm import UsageMeter
 from state.context import Context
 from state.faq import Document
 
@@ -45,13 +45,12 @@ class Measured:
 
 async def measure(name: str, graph: Graph, payload: dict[str, Any], context: Context) -> Measured:
     """Run one graph with a usage counter and a wall clock."""
-    counter = UsageCounter()
+    counter = UsageMeter()
     started = time.perf_counter()
     result = await graph.ainvoke(payload, context=context, config={"callbacks": [counter]})
     seconds = time.perf_counter() - started
-    return Measured(
-        name, dict(result), counter.calls, counter.failed, counter.input_tokens, counter.output_tokens, seconds
-    )
+    used = counter.run_total()
+    return Measured(name, dict(result), used.calls, used.failed_calls, used.input_tokens, used.output_tokens, seconds)
 
 
 async def compare_faq(

@@ -5,6 +5,8 @@ Its modules, each importing only those above it:
 - `keys`: where the Gemini key comes from, and `redact()`, which keeps it out of any text.
 - `errors`: which failures are transient, and one-line descriptions of failures for users.
 - `retry`: the node RetryPolicy, and retries inside one fan-out branch.
+- `prices`: Gemini's list prices per million tokens (dated; a file named by $WORKFLOWS_PRICES overrides them).
+- `usage`: tokens and cost per node and run (a callback handler), and the budget that stops a run.
 - `models`: building a chat model for a node from the run's Context (Gemini, any init_chat_model provider, offline).
 - `structured`: reading structured (JSON-schema) replies.
 - `concurrency`: the bound on parallel model calls of a fan-out.
@@ -25,8 +27,10 @@ from nodes.llm.models import (
     resolve_spec,
     spec_for,
 )
+from nodes.llm.prices import PRICES_DATE, PRICES_VARIABLE, Price, load_prices, price_of
 from nodes.llm.retry import LLM_RETRY, call_with_retries
 from nodes.llm.structured import read_structured
+from nodes.llm.usage import BudgetSpent, Usage, UsageMeter, prices_note
 from nodes.offline import OFFLINE_LABEL
 from state.context import context_of
 
@@ -37,6 +41,12 @@ __all__ = [
     "LLM_RETRY",
     "OFFLINE_LABEL",
     "OFFLINE_NOTICE",
+    "PRICES_DATE",
+    "PRICES_VARIABLE",
+    "BudgetSpent",
+    "Price",
+    "Usage",
+    "UsageMeter",
     "BuiltModel",
     "ModelSetupError",
     "build_model",
@@ -49,6 +59,9 @@ __all__ = [
     "find_api_key",
     "gemini_name",
     "is_transient",
+    "load_prices",
+    "price_of",
+    "prices_note",
     "model_for",
     "read_structured",
     "redact",
