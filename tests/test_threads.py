@@ -58,6 +58,8 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
     assert resumed.returncode == 0, resumed.stderr
     finished = json.loads(resumed.stdout)
     assert finished.pop("thread") == "t-1" and finished.pop("checkpoint")
+    # The resume used only what was left; with what the paused run used, the thread used what one run does.
+    assert finished.pop("usage")["thread_total"] == uninterrupted.pop("usage")["total"]
     assert finished == uninterrupted
     assert FAKE_KEY not in Path(db).read_bytes().decode("latin-1")
 
@@ -231,7 +233,7 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
     hint = f"--thread f --db {db}"
     wrong = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: gemini.url}
 
-    failed = cli("run", "routing", text, *models, "--thread", "f", "--db", db, **wrong)
+    failed = cli("run", "routing", text, *models, "--thread", "f", "--db", db, "--quiet", **wrong)
     assert failed.returncode == 1
     error, keeps = failed.stderr.splitlines()
     assert error.startswith("workflows: error: The model provider rejected the API key"), error
@@ -253,7 +255,7 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
 
     # Still the wrong key: resuming fails the same way and says the same.
     monkeypatch.setenv("GOOGLE_API_KEY", FAKE_KEY)
-    assert main(["resume", "--thread", "f", "--db", db]) == 1
+    assert main(["resume", "--thread", "f", "--db", db, "--quiet"]) == 1
     assert capsys.readouterr().err.splitlines()[1] == keeps
 
     right = {"GOOGLE_API_KEY": gemini.api_key, llm.BASE_URL_VARIABLE: gemini.url}

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphs.catalog import WORKFLOWS, Workflow
@@ -15,9 +16,11 @@ from graphs.cli.options import (
     THREAD_COMMANDS,
     USAGE_ERROR,
     UsageError,
+    add_budget_options,
     add_compare_command,
     add_document_option,
     add_model_options,
+    add_progress_options,
     add_questions_option,
     add_thread_commands,
     add_thread_options,
@@ -33,6 +36,7 @@ from nodes.documents import read_documents
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
 
+    from nodes.llm import UsageMeter
     from state.context import Context
 
 BROKEN_PIPE = 141
@@ -57,12 +61,17 @@ def _parser() -> argparse.ArgumentParser:
         "or provider:model for init_chat_model (default: auto)",
     )
     add_questions_option(run, None)
+    add_progress_options(run)
+    add_budget_options(run)
     add_thread_options(run)
     add_document_option(run)
 
-    draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII)")
+    draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII), or save a picture")
     draw.add_argument("name", help="workflow name")
-    draw.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
+    drawn = draw.add_mutually_exclusive_group()
+    drawn.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
+    drawn.add_argument("--svg", metavar="FILE", help="save an SVG picture of the graph to FILE")
+    drawn.add_argument("--png", metavar="FILE", help="save a PNG picture of the graph to FILE (needs Pillow)")
     add_thread_commands(commands)
     add_compare_command(commands)
     return parser
@@ -87,9 +96,29 @@ def _inputs(
 
 
 async def _run_all(
-    graph: "CompiledStateGraph[Any, Any, Any, Any]", inputs: list[dict[str, Any]], context: "Context"
+    args: argparse.Namespace,
+    graph: "CompiledStateGraph[Any, Any, Any, Any]",
+    inputs: list[dict[str, Any]],
+    context: "Context",
+    meters: "list[UsageMeter]",
 ) -> list[dict[str, Any]]:
-    return [dict(await graph.ainvoke(payload, context=context)) for payload in inputs]
+    """Run each input with its own meter (so the budget is per run), showing progress on stderr."""
+    from graphs.cli.progress import choose, stream_run
+    from nodes.llm import UsageMeter
+
+    progress = choose(args.quiet)
+    results = []
+    try:
+        for number, payload in enumerate(inputs, 1):
+            meters.append(UsageMeter.for_context(context))
+            label = f"{number}/{len(inputs)}" if len(inputs) > 1 else ""
+            result = await stream_run(
+                graph, payload, {}, context, meters[-1], progress, run=label, stream_text=args.stream
+            )
+            results.append(result)
+    finally:
+        progress.close()
+    return results
 
 
 def _print_results(
@@ -106,6 +135,11 @@ def _print_results(
         print(workflow.render(result))
         for note in result.get("notes", []):
             print(f"Note:   {note}")
+    if "usage" in thread:
+        from graphs.cli.costs import render_usage
+
+        print()
+        print(render_usage(thread["usage"], runs=len(results)))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -120,17 +154,44 @@ def _run(args: argparse.Namespace) -> int:
     context = context_from(args, args.name, nodes)
     if threads.wanted(args):
         return threads.run(args, workflow, inputs[0], context, _print_results)
-    results = asyncio.run(_run_all(graph, inputs, context))
-    _print_results(args, workflow, results, {})
+    from graphs.cli.costs import report_budget_stop, usage_report
+    from nodes.llm import BudgetSpent
+
+    meters: list[UsageMeter] = []
+    try:
+        results = asyncio.run(_run_all(args, graph, inputs, context, meters))
+    except BudgetSpent as stop:
+        hint = "Nothing was kept: run with --thread ID to keep the finished steps and resume them with a larger budget."
+        return report_budget_stop(args, stop, usage_report(meters), {}, hint)
+    _print_results(args, workflow, results, {"usage": usage_report(meters)})
     return 0
 
 
 def _draw(args: argparse.Namespace) -> int:
     workflow = _workflow(args.name)
-    if args.ascii:
-        require("grandalf", "grandalf", "workflows draw --ascii")
+    if args.ascii or args.svg or args.png:
+        option = "--ascii" if args.ascii else "--svg" if args.svg else "--png"
+        require("grandalf", "grandalf", f"workflows draw {option}")
+    if args.png:
+        require("PIL", "Pillow", "workflows draw --png", extra="pictures")
+    target = Path(args.svg or args.png or ".").expanduser()
+    if (args.svg or args.png) and not target.parent.is_dir():
+        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
     drawable = workflow.load().get_graph()
-    print(drawable.draw_ascii() if args.ascii else drawable.draw_mermaid())
+    if not (args.svg or args.png):
+        print(drawable.draw_ascii() if args.ascii else drawable.draw_mermaid())
+        return 0
+    from graphs.cli import picture
+
+    scene = picture.layout(drawable)
+    try:
+        if args.svg:
+            target.write_text(picture.to_svg(scene, args.name), encoding="utf-8")
+        else:
+            picture.to_png(scene, target)
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror or error}") from None
+    print(f"Wrote {target} ({args.name}, {len(scene.boxes)} nodes, {len(scene.arrows)} edges).")
     return 0
 
 

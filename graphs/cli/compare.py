@@ -13,9 +13,9 @@ from langgraph.graph.state import CompiledStateGraph
 from graphs.catalog import WORKFLOWS
 from graphs.cli.options import UsageError, check_questions, context_from, node_names
 from nodes.documents import DocumentError, lesson_documents, read_documents
+from nodes.llm import UsageMeter
 from nodes.scorecard import SUPPORT_THRESHOLD, passed
 from nodes.text import clip
-from nodes.llm import UsageMeter
 from state.context import Context
 from state.faq import Document
 

@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,11 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from graphs.catalog import WORKFLOWS, Workflow
+from graphs.cli.costs import report_budget_stop, usage_report
 from graphs.cli.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names
+from graphs.cli.progress import as_data, choose, stream_run
 from nodes import llm
+from nodes.llm import BudgetSpent, Usage, UsageMeter
 from nodes.text import clip
 from state.context import Context
 
@@ -106,6 +110,7 @@ async def open_store(db: str | None, *, create: bool, read_only: bool = False) -
             else:
                 saver = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
                 await saver.setup()
+                await saver.conn.execute(_USAGE_TABLE)
         except (sqlite3.Error, OSError) as error:
             raise ThreadError(f"--db {path} is not a usable thread store ({error})") from None
         yield saver
@@ -131,6 +136,34 @@ async def _probe(stack: AsyncExitStack, uri: str) -> aiosqlite.Connection:
         raise
     stack.push_async_callback(connection.close)
     return connection
+
+
+_USAGE_TABLE = """
+CREATE TABLE IF NOT EXISTS workflows_usage (thread_id TEXT NOT NULL, recorded_at TEXT NOT NULL, usage TEXT NOT NULL)
+"""
+"""What each run or resume of a thread used (a Usage as JSON), so a resumed thread keeps to its budget."""
+
+
+async def spent(saver: AsyncSqliteSaver, thread: str) -> Usage:
+    """Return what all runs of `thread` used so far (nothing for a store from before usage was kept)."""
+    total = Usage()
+    try:
+        async with saver.conn.execute("SELECT usage FROM workflows_usage WHERE thread_id = ?", (thread,)) as rows:
+            async for (raw,) in rows:
+                total.add(Usage.from_dict(json.loads(raw)))
+    except sqlite3.OperationalError:  # a read-only store written before this table existed
+        pass
+    return total
+
+
+async def _record(saver: AsyncSqliteSaver, thread: str, meter: UsageMeter) -> None:
+    used = meter.run_total()
+    if used.calls:
+        now = datetime.now(UTC).isoformat()
+        await saver.conn.execute(
+            "INSERT INTO workflows_usage VALUES (?, ?, ?)", (thread, now, json.dumps(used.as_dict()))
+        )
+        await saver.conn.commit()
 
 
 def durable(workflow: Workflow, saver: AsyncSqliteSaver) -> Graph:
@@ -183,13 +216,7 @@ async def _start(
             )
         graph = durable(workflow, saver)
         config = _with_metadata(thread_config(args.thread), args.name, context)
-        try:
-            result = await graph.ainvoke(
-                payload, config, context=context, interrupt_before=args.interrupt_before or None
-            )
-        except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
-            return _failed(args, error)
-        return await _report(graph, args, workflow, dict(result or {}), show)
+        return await _go(saver, graph, args, workflow, payload, config, context, show, Usage())
 
 
 def _failed(args: argparse.Namespace, error: Exception) -> int:
@@ -210,18 +237,24 @@ def _with_metadata(config: RunnableConfig, name: str, context: Context) -> Runna
 
 
 async def _report(
-    graph: Graph, args: argparse.Namespace, workflow: Workflow, result: dict[str, Any], show: Show
+    graph: Graph,
+    args: argparse.Namespace,
+    workflow: Workflow,
+    result: dict[str, Any],
+    show: Show,
+    usage: dict[str, Any],
 ) -> int:
     state = await graph.aget_state(thread_config(args.thread))
     checkpoint = state.config["configurable"]["checkpoint_id"]
     where = {"thread": args.thread, "checkpoint": checkpoint}
     if not state.next:
-        show(args, workflow, [result], where)
+        show(args, workflow, [result], {**where, "usage": usage})
         return 0
     waiting = _waiting(state.next)
     if args.json:
         paused = {"workflow": args.name, "status": "paused", **where, "paused_before": list(state.next)}
-        print(json.dumps({**paused, "values": state.values}, indent=2, ensure_ascii=False, default=str))
+        values = as_data(state.values)
+        print(json.dumps({**paused, "values": values, "usage": usage}, indent=2, ensure_ascii=False, default=str))
         return 0
     lines = [
         f"Paused before {waiting} (workflow {args.name}, thread {args.thread}, checkpoint {checkpoint}).",
@@ -290,6 +323,8 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
         check_nodes("--interrupt-before", name, nodes, args.interrupt_before)
         if args.model:
             context = dataclasses.replace(context, model=args.model)
+        budget = {"max_tokens": args.max_tokens, "max_cost": args.max_cost}
+        context = dataclasses.replace(context, **{key: value for key, value in budget.items() if value is not None})
         config = thread_config(args.thread)
         if args.checkpoint:
             config = await _find_checkpoint(graph, args.thread, args.checkpoint)
@@ -306,16 +341,54 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
                 config = await graph.aupdate_state(config, updates)
             except InvalidUpdateError as error:
                 raise ThreadError(f"--set: {error}") from None
-        try:
-            result = await graph.ainvoke(
-                None,
-                _with_metadata(config, name, context),
-                context=context,
-                interrupt_before=args.interrupt_before or None,
-            )
-        except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
-            return _failed(args, error)
-        return await _report(graph, args, workflow, dict(result or {}), show)
+        earlier = await spent(saver, args.thread)
+        config = _with_metadata(config, name, context)
+        return await _go(saver, graph, args, workflow, None, config, context, show, earlier)
+
+
+async def _go(
+    saver: AsyncSqliteSaver,
+    graph: Graph,
+    args: argparse.Namespace,
+    workflow: Workflow,
+    payload: dict[str, Any] | None,
+    config: RunnableConfig,
+    context: Context,
+    show: Show,
+    earlier: Usage,
+) -> int:
+    """Run (payload) or resume (None) the thread with progress and a meter; report how it ended."""
+    meter = UsageMeter.for_context(context, spent=earlier)
+    progress = choose(args.quiet)
+    try:
+        result = await stream_run(
+            graph,
+            payload,
+            config,
+            context,
+            meter,
+            progress,
+            interrupt_before=args.interrupt_before,
+            stream_text=args.stream,
+        )
+    except BudgetSpent as stop:
+        progress.close()
+        await _record(saver, args.thread, meter)
+        checkpoint = (await graph.aget_state(thread_config(args.thread))).config["configurable"]["checkpoint_id"]
+        limit = "--max-tokens N" if stop.reason.startswith("the token") else "--max-cost USD"
+        hint = (
+            f"The thread keeps the steps that finished; continue with a larger budget: "
+            f"workflows resume {_hint(args)} {limit}"
+        )
+        where = {"thread": args.thread, "checkpoint": checkpoint}
+        return report_budget_stop(args, stop, usage_report([meter], earlier), where, hint)
+    except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
+        progress.close()
+        await _record(saver, args.thread, meter)
+        return _failed(args, error)
+    progress.close()
+    await _record(saver, args.thread, meter)
+    return await _report(graph, args, workflow, result, show, usage_report([meter], earlier))
 
 
 _QUIET = {"input": "(input received)", "fork": "(copy of the checkpoint it branches off, to replay from)"}
