@@ -521,7 +521,14 @@ async def test_compare_runs_both_graphs_on_the_same_documents() -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*workflows_command(), *args], capture_output=True, text=True, env=clean_env(), timeout=120)
+    return subprocess.run(
+        [*workflows_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_compare_faq_offline_from_the_command_line() -> None:

@@ -22,7 +22,12 @@ FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
+        [*workflows_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(**env),
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
 
 

@@ -5,6 +5,7 @@ import asyncio
 import json
 import logging
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphs.catalog import WORKFLOWS, Workflow
 from graphs.cli.options import (
+    DISTRIBUTION,
     RUN_ERROR,
     THREAD_COMMANDS,
     USAGE_ERROR,
@@ -44,16 +46,69 @@ BROKEN_PIPE = 141
 shell reports for any other program in a pipeline that stopped writing for the same reason."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="workflows", description="Run the LLM workflow patterns of the lesson as LangGraph graphs."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("list", help="list the workflows with a one-line description")
+EXAMPLES = """examples:
+  workflows list                                    the workflows, one line each (--json: nodes and input fields)
+  workflows run routing "I was charged twice"       run one workflow on your text (progress on stderr)
+  echo "Where is order A-12345?" | workflows run orchestrator    text from a pipe (or `-` for stdin)
+  workflows run summarize_translate --doc notes.txt --input language=Italian   any input field
+  workflows run orchestrator --max-cost 0.01 --thread t1         a budget; the thread resumes past it
+  workflows resume --thread t1 --max-cost 0.05      continue a paused, failed or stopped thread
+  workflows threads                                 the threads in the store (--delete ID)
+  workflows draw orchestrator --png graph.png       a picture of the graph (also --svg, --ascii)
+  workflows compare faq                             one big call against the chain, side by side"""
 
-    run = commands.add_parser("run", help="run a workflow on your text, or on the lesson's inputs")
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{DISTRIBUTION} {version(DISTRIBUTION)}"
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return f"{DISTRIBUTION} (not installed)"
+
+
+def _workflow_names(with_nodes: bool) -> str:
+    """The workflows (and their nodes, which loads every graph: only for `run --help` and `draw --help`)."""
+    lines = ["workflows and their nodes (for --node-model and --interrupt-before):" if with_nodes else "workflows:"]
+    for name, workflow in WORKFLOWS.items():
+        nodes = f": {', '.join(node_names([workflow.load()]))}" if with_nodes else ""
+        lines.append(f"  {name}{nodes}")
+    return "\n".join(lines)
+
+
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workflows",
+        description="Run the LLM workflow patterns of the lesson as LangGraph graphs.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    # Loading the graphs takes a second: only the help of the commands that name nodes lists them.
+    helping = "-h" in argv or "--help" in argv
+    names = _workflow_names(with_nodes=helping)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    listing = commands.add_parser("list", help="list the workflows with a one-line description")
+    listing.add_argument("--json", action="store_true", help="print JSON: each workflow's nodes and input fields")
+
+    run = commands.add_parser(
+        "run",
+        help="run a workflow on your text, or on the lesson's inputs",
+        epilog=names,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("name", help="workflow name (see `workflows list`)")
-    run.add_argument("text", nargs="?", help="input text; omitted: the lesson's example inputs")
+    run.add_argument(
+        "text", nargs="?", help="input text ('-': read it from stdin, as when piped); omitted: the lesson's inputs"
+    )
+    run.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="set another input field of the workflow (VALUE is JSON, else text), e.g. language=Italian; "
+        "the fields are listed by `workflows list --json`",
+    )
     run.add_argument("--json", action="store_true", help="print machine-readable JSON")
     add_model_options(
         run,
@@ -66,7 +121,12 @@ def _parser() -> argparse.ArgumentParser:
     add_thread_options(run)
     add_document_option(run)
 
-    draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII), or save a picture")
+    draw = commands.add_parser(
+        "draw",
+        help="print a workflow's graph as Mermaid (or ASCII), or save a picture",
+        epilog=names,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     draw.add_argument("name", help="workflow name")
     drawn = draw.add_mutually_exclusive_group()
     drawn.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
@@ -142,12 +202,61 @@ def _print_results(
         print(render_usage(thread["usage"], runs=len(results)))
 
 
+def _stdin_text(args: argparse.Namespace) -> str | None:
+    """Return the text to run: the argument, stdin for "-" or a pipe or file redirect, or None (lesson inputs)."""
+    if args.text == "-":
+        return str(sys.stdin.read()).strip()
+    if args.text is not None:
+        return str(args.text)
+    if args.doc:
+        return None
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):  # no stdin at all, or one replaced by an object without a descriptor
+        return None
+    if stat.S_ISFIFO(mode) or stat.S_ISREG(mode):
+        # Piped or redirected text; an empty pipe (a script's or CI's stdin) means no text given.
+        return str(sys.stdin.read()).strip() or None
+    return None
+
+
+def _set_fields(
+    graph: "CompiledStateGraph[Any, Any, Any, Any]", inputs: list[dict[str, Any]], items: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Apply `--input FIELD=VALUE` to every input, checked against the graph's input schema."""
+    if not items:
+        return inputs
+    from pydantic import TypeAdapter, ValidationError
+
+    schema = TypeAdapter(graph.builder.input_schema)
+    fields = list(graph.get_input_jsonschema().get("properties", {}))
+    given: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or key.strip() not in fields:
+            raise UsageError(f"--input expects FIELD=VALUE with FIELD one of: {', '.join(fields)}; got {item!r}")
+        try:
+            given[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            given[key.strip()] = raw
+    updated = [{**payload, **given} for payload in inputs]
+    for payload in updated:
+        try:
+            schema.validate_python(payload)
+        except ValidationError as error:
+            problem = error.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            raise UsageError(f"--input {where}: {problem['msg']}") from None
+    return updated
+
+
 def _run(args: argparse.Namespace) -> int:
     from graphs.cli import threads
 
     workflow = _workflow(args.name)
-    inputs = _inputs(workflow, args.text, args.doc, args.questions)
+    inputs = _inputs(workflow, _stdin_text(args), args.doc, args.questions)
     graph = workflow.load()
+    inputs = _set_fields(graph, inputs, args.input)
     nodes = node_names([graph])
     if threads.wanted(args):
         threads.check_run(args, inputs, nodes)
@@ -195,7 +304,23 @@ def _draw(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list() -> int:
+def _list(args: argparse.Namespace) -> int:
+    if args.json:
+        listed = []
+        for name, workflow in WORKFLOWS.items():
+            graph = workflow.load()
+            schema = graph.get_input_jsonschema()
+            listed.append(
+                {
+                    "name": name,
+                    "description": workflow.description,
+                    "module": workflow.module,
+                    "nodes": node_names([graph]),
+                    "inputs": schema.get("properties", {}),
+                }
+            )
+        print(json.dumps(listed, indent=2, ensure_ascii=False))
+        return 0
     width = max(len(name) for name in WORKFLOWS)
     for name, workflow in WORKFLOWS.items():
         print(f"{name:<{width}}  {workflow.description}")
@@ -212,7 +337,7 @@ def _show_notices_on_stderr() -> None:
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = _parser()
+    parser = _parser(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     # argparse fills the optional `text` only from words before the first option, so in
     # `workflows run routing --model offline "text"` the text is left over: it is still the text.
@@ -225,7 +350,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _command(args: argparse.Namespace) -> int:
     if args.command == "list":
-        return _list()
+        return _list(args)
     if args.command == "draw":
         return _draw(args)
     if args.command in THREAD_COMMANDS:

@@ -187,6 +187,11 @@ def add_thread_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
     resume.add_argument("--json", action="store_true", help="print machine-readable JSON")
     _add_db(resume)
 
+    threads = commands.add_parser("threads", help="list the threads in the store (or delete one)")
+    threads.add_argument("--delete", type=thread_id, metavar="ID", help="delete thread ID and all its checkpoints")
+    threads.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_db(threads)
+
     history = commands.add_parser("history", help="list a thread's checkpoints: which node ran and what it wrote")
     history.add_argument("--thread", type=thread_id, required=True, metavar="ID", help="the thread to show")
     history.add_argument("--json", action="store_true", help="print machine-readable JSON")

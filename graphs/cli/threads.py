@@ -71,9 +71,11 @@ def run(args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], c
 
 
 def main(args: argparse.Namespace, show: Show) -> int:
-    """Run the `resume` or `history` subcommand."""
+    """Run the `resume`, `history` or `threads` subcommand."""
     if args.command == "resume":
         return asyncio.run(_resume(args, show))
+    if args.command == "threads":
+        return asyncio.run(_delete(args) if args.delete else _threads(args))
     return asyncio.run(_history(args))
 
 
@@ -407,7 +409,7 @@ def history_rows(snapshots: Sequence[StateSnapshot]) -> list[dict[str, Any]]:
         parent = by_id.get(parent_id) if parent_id else None
         # A task's result is what it wrote; the parent's tasks are the ones that ran to make this checkpoint.
         ran = [
-            {"node": task.name, "wrote": task.result}
+            {"node": task.name, "wrote": as_data(task.result)}
             for task in (parent.tasks if parent else ())
             if task.result is not None
         ]
@@ -482,4 +484,77 @@ async def _history(args: argparse.Namespace) -> int:
         )
     lines.append(f"Replay or fork from a checkpoint: workflows resume {_hint(args)} --checkpoint ID [--set KEY=VALUE]")
     print("\n".join(lines))
+    return 0
+
+
+async def thread_rows(saver: AsyncSqliteSaver) -> list[dict[str, Any]]:
+    """Describe every thread of a store, newest first: workflow, status, last step, time and what it used."""
+    async with saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
+        ids = [thread for (thread,) in await cursor.fetchall()]
+    rows = []
+    for thread in ids:
+        try:
+            workflow, name, _ = await _thread(saver, thread)
+        except ThreadError:  # a thread of no registered workflow (Studio's, or an older version's)
+            latest = await saver.aget_tuple(thread_config(thread))
+            when = latest.checkpoint["ts"] if latest else ""
+            rows.append({"thread": thread, "workflow": None, "status": "unknown", "step": None, "updated": when})
+            continue
+        state = await durable(workflow, saver).aget_state(thread_config(thread))
+        rows.append(
+            {
+                "thread": thread,
+                "workflow": name,
+                "status": status(state),
+                "step": (state.metadata or {}).get("step"),
+                "next": list(state.next),
+                "updated": state.created_at,
+                "usage": (await spent(saver, thread)).as_dict(),
+            }
+        )
+    return sorted(rows, key=lambda row: str(row["updated"]), reverse=True)
+
+
+async def _threads(args: argparse.Namespace) -> int:
+    async with open_store(args.db, create=False, read_only=True) as saver:
+        rows = await thread_rows(saver)
+    if args.json:
+        print(json.dumps({"threads": rows}, indent=2, ensure_ascii=False, default=str))
+        return 0
+    if not rows:
+        print("No threads; start one with: workflows run NAME TEXT --thread ID")
+        return 0
+    table = [("thread", "workflow", "status", "step", "updated", "tokens", "cost")]
+    for row in rows:
+        used = Usage.from_dict(row.get("usage") or {})
+        waiting = f" before {_waiting(row['next'])}" if row.get("next") and row["status"] == "paused" else ""
+        cost = "?" if used.cost is None else f"${used.cost:.4f}"
+        table.append(
+            (
+                row["thread"],
+                row["workflow"] or "?",
+                row["status"] + waiting,
+                str(row["step"] if row["step"] is not None else "?"),
+                str(row["updated"] or "")[:19].replace("T", " "),
+                f"{used.total_tokens:,}",
+                cost,
+            )
+        )
+    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+async def _delete(args: argparse.Namespace) -> int:
+    async with open_store(args.db, create=False) as saver:
+        if await saver.aget_tuple(thread_config(args.delete)) is None:
+            raise ThreadError(f"unknown thread {args.delete!r}; see workflows threads")
+        await saver.adelete_thread(args.delete)
+        await saver.conn.execute("DELETE FROM workflows_usage WHERE thread_id = ?", (args.delete,))
+        await saver.conn.commit()
+    if args.json:
+        print(json.dumps({"deleted": args.delete}))
+    else:
+        print(f"Deleted thread {args.delete}.")
     return 0
