@@ -162,3 +162,14 @@ def test_plain_progress_names_the_run_of_each_line() -> None:
         re.sub(r"\(0\.\d s", "(0.0 s", out.getvalue().splitlines()[3]),
     ]
     assert out.getvalue().splitlines()[3].endswith("2 calls, 5 tokens): answered: Why?")
+
+
+def test_compare_prices_both_graphs(gemini: GeminiServer, capsys: pytest.CaptureFixture[str]) -> None:
+    gemini.thoughts_tokens = 10
+    assert main(["compare", "faq", "--questions", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for name, calls in {"single call": 1, "chain": 1 + 2 * 2}.items():
+        total = report[name]["usage"]["total"]
+        assert total["calls"] == report[name]["calls"] == calls
+        assert total["thinking_tokens"] == 10 * calls
+        assert total["cost"] > 0

@@ -39,7 +39,8 @@ def usage_report(meters: Sequence[UsageMeter], earlier: Usage | None = None) -> 
     return report
 
 
-def _money(cost: float | None) -> str:
+def money(cost: float | None) -> str:
+    """Show dollars to the micro-dollar, without trailing zeros ("?" when a price was unknown)."""
     return "?" if cost is None else f"${cost:.6f}".rstrip("0").rstrip(".") if cost else "$0"
 
 
@@ -55,7 +56,7 @@ def render_usage(report: dict[str, Any], runs: int = 1) -> str:
             f"{usage.input_tokens:,}",
             f"{usage.output_tokens:,}",
             f"{usage.thinking_tokens:,}",
-            _money(usage.cost),
+            money(usage.cost),
         )
         for name, usage in rows
     ]
@@ -73,7 +74,7 @@ def render_usage(report: dict[str, Any], runs: int = 1) -> str:
     lines.append(f"Usage: output includes thinking; models {', '.join(models) or 'none'}; {report['prices']}.")
     if "thread_total" in report:
         thread = Usage.from_dict(report["thread_total"])
-        lines.append(f"The thread so far: {thread.total_tokens:,} tokens, {_money(thread.cost)}.")
+        lines.append(f"The thread so far: {thread.total_tokens:,} tokens, {money(thread.cost)}.")
     return "\n".join(lines)
 
 
