@@ -12,6 +12,7 @@ import pytest
 
 from graphs.catalog import WORKFLOWS
 from graphs.cli import main, threads
+from graphs.cli.progress import as_data
 from nodes import llm
 from state.context import Context
 from tests.conftest import clean_env, edited_text, nodes_run, updates_of, workflows_command
@@ -70,8 +71,9 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
 
 
 def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
-    # Parallel branches of one step may finish in any order; compare the writes as a sorted list.
-    return sorted(json.dumps([node, wrote], sort_keys=True, ensure_ascii=False) for node, wrote in pairs)
+    # Parallel branches of one step may finish in any order; compare the writes as a sorted list. History shows
+    # an Overwrite write as its value, so the stream's writes are compared the same way.
+    return sorted(json.dumps([node, as_data(wrote)], sort_keys=True, ensure_ascii=False) for node, wrote in pairs)
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
