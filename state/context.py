@@ -37,6 +37,12 @@ class Context:
     input is refused before any model call, with an error naming the field."""
     max_tasks: int = 20
     """Most tasks the orchestrator works on from one message; the email asks for the rest to be sent separately."""
+    max_tokens: int | None = None
+    """Token budget of the run (input plus output, thinking included): once it is spent, the run stops before its
+    next model call. None: no limit. Calls already under way finish, so a run can end a little over it."""
+    max_cost: float | None = None
+    """Cost budget of the run in US dollars, priced from Gemini's list prices: once it is spent, the run stops
+    before its next model call. None: no limit."""
     chat_model: SkipJsonSchema[BaseChatModel | None] = None
     """A chat model object from Python; overrides `model` (node_models still win). Hidden from Studio."""
 

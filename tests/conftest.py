@@ -65,10 +65,19 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the `workflows` command in a subprocess with a clean environment plus `env`."""
+def run_cli(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the `workflows` command in a subprocess with a clean environment plus `env`, and `stdin` as its input.
+
+    Without `stdin` the command reads nothing (/dev/null), whatever the test runner's own stdin is: `run` reads
+    text from a pipe.
+    """
     return subprocess.run(
-        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
+        [*workflows_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(**env),
+        timeout=120,
+        **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
     )
 
 

@@ -18,10 +18,10 @@ from nodes import llm
 from nodes.documents import DocumentError, lesson_documents, read_document
 from nodes.faq import collect, parse_single_call
 from nodes.inputs import InputError
+from nodes.llm import UsageMeter
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel, Prompt
 from nodes.scorecard import score_faq, support
 from nodes.text import sentences
-from nodes.usage import UsageCounter
 from state.context import Context
 from tests.conftest import clean_env, workflows_command
 from tests.fakes import ScriptedChatModel
@@ -178,12 +178,12 @@ async def test_offline_single_call_derives_ten_items_from_the_documents() -> Non
 
 
 async def test_offline_chain_makes_one_plus_two_n_calls_and_passes_its_scorecard() -> None:
-    counter = UsageCounter()
+    counter = UsageMeter()
     result = await chain.ainvoke(
         {"num_questions": 4}, context=Context(model="offline"), config={"callbacks": [counter]}
     )
-    assert counter.calls == 1 + 2 * 4
-    assert counter.total_tokens > 0
+    assert counter.run_total().calls == 1 + 2 * 4
+    assert counter.run_total().total_tokens > 0
     assert len(result["faqs"]) == 4
     assert [item["question"] for item in result["faqs"]] == result["questions"]
     assert failing(result["scorecard"]) == []
@@ -286,14 +286,14 @@ async def test_chain_branches_run_at_once_and_items_keep_question_order() -> Non
 async def test_fan_out_is_bounded_by_max_concurrency() -> None:
     model = GatedModel(branches=0, started=[], finished=[], events={})
     model.branches = 0  # no gating: measure the peak only
-    counter = UsageCounter()
+    counter = UsageMeter()
     await chain.ainvoke(
         {"num_questions": 6},
         context=Context(chat_model=model, max_concurrency=2),
         config={"callbacks": [counter]},
     )
     assert model.peak == 2
-    assert counter.calls == 13
+    assert counter.run_total().calls == 13
 
 
 class FailingModel(OfflineChatModel):
@@ -336,14 +336,15 @@ async def test_a_failing_branch_is_reported_and_the_others_are_kept() -> None:
 
 async def test_a_transient_branch_failure_is_retried_inside_the_call() -> None:
     model = FailingModel(poison="wind turbines", error="transient", times=1)
-    counter = UsageCounter()
+    counter = UsageMeter()
     result = await chain.ainvoke(
         {"num_questions": 10}, context=Context(chat_model=model), config={"callbacks": [counter]}
     )
     assert result["failed"] == []
     assert len(result["faqs"]) == 10
     assert model.times == 0, "the fault happened"
-    assert (counter.calls, counter.failed) == (21, 0), "retried inside one model call, which then succeeded"
+    usage = counter.run_total()
+    assert (usage.calls, usage.failed_calls) == (21, 0), "retried inside one model call, which then succeeded"
 
 
 async def test_a_bug_in_a_branch_fails_the_run_instead_of_becoming_a_failed_question() -> None:
@@ -545,7 +546,14 @@ async def test_compare_runs_both_graphs_on_the_same_documents() -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*workflows_command(), *args], capture_output=True, text=True, env=clean_env(), timeout=120)
+    return subprocess.run(
+        [*workflows_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_compare_faq_offline_from_the_command_line() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from graphs.catalog import WORKFLOWS
 from graphs.cli import main, threads
+from graphs.cli.progress import as_data
 from nodes import llm
 from state.context import Context
 from tests.conftest import clean_env, edited_text, nodes_run, updates_of, without_run_ids, workflows_command
@@ -22,7 +23,12 @@ FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
+        [*workflows_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(**env),
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -58,14 +64,17 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
     assert resumed.returncode == 0, resumed.stderr
     finished = json.loads(resumed.stdout)
     assert finished.pop("thread") == "t-1" and finished.pop("checkpoint")
+    # The resume used only what was left; with what the paused run used, the thread used what one run does.
+    assert finished.pop("usage")["thread_total"] == uninterrupted.pop("usage")["total"]
     assert without_run_ids(finished) == without_run_ids(uninterrupted)
     assert FAKE_KEY not in Path(db).read_bytes().decode("latin-1")
 
 
 def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
-    # Parallel branches of one step may finish in any order; compare the writes as a sorted list.
+    # Parallel branches of one step may finish in any order; compare the writes as a sorted list. History shows
+    # an Overwrite write as its value, so the stream's writes are compared the same way.
     return sorted(
-        json.dumps(without_run_ids([node, wrote]), sort_keys=True, ensure_ascii=False) for node, wrote in pairs
+        json.dumps(without_run_ids([node, as_data(wrote)]), sort_keys=True, ensure_ascii=False) for node, wrote in pairs
     )
 
 
@@ -234,7 +243,7 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
     hint = f"--thread f --db {db}"
     wrong = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: gemini.url}
 
-    failed = cli("run", "routing", text, *models, "--thread", "f", "--db", db, **wrong)
+    failed = cli("run", "routing", text, *models, "--thread", "f", "--db", db, "--quiet", **wrong)
     assert failed.returncode == 1
     error, keeps = failed.stderr.splitlines()
     assert error.startswith("workflows: error: The model provider rejected the API key"), error
@@ -256,7 +265,7 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
 
     # Still the wrong key: resuming fails the same way and says the same.
     monkeypatch.setenv("GOOGLE_API_KEY", FAKE_KEY)
-    assert main(["resume", "--thread", "f", "--db", db]) == 1
+    assert main(["resume", "--thread", "f", "--db", db, "--quiet"]) == 1
     assert capsys.readouterr().err.splitlines()[1] == keeps
 
     right = {"GOOGLE_API_KEY": gemini.api_key, llm.BASE_URL_VARIABLE: gemini.url}

@@ -13,6 +13,7 @@ import typing
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,8 +29,11 @@ from langgraph.types import StateSnapshot
 from pydantic import TypeAdapter, ValidationError
 
 from graphs.catalog import WORKFLOWS, Workflow
+from graphs.cli.costs import report_budget_stop, usage_report
 from graphs.cli.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names
+from graphs.cli.progress import as_data, choose, stream_run
 from nodes import llm
+from nodes.llm import BudgetSpent, Usage, UsageMeter
 from nodes.llm.keys import RedactingSerializer
 from nodes.text import clip
 from state.context import Context
@@ -77,9 +81,11 @@ def run(args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], c
 
 
 def main(args: argparse.Namespace, show: Show) -> int:
-    """Run the `resume` or `history` subcommand."""
+    """Run the `resume`, `history` or `threads` subcommand."""
     if args.command == "resume":
         return asyncio.run(_resume(args, show))
+    if args.command == "threads":
+        return asyncio.run(_delete(args) if args.delete else _threads(args))
     return asyncio.run(_history(args))
 
 
@@ -132,6 +138,7 @@ async def open_store(db: str | None, *, create: bool, read_only: bool = False) -
                 await saver.setup()
                 store = await stack.enter_async_context(AsyncSqliteStore.from_conn_string(str(path)))
                 await store.setup()
+                await saver.conn.execute(_USAGE_TABLE)
         except (sqlite3.Error, OSError) as error:
             raise ThreadError(f"--db {path} is not a usable thread store ({error})") from None
         yield Stores(saver, store)
@@ -157,6 +164,34 @@ async def _probe(stack: AsyncExitStack, uri: str) -> aiosqlite.Connection:
         raise
     stack.push_async_callback(connection.close)
     return connection
+
+
+_USAGE_TABLE = """
+CREATE TABLE IF NOT EXISTS workflows_usage (thread_id TEXT NOT NULL, recorded_at TEXT NOT NULL, usage TEXT NOT NULL)
+"""
+"""What each run or resume of a thread used (a Usage as JSON), so a resumed thread keeps to its budget."""
+
+
+async def spent(saver: AsyncSqliteSaver, thread: str) -> Usage:
+    """Return what all runs of `thread` used so far (nothing for a store from before usage was kept)."""
+    total = Usage()
+    try:
+        async with saver.conn.execute("SELECT usage FROM workflows_usage WHERE thread_id = ?", (thread,)) as rows:
+            async for (raw,) in rows:
+                total.add(Usage.from_dict(json.loads(raw)))
+    except sqlite3.OperationalError:  # a read-only store written before this table existed
+        pass
+    return total
+
+
+async def _record(saver: AsyncSqliteSaver, thread: str, meter: UsageMeter) -> None:
+    used = meter.run_total()
+    if used.calls:
+        now = datetime.now(UTC).isoformat()
+        await saver.conn.execute(
+            "INSERT INTO workflows_usage VALUES (?, ?, ?)", (thread, now, json.dumps(used.as_dict()))
+        )
+        await saver.conn.commit()
 
 
 def durable(workflow: Workflow, stores: Stores) -> Graph:
@@ -209,13 +244,7 @@ async def _start(
             )
         graph = durable(workflow, stores)
         config = _with_metadata(thread_config(args.thread), args.name, context, args.interrupt_before)
-        try:
-            result = await graph.ainvoke(
-                payload, config, context=context, interrupt_before=args.interrupt_before or None
-            )
-        except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
-            return _failed(args, error)
-        return await _report(graph, args, workflow, dict(result or {}), show)
+        return await _go(stores.saver, graph, args, workflow, payload, config, context, show, Usage())
 
 
 def _failed(args: argparse.Namespace, error: Exception) -> int:
@@ -240,18 +269,25 @@ def _with_metadata(config: RunnableConfig, name: str, context: Context, pauses: 
 
 
 async def _report(
-    graph: Graph, args: argparse.Namespace, workflow: Workflow, result: dict[str, Any], show: Show
+    graph: Graph,
+    args: argparse.Namespace,
+    workflow: Workflow,
+    result: dict[str, Any],
+    show: Show,
+    usage: dict[str, Any],
 ) -> int:
     state = await graph.aget_state(thread_config(args.thread))
     checkpoint = state.config["configurable"]["checkpoint_id"]
     where = {"thread": args.thread, "checkpoint": checkpoint}
     if not state.next:
-        show(args, workflow, [result], where)
+        show(args, workflow, [result], {**where, "usage": usage})
         return 0
     waiting = _waiting(state.next)
     if args.json:
         paused = {"workflow": args.name, "status": "paused", **where, "paused_before": list(state.next)}
-        print(llm.redact(json.dumps({**paused, "values": state.values}, indent=2, ensure_ascii=False, default=str)))
+        values = as_data(state.values)
+        shown = {**paused, "values": values, "usage": usage}
+        print(llm.redact(json.dumps(shown, indent=2, ensure_ascii=False, default=str)))
         return 0
     lines = [
         f"Paused before {waiting} (workflow {args.name}, thread {args.thread}, checkpoint {checkpoint}).",
@@ -346,6 +382,8 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
         check_nodes("--interrupt-before", name, nodes, args.interrupt_before)
         if args.model:
             context = dataclasses.replace(context, model=args.model)
+        budget = {"max_tokens": args.max_tokens, "max_cost": args.max_cost}
+        context = dataclasses.replace(context, **{key: value for key, value in budget.items() if value is not None})
         config = thread_config(args.thread)
         if args.checkpoint:
             config = await _find_checkpoint(graph, args.thread, args.checkpoint)
@@ -362,16 +400,54 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
                 config = await graph.aupdate_state(config, updates)
             except InvalidUpdateError as error:
                 raise ThreadError(f"--set: {error}") from None
-        try:
-            result = await graph.ainvoke(
-                None,
-                _with_metadata(config, name, context, args.interrupt_before),
-                context=context,
-                interrupt_before=args.interrupt_before or None,
-            )
-        except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
-            return _failed(args, error)
-        return await _report(graph, args, workflow, dict(result or {}), show)
+        earlier = await spent(stores.saver, args.thread)
+        config = _with_metadata(config, name, context, args.interrupt_before)
+        return await _go(stores.saver, graph, args, workflow, None, config, context, show, earlier)
+
+
+async def _go(
+    saver: AsyncSqliteSaver,
+    graph: Graph,
+    args: argparse.Namespace,
+    workflow: Workflow,
+    payload: dict[str, Any] | None,
+    config: RunnableConfig,
+    context: Context,
+    show: Show,
+    earlier: Usage,
+) -> int:
+    """Run (payload) or resume (None) the thread with progress and a meter; report how it ended."""
+    meter = UsageMeter.for_context(context, spent=earlier)
+    progress = choose(args.quiet)
+    try:
+        result = await stream_run(
+            graph,
+            payload,
+            config,
+            context,
+            meter,
+            progress,
+            interrupt_before=args.interrupt_before,
+            stream_text=args.stream,
+        )
+    except BudgetSpent as stop:
+        progress.close()
+        await _record(saver, args.thread, meter)
+        checkpoint = (await graph.aget_state(thread_config(args.thread))).config["configurable"]["checkpoint_id"]
+        limit = "--max-tokens N" if stop.reason.startswith("the token") else "--max-cost USD"
+        hint = (
+            f"The thread keeps the steps that finished; continue with a larger budget: "
+            f"workflows resume {_hint(args)} {limit}"
+        )
+        where = {"thread": args.thread, "checkpoint": checkpoint}
+        return report_budget_stop(args, stop, usage_report([meter], earlier), where, hint)
+    except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
+        progress.close()
+        await _record(saver, args.thread, meter)
+        return _failed(args, error)
+    progress.close()
+    await _record(saver, args.thread, meter)
+    return await _report(graph, args, workflow, result, show, usage_report([meter], earlier))
 
 
 _QUIET = {"input": "(input received)", "fork": "(copy of the checkpoint it branches off, to replay from)"}
@@ -390,7 +466,7 @@ def history_rows(snapshots: Sequence[StateSnapshot]) -> list[dict[str, Any]]:
         parent = by_id.get(parent_id) if parent_id else None
         # A task's result is what it wrote; the parent's tasks are the ones that ran to make this checkpoint.
         ran = [
-            {"node": task.name, "wrote": task.result}
+            {"node": task.name, "wrote": as_data(task.result)}
             for task in (parent.tasks if parent else ())
             if task.result is not None
         ]
@@ -480,4 +556,79 @@ async def _history(args: argparse.Namespace) -> int:
         )
     lines.append(f"Replay or fork from a checkpoint: workflows resume {_hint(args)} --checkpoint ID [--set KEY=VALUE]")
     print(llm.redact("\n".join(lines)))
+    return 0
+
+
+async def thread_rows(stores: Stores) -> list[dict[str, Any]]:
+    """Describe every thread of a store, newest first: workflow, status, last step, time and what it used."""
+    saver = stores.saver
+    async with saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
+        ids = [thread for (thread,) in await cursor.fetchall()]
+    rows = []
+    for thread in ids:
+        try:
+            workflow, name, _ = await _thread(saver, thread)
+        except ThreadError:  # a thread of no registered workflow (Studio's, or an older version's)
+            latest = await saver.aget_tuple(thread_config(thread))
+            when = latest.checkpoint["ts"] if latest else ""
+            rows.append({"thread": thread, "workflow": None, "status": "unknown", "step": None, "updated": when})
+            continue
+        state = await durable(workflow, stores).aget_state(thread_config(thread))
+        rows.append(
+            {
+                "thread": thread,
+                "workflow": name,
+                "status": status(state),
+                "step": (state.metadata or {}).get("step"),
+                "next": list(state.next),
+                "updated": state.created_at,
+                "usage": (await spent(saver, thread)).as_dict(),
+            }
+        )
+    return sorted(rows, key=lambda row: str(row["updated"]), reverse=True)
+
+
+async def _threads(args: argparse.Namespace) -> int:
+    async with open_store(args.db, create=False, read_only=True) as stores:
+        rows = await thread_rows(stores)
+    if args.json:
+        print(json.dumps({"threads": rows}, indent=2, ensure_ascii=False, default=str))
+        return 0
+    if not rows:
+        print("No threads; start one with: workflows run NAME TEXT --thread ID")
+        return 0
+    table = [("thread", "workflow", "status", "step", "updated", "tokens", "cost")]
+    for row in rows:
+        used = Usage.from_dict(row.get("usage") or {})
+        waiting = f" before {_waiting(row['next'])}" if row.get("next") and row["status"] == "paused" else ""
+        cost = "?" if used.cost is None else f"${used.cost:.4f}"
+        table.append(
+            (
+                row["thread"],
+                row["workflow"] or "?",
+                row["status"] + waiting,
+                str(row["step"] if row["step"] is not None else "?"),
+                str(row["updated"] or "")[:19].replace("T", " "),
+                f"{used.total_tokens:,}",
+                cost,
+            )
+        )
+    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+async def _delete(args: argparse.Namespace) -> int:
+    async with open_store(args.db, create=False) as stores:
+        saver = stores.saver
+        if await saver.aget_tuple(thread_config(args.delete)) is None:
+            raise ThreadError(f"unknown thread {args.delete!r}; see workflows threads")
+        await saver.adelete_thread(args.delete)
+        await saver.conn.execute("DELETE FROM workflows_usage WHERE thread_id = ?", (args.delete,))
+        await saver.conn.commit()
+    if args.json:
+        print(json.dumps({"deleted": args.delete}))
+    else:
+        print(f"Deleted thread {args.delete}.")
     return 0

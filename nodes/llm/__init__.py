@@ -7,6 +7,8 @@ Its modules, each importing only those above it:
 - `retry`: the one retry layer (backoff with jitter, Retry-After, the run's deadline).
 - `concurrency`: the bound on model calls that run at the same time.
 - `guard`: wraps every chat model so its calls are retried, bounded and redacted.
+- `prices`: Gemini's list prices per million tokens (dated; a file named by $WORKFLOWS_PRICES overrides them).
+- `usage`: tokens and cost per node and run (a callback handler), and the budget that stops a run.
 - `models`: building a chat model for a node from the run's Context (Gemini, any init_chat_model provider, offline).
 - `replies`: asking for structured output or text, and asking again once when the reply is unusable.
 """
@@ -25,8 +27,10 @@ from nodes.llm.models import (
     resolve_spec,
     spec_for,
 )
+from nodes.llm.prices import PRICES_DATE, PRICES_VARIABLE, Price, load_prices, price_of
 from nodes.llm.replies import Structured, Text, ask_structured, ask_text, finish_problem, read_structured
 from nodes.llm.retry import deadline_of, retrying
+from nodes.llm.usage import BudgetSpent, Usage, UsageMeter, prices_note
 from nodes.offline import OFFLINE_LABEL
 from state.context import context_of
 
@@ -36,6 +40,12 @@ __all__ = [
     "KEY_VARIABLES",
     "OFFLINE_LABEL",
     "OFFLINE_NOTICE",
+    "PRICES_DATE",
+    "PRICES_VARIABLE",
+    "BudgetSpent",
+    "Price",
+    "Usage",
+    "UsageMeter",
     "BuiltModel",
     "DeadlineExceeded",
     "ModelCallError",
@@ -55,6 +65,9 @@ __all__ = [
     "finish_problem",
     "gemini_name",
     "is_transient",
+    "load_prices",
+    "price_of",
+    "prices_note",
     "model_for",
     "read_structured",
     "redact",

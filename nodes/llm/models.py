@@ -9,9 +9,11 @@ from functools import lru_cache
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
 
+from nodes.llm import usage
 from nodes.llm.errors import ModelSetupError
 from nodes.llm.guard import guarded
 from nodes.llm.keys import BASE_URL_VARIABLE, find_api_key, redact
+from nodes.llm.prices import PRICES_VARIABLE, load_prices, price_of
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
 from state.context import AUTO, OFFLINE, Context, context_of
 
@@ -124,8 +126,13 @@ def model_for(context: Context, node: str) -> BuiltModel:
 
 
 async def chat_model(runtime: Runtime[Context] | None, node: str) -> BuiltModel:
-    """Return the chat model for `node`; built in a thread, as building may read files (.env, certificates)."""
-    return await asyncio.to_thread(_loaded_model_for, context_of(runtime), node)
+    """Return the chat model for `node`; built in a thread, as building may read files (.env, certificates).
+
+    Raises usage.BudgetSpent instead when the run's budget (Context.max_tokens, max_cost) is spent.
+    """
+    context = context_of(runtime)
+    usage.watch(context, node)
+    return await asyncio.to_thread(_loaded_model_for, context, node)
 
 
 def _loaded_model_for(context: Context, node: str) -> BuiltModel:
@@ -135,6 +142,21 @@ def _loaded_model_for(context: Context, node: str) -> BuiltModel:
 
 
 def check_context(context: Context, nodes: list[str]) -> None:
-    """Build every model a run will use, so setup errors (ModelSetupError) surface before the run starts."""
+    """Build every model a run will use, so setup errors (ModelSetupError) surface before the run starts.
+
+    With a cost budget, every model must also have a known price (a budget that cannot be counted is no budget).
+    """
+    prices = load_prices()
     for node in nodes:
-        model_for(context, node)
+        built = model_for(context, node)
+        if context.max_cost is not None and price_of(priced_name(built), prices) is None:
+            raise ModelSetupError(
+                f"max_cost needs the price of {built.label} (node {node}), which is not in the price table: "
+                f"add it to a JSON file named by ${PRICES_VARIABLE}, such as "
+                '{"MODEL": {"input": 0.3, "output": 2.5}} (dollars per million tokens)'
+            )
+
+
+def priced_name(built: BuiltModel) -> str:
+    """Return the name a model is priced by: "offline" for the offline model, else its label."""
+    return "offline" if isinstance(built.model, OfflineChatModel) else built.label
