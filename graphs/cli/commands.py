@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphs.catalog import WORKFLOWS, Workflow
+from graphs.cli.evaluate import add_eval_command
 from graphs.cli.options import (
     RUN_ERROR,
     THREAD_COMMANDS,
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     draw.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
     add_thread_commands(commands)
     add_compare_command(commands)
+    add_eval_command(commands)
     return parser
 
 
@@ -175,6 +177,10 @@ def _command(args: argparse.Namespace) -> int:
         from graphs.cli import compare
 
         return compare.run(args)
+    if args.command == "eval":
+        from graphs.cli import evaluate
+
+        return evaluate.run(args)
     return _run(args)
 
 
