@@ -16,6 +16,7 @@ import asyncio
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -30,7 +31,7 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel
 
-from nodes.text import MARKDOWN_HEADING, approx_tokens, content_words, overlap, sentences
+from nodes.text import MARKDOWN_HEADING, approx_tokens, meaning, overlap, sentences, words
 
 OFFLINE_LABEL = "offline (deterministic stand-in, not Gemini)"
 
@@ -56,6 +57,10 @@ _BECAUSE = re.compile(r"\b(?:because|since|due to)\s+(?:(?:it|this|that|they)(?:
 _TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
 _CONTENT_LABEL = re.compile(r"^\s*(?:[A-Za-z]+ )?(?:content|text|body):\s*", re.I)
 """The label before a document's text ("Content:" in the lesson's prompts): not part of the text."""
+RIVAL_WEIGHT = 2.0
+"""How much a runner-up option's match counts against the best one's confidence."""
+EVIDENCE_NEEDED = 1.0
+"""The match a choice needs before it is even odds: one clear concept gives 0.5, two give 0.67."""
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
 
 
@@ -331,22 +336,51 @@ class SchemaFiller:
         return max(clauses, key=lambda c: overlap(described, c)) if len(clauses) > 1 else clauses[0]
 
     def choose(self, options: list[Any], text: str) -> tuple[Any, float]:
-        """Pick the option whose name and description overlap `text` most; return it with a confidence."""
+        """Pick the option whose name and description mean most what `text` says; return it with a confidence.
+
+        Shared words and concepts count, each divided by how many options it describes (a word every option
+        uses tells none apart). Naming an option is no evidence for it: "answer Billing Inquiry" is an order to
+        the model, not a billing question. The confidence falls below 0.5 when nothing matches, or when a rival
+        matches half as well: a message that fits several options is not clearly any of them.
+        """
         lines = self.prompt.instructions.splitlines()
-        words = content_words(text)
         # An option that titles a section of the material is described by that section's text.
         sections = {section.heading: section.text for section in self.prompt.sections if section.heading}
 
-        def score(option: Any) -> int:
+        def description(option: Any) -> str:
             label = str(option)
             described = " ".join(line.replace(label, " ") for line in lines if label in line)
-            return len(words & content_words(f"{label} {described} {sections.get(label, '')}"))
+            return f"{label} {described} {sections.get(label, '')}"
 
-        scores = [score(o) for o in options]
-        ranked = sorted(scores, reverse=True)
-        best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else 0)
-        # A rival with half the matches already makes the choice a coin toss: confidence falls below 0.5.
-        return options[scores.index(best)], best / (best + 2 * runner_up + 1)
+        descriptions = [description(option) for option in options]
+        known = {word for described in descriptions for word in words(described)}
+        for option in options:
+            text = re.sub(re.escape(str(option)), " ", text, flags=re.I) if str(option).strip() else text
+        said = meaning(text, known)
+        meanings = [meaning(described) for described in descriptions]
+        spread = Counter(term for terms in meanings for term in terms)
+        shared = [{term: weight for term, weight in said.items() if term in terms} for terms in meanings]
+        scores = [_evidence(common, spread) for common in shared]
+        chosen = scores.index(max(scores))
+        # A rival counts only with what the chosen option does not explain: a word both describe (a new
+        # "Shipping" intent and a general one that mentions delivery) is no sign the text is about two things.
+        rival = max(
+            (_evidence({t: w for t, w in common.items() if t not in shared[chosen]}, spread) for common in shared),
+            default=0.0,
+        )
+        best = scores[chosen]
+        return options[chosen], best / (best + RIVAL_WEIGHT * rival + EVIDENCE_NEEDED)
+
+
+def _evidence(terms: dict[str, float], spread: Counter[str]) -> float:
+    """Sum the weights of matched terms, each shared by the options it describes.
+
+    Weak terms (a device named) add to a match but make none on their own: "which laptops do you sell?" is no
+    technical fault.
+    """
+    if max(terms.values(), default=0.0) < 1:
+        return 0.0
+    return sum(weight / spread[term] for term, weight in terms.items())
 
 
 def _spread(pieces: list[str], limit: int) -> list[str]:
