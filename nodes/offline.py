@@ -31,7 +31,20 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel
 
-from nodes.text import MARKDOWN_HEADING, approx_tokens, meaning, overlap, sentences, words
+from nodes.text import (
+    MARKDOWN_HEADING,
+    PRONOUNS,
+    approx_tokens,
+    is_request,
+    lead_in_removed,
+    meaning,
+    noun_phrase,
+    overlap,
+    requests,
+    sentences,
+    what_is_asked,
+    words,
+)
 
 OFFLINE_LABEL = "offline (deterministic stand-in, not Gemini)"
 
@@ -168,6 +181,53 @@ def _cued(name: str, text: str) -> str | None:
     return None
 
 
+def _name_field(schema: dict[str, Any]) -> str:
+    """Return the variant's required field named like a name ("product_name"), or ""."""
+    return next((str(key) for key in schema.get("required", []) if key.lower().endswith(("name", "title"))), "")
+
+
+def _patterned(schema: dict[str, Any]) -> bool:
+    """Tell whether a required field of the variant has a pattern (an id)."""
+    properties = schema.get("properties", {})
+    return any("pattern" in properties.get(key, {}) for key in schema.get("required", []))
+
+
+def _free_field(schema: dict[str, Any]) -> str:
+    """Return the variant's first required free-text field (a string without pattern or fixed options), or ""."""
+    for key in schema.get("required", []):
+        spec = schema.get("properties", {}).get(key, {})
+        if spec.get("type") == "string" and not {"pattern", "enum", "const"} & set(spec):
+            return str(key)
+    return ""
+
+
+_LISTED = re.compile(r"^(?:(?:for|with|plus)\s+)?(?:the|my|a|an|this|that|these|those|our)\b|^[\"'“‘]", re.I)
+_REASON_NEXT = re.compile(r"^(?:because|since|as|due to)\b|^[(,\-–]|^$", re.I)
+
+
+def _listed_thing(clause: str) -> str | None:
+    """Return the thing a clause adds to the request before it ("and the remote because ..."), else None.
+
+    Only a clause that is a name and at most its reason counts: "the box was damaged too" is a remark.
+    """
+    body = lead_in_removed(clause)
+    thing = noun_phrase(body) if _LISTED.match(body) else None
+    if not thing or thing in PRONOUNS:
+        return None
+    after = body[body.find(thing) + len(thing) :].strip(" '\"”’.!?")
+    return thing if _REASON_NEXT.match(after) else None
+
+
+def _rest_after(text: str, value: str) -> str:
+    """Return what follows `value` in `text` (a reason after the thing named), without joining words or brackets."""
+    at = text.find(value) if value else -1
+    if at < 0:
+        return ""
+    rest = text[at + len(value) :].strip(" '\"”’")
+    rest = re.sub(r"^(?:[,;:()\-–]|\b(?:because|since|as|due to)\b|\s)+", "", rest, flags=re.I)
+    return rest.strip(" .!?;,()")
+
+
 def _clauses(text: str) -> list[str]:
     parts = [p.strip(" ,;") for p in _CLAUSE_SPLIT.split(" ".join(text.split()))]
     return [p for p in parts if p]
@@ -259,11 +319,7 @@ class SchemaFiller:
             for piece in _spread(self.prompt.material_sentences, high):
                 items.append(self.fill(self.best_variant(candidates, piece), name, piece))
         elif variants or item_schema.get("type") == "object":
-            for clause in _clauses(text):
-                candidates = variants or [item_schema]
-                fitting = [v for v in candidates if self.fits(v, clause)]
-                if fitting:
-                    items.append(self.fill(self.best_variant(fitting, clause), name, clause))
+            items = self.fill_requests(variants or [item_schema], name, text)
         else:
             pieces = (
                 _spread(self.prompt.material_sentences, high)
@@ -299,16 +355,107 @@ class SchemaFiller:
                 labels.append(option)
         return labels or [self.choose(options, focus)[0]]
 
-    def fits(self, schema: dict[str, Any], clause: str) -> bool:
-        """Tell whether every required patterned field of `schema` finds its pattern in `clause`."""
-        for key in schema.get("required", []):
-            sub = self.resolve(schema.get("properties", {}).get(key, {}))
-            if "pattern" in sub and not re.search(_findable(sub["pattern"]), clause):
-                return False
-        described = f"{schema.get('title', '')} {schema.get('description', '')}"
-        return overlap(described, clause) > 0 or any(
-            "pattern" in self.resolve(s) for s in schema.get("properties", {}).values()
-        )
+    def fill_requests(self, variants: list[dict[str, Any]], name: str, text: str) -> list[Any]:
+        """One item per request in a message, of the variant that request fits, in the order they were written.
+
+        An id its variant's pattern finds, or a quoted name, is a request of that variant, however many the
+        clause holds ("orders A-11111 and A-22222"). A request with neither goes to the variant its words
+        describe when that variant can be filled from words ("return my headphones": the thing named after the
+        verb, or the one an "it" stands for), and otherwise to the catch-all variant, whose free text then says
+        what was asked, so nothing asked for is dropped. A request that only repeats the one before ("where is
+        order A-11111? Can you update me?") adds nothing; remarks that ask for nothing are context for the
+        request before them (a reason, a concern).
+        """
+        catch_all = self.catch_all(variants)
+        specific = [v for v in variants if v is not catch_all]
+        named = [v for v in specific if _name_field(v) and not _patterned(v)]
+        # Per request: its variant, the text it is filled from, and the field values already found for it.
+        planned: list[tuple[dict[str, Any], str, dict[str, str]]] = []
+        clauses = requests(text)
+        for number, clause in enumerate(clauses):
+            last = planned[-1][0] if planned else None
+            found = self.anchors(clause, specific, named, last)
+            if found:
+                planned += [(variant, clause, values) for _, variant, values in found]
+                continue
+            fitting = max(specific, key=lambda v: self.affinity(v, clause), default=None)
+            if fitting is not None and self.affinity(fitting, clause) == 0:
+                fitting = None
+            if is_request(clause):
+                thing = self.thing_named(clauses, number) if fitting is not None and fitting in named else None
+                if fitting is not None and thing:
+                    planned.append((fitting, clause, {_name_field(fitting): thing}))
+                elif last is not None and (fitting is last or noun_phrase(clause) in PRONOUNS):
+                    # "Where is it now?" asks again about the request before it.
+                    planned[-1] = (last, f"{planned[-1][1]} {clause}", planned[-1][2])
+                elif catch_all is not None:
+                    planned.append((catch_all, clause, {_free_field(catch_all): what_is_asked(clause)}))
+                continue
+            listed = _listed_thing(clause)
+            if last is not None and last in named and listed:
+                planned.append((last, clause, {_name_field(last): listed}))
+            elif last is not None:
+                planned[-1] = (last, f"{planned[-1][1]} {clause}", planned[-1][2])
+        return [self.fill_request(variant, name, span, values) for variant, span, values in planned]
+
+    def anchors(
+        self,
+        clause: str,
+        specific: list[dict[str, Any]],
+        named: list[dict[str, Any]],
+        last: dict[str, Any] | None,
+    ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+        """Find the requests a clause names outright: each id a variant's pattern finds, each quoted name."""
+        found: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+        for variant in specific:
+            for key in variant.get("required", []):
+                pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
+                if pattern:
+                    found += [(m.start(), variant, {key: m.group()}) for m in re.finditer(_findable(pattern), clause)]
+        if named:
+            owner = max(named, key=lambda v: self.affinity(v, clause))
+            if self.affinity(owner, clause) > 0 or owner is last:
+                key = _name_field(owner)
+                found += [(m.start(), owner, {key: m.group(1).strip()}) for m in _QUOTED.finditer(clause)]
+        return sorted(found, key=lambda anchor: anchor[0])
+
+    def thing_named(self, clauses: list[str], number: int) -> str | None:
+        """Return what a request names ("return my headphones"); for "it" or "one", the last thing named before."""
+        thing = noun_phrase(lead_in_removed(clauses[number]))
+        if thing and thing not in PRONOUNS:
+            return thing
+        for earlier in reversed(clauses[:number]):
+            before = noun_phrase(earlier)
+            if before and before not in PRONOUNS:
+                return before
+        return None
+
+    def affinity(self, variant: dict[str, Any], text: str) -> float:
+        """Measure how much of what `text` says the variant's title and description speak of."""
+        title = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(variant.get("title", "")))
+        said = meaning(text)
+        described = meaning(f"{title} {variant.get('description', '')}")
+        return sum(weight for term, weight in described.items() if term in said)
+
+    def catch_all(self, variants: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Return the variant that takes any request: only free text to fill, no id, no name (fewest fields)."""
+        loose = [v for v in variants if _free_field(v) and not _patterned(v) and not _name_field(v)]
+        if len(variants) < 2 or not loose:
+            return None
+        return min(reversed(loose), key=lambda v: len(v.get("required", [])))  # type: ignore[no-any-return]
+
+    def fill_request(self, variant: dict[str, Any], name: str, span: str, values: dict[str, str]) -> Any:
+        """Fill one request's variant from its text and the values found for it; an unstated reason says so."""
+        item = self.fill(variant, name, span)
+        if not isinstance(item, dict):
+            return item
+        item.update(values)
+        for key in variant.get("required", []):
+            if key in values or not isinstance(item.get(key), str) or "reason" not in key.lower():
+                continue
+            if not item[key] or item[key] == span.strip():
+                item[key] = _rest_after(span, next(iter(values.values()), "")) or "not stated"
+        return item
 
     def best_variant(self, variants: list[dict[str, Any]], text: str) -> dict[str, Any]:
         """Pick the variant whose title and description overlap the text most (first on ties)."""
@@ -324,7 +471,8 @@ class SchemaFiller:
         if not pattern and self.prompt.has_documents and self.labels(schema, described):
             return str(self.label_sentences(schema, text)[0])
         if pattern:
-            for source in (text, self.prompt.user_text, self.prompt.instructions):
+            # Never the instructions: their examples ("like INV-7890") are not the customer's ids.
+            for source in (text, self.prompt.user_text):
                 found = re.search(_findable(pattern), source)
                 if found:
                     return found.group()

@@ -163,7 +163,7 @@ CONCEPTS: dict[str, tuple[float, str]] = {
     "jobs": (1.0, "job, jobs, career, careers, vacancy, vacancies, hiring, recruitment, employment, job openings"),
     "policy": (
         1.0,
-        "policy, policies, warranty, guarantee, returns, return policy, recycling, recycle, privacy, terms",
+        "policy, policies, warranty, guarantee, recycling, recycle, privacy, terms",
     ),
 }
 """Concept -> (weight, the words and phrases that name it): a small vocabulary of customer-service English, so
@@ -251,3 +251,120 @@ def meaning(text: str, known: Iterable[str] = ()) -> dict[str, float]:
                 terms.setdefault(stem(word), 1.0)
             position += 1
     return terms
+
+
+# --- Requests in a customer's message ------------------------------------------------------------------------
+
+_REQUEST_SPLIT = re.compile(
+    r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|also|plus|then)\s+|\s+(?:and also|and then|also|plus|finally|lastly)\s+",
+    re.I,
+)
+_BARE_AND = re.compile(r"\s+and\s+", re.I)
+_NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an|this|that|these|those|our)\b", re.I)
+_ASKING = re.compile(
+    r"\b(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|i'd like|i would like|"
+    r"i want|i wanna|i need|i wish|i'd love|help me|tell me|let me know|give me|send me|"
+    r"(?:want|need|wish|would like|'d like) to)\b|\?\s*$",
+    re.I,
+)
+REQUEST_VERBS = frozenset(
+    """add amend arrange book cancel change check close confirm correct delete downgrade email exchange explain find
+    fix issue move order process refund remove renew repair replace reset return schedule send stop switch track
+    transfer unsubscribe update upgrade""".split()
+)
+"""Verbs a request may start with ("cancel my plan"): an order to the company, not a remark."""
+_LEAD_IN = re.compile(
+    r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b[\w ]*?[,!.:]\s*)?"
+    r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*)*",
+    re.I,
+)
+_POLITE = re.compile(
+    r"^(?:(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|i'd like to|"
+    r"i would like to|i want to|i need to|i wish to|i'd like|i would like|i want|i need|help me)\b[,\s]*)+",
+    re.I,
+)
+DETERMINERS = frozenset("the my a an this that these those our your his her their some both one two three".split())
+"""Words that open a noun phrase naming a thing ("my headphones", "two blenders")."""
+PRONOUNS = frozenset("it them one this that these those they".split())
+"""Words that stand for a thing named earlier ("I'd like to return it")."""
+_PIECE = re.compile(r"[\"'“‘][^\"'“”‘’]{2,80}?[\"'”’](?!\w)|[\w'’-]+|[^\w\s]")
+
+
+def requests(text: str) -> list[str]:
+    """Split a message into the clauses that may each hold one request (sentences, "and", "also", "finally").
+
+    A bare "and" splits only before a request of its own, a thing it names ("and the remote"), or something
+    named by a number or quotes ("order A-11111 and A-22222"): "delete my account and all my data" stays one
+    request. The question mark that ends such a sentence belongs to its first part.
+    """
+    clauses: list[str] = []
+    for sentence in _REQUEST_SPLIT.split(" ".join(text.split())):
+        for number, part in enumerate(_BARE_AND.split(sentence)):
+            part = part.strip(" ,;")
+            if number:
+                part = part.rstrip("?")
+                if clauses and not (_asks(part) or _NAMED.search(part)):
+                    clauses[-1] = f"{clauses[-1]} and {part}"
+                    continue
+            if part:
+                clauses.append(part)
+    return clauses
+
+
+def lead_in_removed(clause: str) -> str:
+    """Drop a greeting and connecting words ("Hi, ...", "Also, ...", "And finally ...") from a clause's start."""
+    return _LEAD_IN.sub("", clause, count=1).strip()
+
+
+def is_request(clause: str) -> bool:
+    """Tell whether a clause asks for something: a question, a polite request, or an order ("cancel my plan")."""
+    return _asks(clause)
+
+
+def _asks(clause: str) -> bool:
+    body = lead_in_removed(clause)
+    first = words(body)[:1]
+    return bool(_ASKING.search(body)) or (bool(first) and first[0] in REQUEST_VERBS)
+
+
+def what_is_asked(clause: str) -> str:
+    """Return a request in a few words: the clause without greetings, politeness or final punctuation."""
+    body = _POLITE.sub("", lead_in_removed(clause)).strip(" ,.!?;:-")
+    body = re.sub(r"[,\s]*\b(?:please|thanks|thank you)\W*$", "", body, flags=re.I).strip(" ,.!?;:-")
+    return body or clause.strip(" ,.!?;:-")
+
+
+def noun_phrase(text: str, after: int = 0) -> str | None:
+    """Return the first thing `text` names from character `after` on: a quoted name, or words after "the/my/a".
+
+    The phrase ends at punctuation or a word that names nothing (because, it, I, with, back, ...); the opening
+    word ("the", "two") is left out. Returns the pronoun ("it", "one") when that is all the text has.
+    """
+    pieces = [piece.group() for piece in _PIECE.finditer(text, after)]
+    for number, token in enumerate(pieces):
+        if token[0] in "\"'“‘" and len(token) > 2:
+            return token[1:-1].strip()
+        lowered = token.lower()
+        if lowered not in DETERMINERS and lowered not in PRONOUNS:
+            continue
+        name: list[str] = []
+        for word in pieces[number + 1 :] if lowered in DETERMINERS else []:
+            if word.lower() in DETERMINERS and not name:
+                continue
+            if not _is_name_word(word) or len(name) == 6:
+                break
+            name.append(word)
+        if name:
+            return " ".join(name)
+        if lowered in PRONOUNS:
+            return lowered
+    return None
+
+
+PARTICLES = frozenset("back up off out away over in".split())
+"""Words that finish a verb ("send it back"), never part of a name."""
+
+
+def _is_name_word(word: str) -> bool:
+    lowered = word.lower()
+    return bool(re.fullmatch(r"[\w'’-]+", word)) and lowered not in STOPWORDS and lowered not in PARTICLES
