@@ -61,7 +61,9 @@ def _example_of(what: str, instructions: str, fallback: str) -> str:
 
 
 _BLOCK = re.compile(r"^-{3,}[ \t]*\n(.*?)\n-{3,}[ \t]*$", re.S | re.M)
-_FIELD = re.compile(r"^\s*([A-Za-z][\w ]{0,40}):\s*(.+?)\s*$", re.M)
+_FIELD = re.compile(r"^[ \t]*([A-Za-z][\w ]{0,40}):[ \t]*\n?[ \t]*([\"'“‘].*?[\"'”’])\.?[ \t]*$", re.M | re.S)
+"""A labelled quoted value ("The user says: '...'.", or the quote on the label's next line), which may run over
+several lines."""
 _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
@@ -86,14 +88,25 @@ class Section:
 
 
 def _sections(material: str) -> list[Section]:
-    """Split material into sections under its "Title: ..." / "Source Title: ..." lines and Markdown headings."""
+    """Split material into sections, one per document, under its "Source Title: ..." lines.
+
+    Material without such lines is split under its top-level Markdown headings. Lower headings (a "## Pruning"
+    inside a document) are never a document of their own; heading lines are structure, not prose, so no
+    section's text holds them.
+    """
+    lines = [_CONTENT_LABEL.sub("", line) for line in material.splitlines()]
+    titled = any(_TITLE_LINE.match(line) for line in lines)
+    levels = [len(line) - len(line.lstrip().lstrip("#")) for line in lines if MARKDOWN_HEADING.match(line)]
+    top = min(levels, default=0)
     found = [Section("")]
-    for line in material.splitlines():
-        line = _CONTENT_LABEL.sub("", line)
-        heading = _TITLE_LINE.match(line) or MARKDOWN_HEADING.match(line)
-        if heading:
+    for line in lines:
+        title = _TITLE_LINE.match(line)
+        heading = MARKDOWN_HEADING.match(line)
+        if title:
+            found.append(Section(title.group(1)))
+        elif heading and not titled and len(line) - len(line.lstrip().lstrip("#")) == top:
             found.append(Section(heading.group(1)))
-        else:
+        elif not heading:
             found[-1].text += " " + line.strip()
     return [section for section in found if section.heading or section.text.strip()]
 
@@ -114,9 +127,7 @@ class Prompt:
         everything = "\n\n".join(t for _, t in texts)
         blocks = [b.strip() for b in _BLOCK.findall(everything)]
         fields = {
-            label.strip().lower(): value[1:].rstrip(".").rstrip(_QUOTES)
-            for label, value in _FIELD.findall(_BLOCK.sub("", everything))
-            if value[0] in _QUOTES
+            label.strip().lower(): value[1:-1].strip() for label, value in _FIELD.findall(_BLOCK.sub("", everything))
         }
         humans = [t for kind, t in texts if kind == "human"]
         has_system = any(kind == "system" for kind, _ in texts)
@@ -176,7 +187,7 @@ def _cued(name: str, text: str) -> str | None:
         quoted = _QUOTED.search(text)
         return quoted.group(1).strip() if quoted else None
     if "reason" in name:
-        cause = _BECAUSE.search(text)
+        cause = _BECAUSE.search(text) or re.search(r"\breason\b[\w ]{0,20}:\s*(.+?)\s*(?:[.!?](?:\s|$)|$)", text, re.I)
         return cause.group(1).strip(" .!?;,") if cause else None
     return None
 
@@ -225,7 +236,7 @@ def _rest_after(text: str, value: str) -> str:
         return ""
     rest = text[at + len(value) :].strip(" '\"”’")
     rest = re.sub(r"^(?:[,;:()\-–]|\b(?:because|since|as|due to)\b|\s)+", "", rest, flags=re.I)
-    return rest.strip(" .!?;,()")
+    return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
 
 
 def _clauses(text: str) -> list[str]:
@@ -451,10 +462,9 @@ class SchemaFiller:
             return item
         item.update(values)
         for key in variant.get("required", []):
-            if key in values or not isinstance(item.get(key), str) or "reason" not in key.lower():
-                continue
-            if not item[key] or item[key] == span.strip():
-                item[key] = _rest_after(span, next(iter(values.values()), "")) or "not stated"
+            if key not in values and "reason" in key.lower() and isinstance(item.get(key), str):
+                named = next(iter(values.values()), "")
+                item[key] = _cued(key, span) or _rest_after(span, named) or "not stated"
         return item
 
     def best_variant(self, variants: list[dict[str, Any]], text: str) -> dict[str, Any]:
@@ -477,11 +487,32 @@ class SchemaFiller:
                 if found:
                     return found.group()
             return ""
-        cued = _cued(name, text)
+        cued = _cued(name, text) or self.pointed_at(text)
         if cued:
             return cued
         clauses = _clauses(text) or [text]
         return max(clauses, key=lambda c: overlap(described, c)) if len(clauses) > 1 else clauses[0]
+
+    def pointed_at(self, text: str) -> str | None:
+        """Return the part of `text` the instructions point at by naming an id in it ("concerns invoice INV-1").
+
+        That is the clause with the id, when it says more than the id, and the remarks after it that ask for
+        nothing else: in "... about invoice INV-1. It seems too high. Also, ...", "It seems too high.".
+        """
+        told = _BLOCK.sub("", self.prompt.instructions)
+        ids = [token for token in re.findall(r"[A-Za-z0-9][\w-]*\d[\w-]*", told) if re.search(r"[A-Za-z-]", token)]
+        clauses = requests(text)
+        for token in ids:
+            at = next((number for number, clause in enumerate(clauses) if token in clause), None)
+            if at is None:
+                continue
+            said = [lead_in_removed(clauses[at])] if len(words(_rest_after(clauses[at], token))) >= 3 else []
+            for clause in clauses[at + 1 :]:
+                if is_request(clause) or re.search(r"\d", clause):
+                    break
+                said.append(clause)
+            return " ".join(said) or None
+        return None
 
     def choose(self, options: list[Any], text: str) -> tuple[Any, float]:
         """Pick the option whose name and description mean most what `text` says; return it with a confidence.
@@ -581,13 +612,16 @@ def reply(prompt: Prompt) -> str:
         best = ranked[:1] + [s for s in ranked[1:2] if overlap(question, s) * 2 >= top > 0]
         return " ".join(s for s in known if s in best)
     if material and "summar" in asks:
-        limit = re.search(r"\b(?:at most|no more than|up to|within)\s+(\d+)\s+words\b", asks)
+        stated = re.search(r"\b(?:at most|no more than|up to|within|under)\s+(\d+)\s+words\b", asks)
+        limit = int(stated.group(1)) if stated else None
         summary: list[str] = []
         for sentence in (prompt.material_sentences if prompt.has_documents else sentences(material))[:3]:
-            if summary and limit and len(" ".join([*summary, sentence]).split()) > int(limit.group(1)):
+            if summary and limit and len(" ".join([*summary, sentence]).split()) > limit:
                 break
             summary.append(sentence)
-        return " ".join(summary)
+        kept = " ".join(summary).split()
+        # One sentence can be over the limit on its own (text without full stops is one long "sentence").
+        return " ".join(kept) if limit is None or len(kept) <= limit else " ".join(kept[:limit]).rstrip(",;:") + "…"
     if "translat" in asks:
         language = re.search(r"\binto ([A-Z][a-z]+)", prompt.instructions)
         target = language.group(1) if language else "the target language"
@@ -601,11 +635,9 @@ def reply(prompt: Prompt) -> str:
         return "\n".join(lines)
     role = re.search(r"\bYou are (?:an? |the )?([^.\n]+)", prompt.instructions)
     said = prompt.fields.get("the user says") or prompt.user_text
-    told = [
-        s
-        for s in sentences(_BLOCK.sub("", prompt.instructions))
-        if not s.startswith(("You are", "The user says")) and said not in s
-    ]
+    # The user's words are what is answered, not instructions: "Please refund me" must not become "I will ...".
+    instructions = _FIELD.sub("", _BLOCK.sub("", prompt.instructions)).replace(said, " ")
+    told = [s for s in sentences(instructions) if not s.startswith("You are")]
     opening = f"You wrote: “{said}”" + ("" if said.endswith((".", "!", "?")) else ".")
     as_role = f" As your {role.group(1).strip()}, I will" if role else " I will"
     steps = " ".join(_as_reply(s[0].lower() + s[1:]) for s in told)
