@@ -1,15 +1,19 @@
 """A deterministic chat model that answers every prompt from the prompt itself: no key, no network.
 
 It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes
-the option whose description overlaps the user's text most, a string with a `pattern` takes that pattern's
-first match (as a whole token when the pattern is anchored), a field named like a name takes a quoted phrase
-and one named like a reason what follows "because", a confidence reflects the winning margin, a list takes one
-item per clause that fits. Titled documents between --- lines are read as sections: a list drawn from them takes
-a spread of their sentences (phrased as questions for a question field), and a list of titles or enum options
-labels each sentence of the text with the section it matches best. Free-text calls answer extractively: the
-sentences of the supplied material that best match the question, the facts of a list turned into an email, or
-the user's own words acknowledged in the role the prompt assigns. So what a node needs from it lives in that
-node's schema and registry text, which guide Gemini too.
+the option whose description means most what the user's text says (shared words and concepts of a small
+vocabulary, typos corrected, an option's own name in the text ignored), a string with a `pattern` takes that
+pattern's first match in the user's text (as a whole token when the pattern is anchored; never an example from
+the instructions), a field named like a name takes a quoted phrase and one named like a reason what follows
+"because", a confidence reflects the winning margin. A list of object variants takes one item per request in the
+message: per id a variant's pattern finds or per quoted name, a thing named after the verb, and what no variant
+takes as the catch-all variant's free text. Titled documents between --- lines are read as sections, one per
+document: a list drawn from them takes a spread of their sentences (phrased as questions for a question field),
+and a list of titles or enum options labels each sentence of the text with the document it matches best.
+Free-text calls answer extractively: the sentences of the supplied material that best match the question, a
+summary cut to its word limit, the facts of a list turned into an email, or the user's own words acknowledged in
+the role the prompt assigns. So what a node needs from it lives in that node's schema and registry text, which
+guide Gemini too.
 """
 
 import asyncio

@@ -1,4 +1,4 @@
-"""Plain-text helpers shared by the nodes, the offline model and the quality checks: words, headings, overlap."""
+"""Plain-text helpers for the nodes, the offline model and the quality checks: words, overlap, meaning, requests."""
 
 import re
 from collections.abc import Iterable
