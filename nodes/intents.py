@@ -18,8 +18,9 @@ class Intent:
 INTENTS: dict[str, Intent] = {
     "technical_support": Intent(
         label="Technical Support",
-        description="Something is broken or not working: internet connection, devices, apps, software, "
-        "outages, error messages, setup and troubleshooting.",
+        description="Something the customer uses does not work, or needs setting up: devices and equipment, "
+        "internet, wifi and phone service, apps, software and websites, signing in and passwords, error messages, "
+        "outages, slow or dropped connections.",
         prompt="You are a helpful technical support agent.\n"
         "The user says: '{query}'.\n"
         "Provide a helpful first response, asking for more details like what troubleshooting steps they have "
@@ -27,8 +28,8 @@ INTENTS: dict[str, Intent] = {
     ),
     "billing_inquiry": Intent(
         label="Billing Inquiry",
-        description="Money matters: invoices, bills, charges, payments, refunds, prices, subscriptions, "
-        "or a mistake on an invoice.",
+        description="Money between the customer and the company: bills and invoices, charges and fees, "
+        "payments and payment methods, refunds and credits, prices, plans and subscriptions.",
         prompt="You are a helpful billing support agent.\n"
         "The user says: '{query}'.\n"
         "Acknowledge their concern and inform them that you will need to look up their account, asking for "
@@ -36,8 +37,8 @@ INTENTS: dict[str, Intent] = {
     ),
     "general_question": Intent(
         label="General Question",
-        description="General questions about the company: opening hours, open times, locations, address, "
-        "contact details, products and policies.",
+        description="Questions about the company itself: stores and opening hours, locations and contact details, "
+        "delivery and shipping, the products and services on offer, policies, jobs.",
         prompt="You are a general assistant.\n"
         "The user says: '{query}'.\n"
         "Apologize that you are not sure how to help and ask them to rephrase their question.",

@@ -1,21 +1,26 @@
 """A deterministic chat model that answers every prompt from the prompt itself: no key, no network.
 
 It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes
-the option whose description overlaps the user's text most, a string with a `pattern` takes that pattern's
-first match (as a whole token when the pattern is anchored), a field named like a name takes a quoted phrase
-and one named like a reason what follows "because", a confidence reflects the winning margin, a list takes one
-item per clause that fits. Titled documents between --- lines are read as sections: a list drawn from them takes
-a spread of their sentences (phrased as questions for a question field), and a list of titles or enum options
-labels each sentence of the text with the section it matches best. Free-text calls answer extractively: the
-sentences of the supplied material that best match the question, the facts of a list turned into an email, or
-the user's own words acknowledged in the role the prompt assigns. So what a node needs from it lives in that
-node's schema and registry text, which guide Gemini too.
+the option whose description means most what the user's text says (shared words and concepts of a small
+vocabulary, typos corrected, an option's own name in the text ignored), a string with a `pattern` takes that
+pattern's first match in the user's text (as a whole token when the pattern is anchored; never an example from
+the instructions), a field named like a name takes a quoted phrase and one named like a reason what follows
+"because", a confidence reflects the winning margin. A list of object variants takes one item per request in the
+message: per id a variant's pattern finds or per quoted name, a thing named after the verb, and what no variant
+takes as the catch-all variant's free text. Titled documents between --- lines are read as sections, one per
+document: a list drawn from them takes a spread of their sentences (phrased as questions for a question field),
+and a list of titles or enum options labels each sentence of the text with the document it matches best.
+Free-text calls answer extractively: the sentences of the supplied material that best match the question, a
+summary cut to its word limit, the facts of a list turned into an email, or the user's own words acknowledged in
+the role the prompt assigns. So what a node needs from it lives in that node's schema and registry text, which
+guide Gemini too.
 """
 
 import asyncio
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -30,7 +35,20 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel
 
-from nodes.text import MARKDOWN_HEADING, approx_tokens, content_words, overlap, sentences
+from nodes.text import (
+    MARKDOWN_HEADING,
+    PRONOUNS,
+    approx_tokens,
+    is_request,
+    lead_in_removed,
+    meaning,
+    noun_phrase,
+    overlap,
+    requests,
+    sentences,
+    what_is_asked,
+    words,
+)
 
 OFFLINE_LABEL = "offline (deterministic stand-in, not Gemini)"
 
@@ -47,7 +65,9 @@ def _example_of(what: str, instructions: str, fallback: str) -> str:
 
 
 _BLOCK = re.compile(r"^-{3,}[ \t]*\n(.*?)\n-{3,}[ \t]*$", re.S | re.M)
-_FIELD = re.compile(r"^\s*([A-Za-z][\w ]{0,40}):\s*(.+?)\s*$", re.M)
+_FIELD = re.compile(r"^[ \t]*([A-Za-z][\w ]{0,40}):[ \t]*\n?[ \t]*([\"'“‘].*?[\"'”’])\.?[ \t]*$", re.M | re.S)
+"""A labelled quoted value ("The user says: '...'.", or the quote on the label's next line), which may run over
+several lines."""
 _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
@@ -56,6 +76,10 @@ _BECAUSE = re.compile(r"\b(?:because|since|due to)\s+(?:(?:it|this|that|they)(?:
 _TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
 _CONTENT_LABEL = re.compile(r"^\s*(?:[A-Za-z]+ )?(?:content|text|body):\s*", re.I)
 """The label before a document's text ("Content:" in the lesson's prompts): not part of the text."""
+RIVAL_WEIGHT = 2.0
+"""How much a runner-up option's match counts against the best one's confidence."""
+EVIDENCE_NEEDED = 1.0
+"""The match a choice needs before it is even odds: one clear concept gives 0.5, two give 0.67."""
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
 
 
@@ -68,14 +92,25 @@ class Section:
 
 
 def _sections(material: str) -> list[Section]:
-    """Split material into sections under its "Title: ..." / "Source Title: ..." lines and Markdown headings."""
+    """Split material into sections, one per document, under its "Source Title: ..." lines.
+
+    Material without such lines is split under its top-level Markdown headings. Lower headings (a "## Pruning"
+    inside a document) are never a document of their own; heading lines are structure, not prose, so no
+    section's text holds them.
+    """
+    lines = [_CONTENT_LABEL.sub("", line) for line in material.splitlines()]
+    titled = any(_TITLE_LINE.match(line) for line in lines)
+    levels = [len(line) - len(line.lstrip().lstrip("#")) for line in lines if MARKDOWN_HEADING.match(line)]
+    top = min(levels, default=0)
     found = [Section("")]
-    for line in material.splitlines():
-        line = _CONTENT_LABEL.sub("", line)
-        heading = _TITLE_LINE.match(line) or MARKDOWN_HEADING.match(line)
-        if heading:
+    for line in lines:
+        title = _TITLE_LINE.match(line)
+        heading = MARKDOWN_HEADING.match(line)
+        if title:
+            found.append(Section(title.group(1)))
+        elif heading and not titled and len(line) - len(line.lstrip().lstrip("#")) == top:
             found.append(Section(heading.group(1)))
-        else:
+        elif not heading:
             found[-1].text += " " + line.strip()
     return [section for section in found if section.heading or section.text.strip()]
 
@@ -101,9 +136,7 @@ class Prompt:
         everything = "\n\n".join(t for _, t in texts)
         blocks = [b.strip() for b in _BLOCK.findall(everything)]
         fields = {
-            label.strip().lower(): value[1:].rstrip(".").rstrip(_QUOTES)
-            for label, value in _FIELD.findall(_BLOCK.sub("", everything))
-            if value[0] in _QUOTES
+            label.strip().lower(): value[1:-1].strip() for label, value in _FIELD.findall(_BLOCK.sub("", everything))
         }
         humans = [t for kind, t in texts if kind == "human"]
         has_system = any(kind == "system" for kind, _ in texts)
@@ -163,9 +196,56 @@ def _cued(name: str, text: str) -> str | None:
         quoted = _QUOTED.search(text)
         return quoted.group(1).strip() if quoted else None
     if "reason" in name:
-        cause = _BECAUSE.search(text)
+        cause = _BECAUSE.search(text) or re.search(r"\breason\b[\w ]{0,20}:\s*(.+?)\s*(?:[.!?](?:\s|$)|$)", text, re.I)
         return cause.group(1).strip(" .!?;,") if cause else None
     return None
+
+
+def _name_field(schema: dict[str, Any]) -> str:
+    """Return the variant's required field named like a name ("product_name"), or ""."""
+    return next((str(key) for key in schema.get("required", []) if key.lower().endswith(("name", "title"))), "")
+
+
+def _patterned(schema: dict[str, Any]) -> bool:
+    """Tell whether a required field of the variant has a pattern (an id)."""
+    properties = schema.get("properties", {})
+    return any("pattern" in properties.get(key, {}) for key in schema.get("required", []))
+
+
+def _free_field(schema: dict[str, Any]) -> str:
+    """Return the variant's first required free-text field (a string without pattern or fixed options), or ""."""
+    for key in schema.get("required", []):
+        spec = schema.get("properties", {}).get(key, {})
+        if spec.get("type") == "string" and not {"pattern", "enum", "const"} & set(spec):
+            return str(key)
+    return ""
+
+
+_LISTED = re.compile(r"^(?:(?:for|with|plus)\s+)?(?:the|my|a|an|this|that|these|those|our)\b|^[\"'“‘]", re.I)
+_REASON_NEXT = re.compile(r"^(?:because|since|as|due to)\b|^[(,\-–]|^$", re.I)
+
+
+def _listed_thing(clause: str) -> str | None:
+    """Return the thing a clause adds to the request before it ("and the remote because ..."), else None.
+
+    Only a clause that is a name and at most its reason counts: "the box was damaged too" is a remark.
+    """
+    body = lead_in_removed(clause)
+    thing = noun_phrase(body) if _LISTED.match(body) else None
+    if not thing or thing in PRONOUNS:
+        return None
+    after = body[body.find(thing) + len(thing) :].strip(" '\"”’.!?")
+    return thing if _REASON_NEXT.match(after) else None
+
+
+def _rest_after(text: str, value: str) -> str:
+    """Return what follows `value` in `text` (a reason after the thing named), without joining words or brackets."""
+    at = text.find(value) if value else -1
+    if at < 0:
+        return ""
+    rest = text[at + len(value) :].strip(" '\"”’")
+    rest = re.sub(r"^(?:[,;:()\-–]|\b(?:because|since|as|due to)\b|\s)+", "", rest, flags=re.I)
+    return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
 
 
 def _clauses(text: str) -> list[str]:
@@ -259,11 +339,7 @@ class SchemaFiller:
             for piece in _spread(self.prompt.material_sentences, high):
                 items.append(self.fill(self.best_variant(candidates, piece), name, piece))
         elif variants or item_schema.get("type") == "object":
-            for clause in _clauses(text):
-                candidates = variants or [item_schema]
-                fitting = [v for v in candidates if self.fits(v, clause)]
-                if fitting:
-                    items.append(self.fill(self.best_variant(fitting, clause), name, clause))
+            items = self.fill_requests(variants or [item_schema], name, text)
         else:
             pieces = (
                 _spread(self.prompt.material_sentences, high)
@@ -299,16 +375,106 @@ class SchemaFiller:
                 labels.append(option)
         return labels or [self.choose(options, focus)[0]]
 
-    def fits(self, schema: dict[str, Any], clause: str) -> bool:
-        """Tell whether every required patterned field of `schema` finds its pattern in `clause`."""
-        for key in schema.get("required", []):
-            sub = self.resolve(schema.get("properties", {}).get(key, {}))
-            if "pattern" in sub and not re.search(_findable(sub["pattern"]), clause):
-                return False
-        described = f"{schema.get('title', '')} {schema.get('description', '')}"
-        return overlap(described, clause) > 0 or any(
-            "pattern" in self.resolve(s) for s in schema.get("properties", {}).values()
-        )
+    def fill_requests(self, variants: list[dict[str, Any]], name: str, text: str) -> list[Any]:
+        """One item per request in a message, of the variant that request fits, in the order they were written.
+
+        An id its variant's pattern finds, or a quoted name, is a request of that variant, however many the
+        clause holds ("orders A-11111 and A-22222"). A request with neither goes to the variant its words
+        describe when that variant can be filled from words ("return my headphones": the thing named after the
+        verb, or the one an "it" stands for), and otherwise to the catch-all variant, whose free text then says
+        what was asked, so nothing asked for is dropped. A request that only repeats the one before ("where is
+        order A-11111? Can you update me?") adds nothing; remarks that ask for nothing are context for the
+        request before them (a reason, a concern).
+        """
+        catch_all = self.catch_all(variants)
+        specific = [v for v in variants if v is not catch_all]
+        named = [v for v in specific if _name_field(v) and not _patterned(v)]
+        # Per request: its variant, the text it is filled from, and the field values already found for it.
+        planned: list[tuple[dict[str, Any], str, dict[str, str]]] = []
+        clauses = requests(text)
+        for number, clause in enumerate(clauses):
+            last = planned[-1][0] if planned else None
+            found = self.anchors(clause, specific, named, last)
+            if found:
+                planned += [(variant, clause, values) for _, variant, values in found]
+                continue
+            fitting = max(specific, key=lambda v: self.affinity(v, clause), default=None)
+            if fitting is not None and self.affinity(fitting, clause) == 0:
+                fitting = None
+            if is_request(clause):
+                thing = self.thing_named(clauses, number) if fitting is not None and fitting in named else None
+                if fitting is not None and thing:
+                    planned.append((fitting, clause, {_name_field(fitting): thing}))
+                elif last is not None and (fitting is last or noun_phrase(clause) in PRONOUNS):
+                    # "Where is it now?" asks again about the request before it.
+                    planned[-1] = (last, f"{planned[-1][1]} {clause}", planned[-1][2])
+                elif catch_all is not None:
+                    planned.append((catch_all, clause, {_free_field(catch_all): what_is_asked(clause)}))
+                continue
+            listed = _listed_thing(clause)
+            if last is not None and last in named and listed:
+                planned.append((last, clause, {_name_field(last): listed}))
+            elif last is not None:
+                planned[-1] = (last, f"{planned[-1][1]} {clause}", planned[-1][2])
+        return [self.fill_request(variant, name, span, values) for variant, span, values in planned]
+
+    def anchors(
+        self,
+        clause: str,
+        specific: list[dict[str, Any]],
+        named: list[dict[str, Any]],
+        last: dict[str, Any] | None,
+    ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+        """Find the requests a clause names outright: each id a variant's pattern finds, each quoted name."""
+        found: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+        for variant in specific:
+            for key in variant.get("required", []):
+                pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
+                if pattern:
+                    found += [(m.start(), variant, {key: m.group()}) for m in re.finditer(_findable(pattern), clause)]
+        if named:
+            owner = max(named, key=lambda v: self.affinity(v, clause))
+            if self.affinity(owner, clause) > 0 or owner is last:
+                key = _name_field(owner)
+                found += [(m.start(), owner, {key: m.group(1).strip()}) for m in _QUOTED.finditer(clause)]
+        return sorted(found, key=lambda anchor: anchor[0])
+
+    def thing_named(self, clauses: list[str], number: int) -> str | None:
+        """Return what a request names ("return my headphones"); for "it" or "one", the last thing named before."""
+        thing = noun_phrase(lead_in_removed(clauses[number]))
+        if thing and thing not in PRONOUNS:
+            return thing
+        for earlier in reversed(clauses[:number]):
+            before = noun_phrase(earlier)
+            if before and before not in PRONOUNS:
+                return before
+        return None
+
+    def affinity(self, variant: dict[str, Any], text: str) -> float:
+        """Measure how much of what `text` says the variant's title and description speak of."""
+        title = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(variant.get("title", "")))
+        said = meaning(text)
+        described = meaning(f"{title} {variant.get('description', '')}")
+        return sum(weight for term, weight in described.items() if term in said)
+
+    def catch_all(self, variants: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Return the variant that takes any request: only free text to fill, no id, no name (fewest fields)."""
+        loose = [v for v in variants if _free_field(v) and not _patterned(v) and not _name_field(v)]
+        if len(variants) < 2 or not loose:
+            return None
+        return min(reversed(loose), key=lambda v: len(v.get("required", [])))  # type: ignore[no-any-return]
+
+    def fill_request(self, variant: dict[str, Any], name: str, span: str, values: dict[str, str]) -> Any:
+        """Fill one request's variant from its text and the values found for it; an unstated reason says so."""
+        item = self.fill(variant, name, span)
+        if not isinstance(item, dict):
+            return item
+        item.update(values)
+        for key in variant.get("required", []):
+            if key not in values and "reason" in key.lower() and isinstance(item.get(key), str):
+                named = next(iter(values.values()), "")
+                item[key] = _cued(key, span) or _rest_after(span, named) or "not stated"
+        return item
 
     def best_variant(self, variants: list[dict[str, Any]], text: str) -> dict[str, Any]:
         """Pick the variant whose title and description overlap the text most (first on ties)."""
@@ -324,34 +490,85 @@ class SchemaFiller:
         if not pattern and self.prompt.has_documents and self.labels(schema, described):
             return str(self.label_sentences(schema, text)[0])
         if pattern:
-            for source in (text, self.prompt.user_text, self.prompt.instructions):
+            # Never the instructions: their examples ("like INV-7890") are not the customer's ids.
+            for source in (text, self.prompt.user_text):
                 found = re.search(_findable(pattern), source)
                 if found:
                     return found.group()
             return ""
-        cued = _cued(name, text)
+        cued = _cued(name, text) or self.pointed_at(text)
         if cued:
             return cued
         clauses = _clauses(text) or [text]
         return max(clauses, key=lambda c: overlap(described, c)) if len(clauses) > 1 else clauses[0]
 
+    def pointed_at(self, text: str) -> str | None:
+        """Return the part of `text` the instructions point at by naming an id in it ("concerns invoice INV-1").
+
+        That is the clause with the id, when it says more than the id, and the remarks after it that ask for
+        nothing else: in "... about invoice INV-1. It seems too high. Also, ...", "It seems too high.".
+        """
+        told = _BLOCK.sub("", self.prompt.instructions)
+        ids = [token for token in re.findall(r"[A-Za-z0-9][\w-]*\d[\w-]*", told) if re.search(r"[A-Za-z-]", token)]
+        clauses = requests(text)
+        for token in ids:
+            at = next((number for number, clause in enumerate(clauses) if token in clause), None)
+            if at is None:
+                continue
+            said = [lead_in_removed(clauses[at])] if len(words(_rest_after(clauses[at], token))) >= 3 else []
+            for clause in clauses[at + 1 :]:
+                if is_request(clause) or re.search(r"\d", clause):
+                    break
+                said.append(clause)
+            return " ".join(said) or None
+        return None
+
     def choose(self, options: list[Any], text: str) -> tuple[Any, float]:
-        """Pick the option whose name and description overlap `text` most; return it with a confidence."""
+        """Pick the option whose name and description mean most what `text` says; return it with a confidence.
+
+        Shared words and concepts count, each divided by how many options it describes (a word every option
+        uses tells none apart). Naming an option is no evidence for it: "answer Billing Inquiry" is an order to
+        the model, not a billing question. The confidence falls below 0.5 when nothing matches, or when a rival
+        matches half as well: a message that fits several options is not clearly any of them.
+        """
         lines = self.prompt.instructions.splitlines()
-        words = content_words(text)
         # An option that titles a section of the material is described by that section's text.
         sections = {section.heading: section.text for section in self.prompt.sections if section.heading}
 
-        def score(option: Any) -> int:
+        def description(option: Any) -> str:
             label = str(option)
             described = " ".join(line.replace(label, " ") for line in lines if label in line)
-            return len(words & content_words(f"{label} {described} {sections.get(label, '')}"))
+            return f"{label} {described} {sections.get(label, '')}"
 
-        scores = [score(o) for o in options]
-        ranked = sorted(scores, reverse=True)
-        best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else 0)
-        # A rival with half the matches already makes the choice a coin toss: confidence falls below 0.5.
-        return options[scores.index(best)], best / (best + 2 * runner_up + 1)
+        descriptions = [description(option) for option in options]
+        known = {word for described in descriptions for word in words(described)}
+        for option in options:
+            text = re.sub(re.escape(str(option)), " ", text, flags=re.I) if str(option).strip() else text
+        said = meaning(text, known)
+        meanings = [meaning(described) for described in descriptions]
+        spread = Counter(term for terms in meanings for term in terms)
+        shared = [{term: weight for term, weight in said.items() if term in terms} for terms in meanings]
+        scores = [_evidence(common, spread) for common in shared]
+        chosen = scores.index(max(scores))
+        # A rival counts only with what the chosen option does not explain: a word both describe (a new
+        # "Shipping" intent and a general one that mentions delivery) is no sign the text is about two things.
+        rival = max(
+            (_evidence({t: w for t, w in common.items() if t not in shared[chosen]}, spread) for common in shared),
+            default=0.0,
+        )
+        best = scores[chosen]
+        return options[chosen], best / (best + RIVAL_WEIGHT * rival + EVIDENCE_NEEDED)
+
+
+def _evidence(terms: dict[str, float], spread: Counter[str]) -> float:
+    """Sum the weights of matched terms, each shared by the options it describes.
+
+    Weak terms (a device named) add to a match but make none on their own: "which laptops do you sell?" is no
+    technical fault.
+    """
+    if max(terms.values(), default=0.0) < 1:
+        return 0.0
+    return sum(weight / spread[term] for term, weight in terms.items())
 
 
 def _spread(pieces: list[str], limit: int) -> list[str]:
@@ -404,13 +621,16 @@ def reply(prompt: Prompt) -> str:
         best = ranked[:1] + [s for s in ranked[1:2] if overlap(question, s) * 2 >= top > 0]
         return " ".join(s for s in known if s in best)
     if material and "summar" in asks:
-        limit = re.search(r"\b(?:at most|no more than|up to|within)\s+(\d+)\s+words\b", asks)
+        stated = re.search(r"\b(?:at most|no more than|up to|within|under)\s+(\d+)\s+words\b", asks)
+        limit = int(stated.group(1)) if stated else None
         summary: list[str] = []
         for sentence in (prompt.material_sentences if prompt.has_documents else sentences(material))[:3]:
-            if summary and limit and len(" ".join([*summary, sentence]).split()) > int(limit.group(1)):
+            if summary and limit and len(" ".join([*summary, sentence]).split()) > limit:
                 break
             summary.append(sentence)
-        return " ".join(summary)
+        kept = " ".join(summary).split()
+        # One sentence can be over the limit on its own (text without full stops is one long "sentence").
+        return " ".join(kept) if limit is None or len(kept) <= limit else " ".join(kept[:limit]).rstrip(",;:") + "…"
     if "translat" in asks:
         language = re.search(r"\binto ([A-Z][a-z]+)", prompt.instructions)
         target = language.group(1) if language else "the target language"
@@ -424,11 +644,9 @@ def reply(prompt: Prompt) -> str:
         return "\n".join(lines)
     role = re.search(r"\bYou are (?:an? |the )?([^.\n]+)", prompt.instructions)
     said = prompt.fields.get("the user says") or prompt.user_text
-    told = [
-        s
-        for s in sentences(_BLOCK.sub("", prompt.instructions))
-        if not s.startswith(("You are", "The user says")) and said not in s
-    ]
+    # The user's words are what is answered, not instructions: "Please refund me" must not become "I will ...".
+    instructions = _FIELD.sub("", _BLOCK.sub("", prompt.instructions)).replace(said, " ")
+    told = [s for s in sentences(instructions) if not s.startswith("You are")]
     opening = f"You wrote: “{said}”" + ("" if said.endswith((".", "!", "?")) else ".")
     as_role = f" As your {role.group(1).strip()}, I will" if role else " I will"
     steps = " ".join(_as_reply(s[0].lower() + s[1:]) for s in told)

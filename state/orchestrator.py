@@ -20,7 +20,7 @@ class BillingInquiry(BaseModel):
 
     invoice_number: str = Field(
         pattern=INVOICE_NUMBER,
-        description="The invoice number exactly as the customer wrote it but without a leading '#', e.g. INV-7890.",
+        description="The invoice number exactly as the customer wrote it but without a leading '#', e.g. INV-20417.",
     )
 
 
@@ -30,12 +30,14 @@ class ProductReturn(BaseModel):
     product_name: str = Field(
         min_length=1,
         max_length=120,
-        description="The product's name as the customer wrote it, without quotes, e.g. SuperWidget 5000.",
+        description="The product's name as the customer wrote it, without quotes or a leading 'my' or 'the', "
+        "e.g. Acme Blender 300.",
     )
     reason_for_return: str = Field(
         min_length=1,
         max_length=300,
-        description="Why the customer is returning it, in their words, e.g. not compatible with my system.",
+        description="Why the customer is returning it, in their words, e.g. it arrived damaged; 'not stated' if "
+        "they give no reason.",
     )
 
 
@@ -44,7 +46,7 @@ class StatusUpdate(BaseModel):
 
     order_id: str = Field(
         pattern=ORDER_ID,
-        description="The order id exactly as the customer wrote it but without a leading '#', e.g. A-12345.",
+        description="The order id exactly as the customer wrote it but without a leading '#', e.g. B-40213.",
     )
 
 
@@ -61,9 +63,8 @@ class InvoiceConcern(BaseModel):
     """What the customer says about one invoice (structured output of the billing worker)."""
 
     concern: str = Field(
-        description="The customer's specific complaint about this invoice in their own words, e.g. the amount is "
-        "higher than expected, a double charge or an unknown fee; 'General inquiry regarding the invoice' if "
-        "they voice none."
+        description="What the customer says is wrong with this invoice, or asks about it, in their own words; "
+        "'General inquiry regarding the invoice' if they say nothing specific about it."
     )
 
 

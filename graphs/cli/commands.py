@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphs.catalog import WORKFLOWS, Workflow
+from graphs.cli.evaluate import add_eval_command
 from graphs.cli.options import (
     DISTRIBUTION,
     RUN_ERROR,
@@ -142,6 +143,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     drawn.add_argument("--png", metavar="FILE", help="save a PNG picture of the graph to FILE (needs Pillow)")
     add_thread_commands(commands)
     add_compare_command(commands)
+    add_eval_command(commands)
     return parser
 
 
@@ -394,6 +396,10 @@ def _command(args: argparse.Namespace) -> int:
         from graphs.cli import compare
 
         return compare.run(args)
+    if args.command == "eval":
+        from graphs.cli import evaluate
+
+        return evaluate.run(args)
     return _run(args)
 
 
