@@ -68,6 +68,8 @@ _BLOCK = re.compile(r"^-{3,}[ \t]*\n(.*?)\n-{3,}[ \t]*$", re.S | re.M)
 _FIELD = re.compile(r"^[ \t]*([A-Za-z][\w ]{0,40}):[ \t]*\n?[ \t]*([\"'“‘].*?[\"'”’])\.?[ \t]*$", re.M | re.S)
 """A labelled quoted value ("The user says: '...'.", or the quote on the label's next line), which may run over
 several lines."""
+_TAGGED = re.compile(r"^<([a-z][a-z_]{0,30})>[ \t]*\n(.*?)\n</\1>[ \t]*$", re.S | re.M)
+"""Text the prompt marks as data between tags, each on a line of its own (<message>, the text, </message>)."""
 _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
@@ -123,6 +125,8 @@ class Prompt:
     user_text: str
     fields: dict[str, str] = field(default_factory=dict)
     blocks: list[str] = field(default_factory=list)
+    data: dict[str, str] = field(default_factory=dict)
+    """Text between tags, by tag: the words the prompt says are data to work on, never instructions."""
 
     @classmethod
     def from_messages(cls, messages: Sequence[BaseMessage]) -> "Prompt":
@@ -132,24 +136,29 @@ class Prompt:
         was asked: the prompt is read up to the first reply, and that request is answered again.
         """
         replied = next((i for i, m in enumerate(messages) if m.type == "ai"), len(messages))
-        texts = [(m.type, str(m.text)) for m in messages[:replied]]
+        tagged = [(m.type, str(m.text)) for m in messages[:replied]]
+        data = {tag: value.strip() for _, text in tagged for tag, value in _TAGGED.findall(text)}
+        # What the user's text is read from has the tags unwrapped; what instructions and fields are read from has
+        # the data left out, so nothing the customer wrote is ever taken for an instruction.
+        texts = [(kind, _TAGGED.sub(lambda m: m.group(2), text)) for kind, text in tagged]
         everything = "\n\n".join(t for _, t in texts)
+        told = "\n\n".join(_TAGGED.sub("", t) for _, t in tagged)
         blocks = [b.strip() for b in _BLOCK.findall(everything)]
-        fields = {
-            label.strip().lower(): value[1:-1].strip() for label, value in _FIELD.findall(_BLOCK.sub("", everything))
-        }
+        fields = {label.strip().lower(): value[1:-1].strip() for label, value in _FIELD.findall(_BLOCK.sub("", told))}
         humans = [t for kind, t in texts if kind == "human"]
         has_system = any(kind == "system" for kind, _ in texts)
         if has_system and humans:
             user_text = humans[-1]
+        elif data:
+            user_text = next(iter(data.values()))
         elif fields:
             user_text = next(iter(fields.values()))
         elif blocks:
             user_text = blocks[-1]
         else:
             user_text = humans[-1] if humans else everything
-        instructions = _BLOCK.sub("", everything if not has_system else "\n".join(t for k, t in texts if k != "human"))
-        return cls(instructions=instructions, user_text=user_text.strip(), fields=fields, blocks=blocks)
+        instructions = _BLOCK.sub("", told if not has_system else "\n".join(t for k, t in texts if k != "human"))
+        return cls(instructions=instructions, user_text=user_text.strip(), fields=fields, blocks=blocks, data=data)
 
     @property
     def material(self) -> str:
@@ -643,7 +652,7 @@ def reply(prompt: Prompt) -> str:
             return f"{greeting}\n\n" + "\n".join(lines) + f"\n\n{closing}\nCustomer Support"
         return "\n".join(lines)
     role = re.search(r"\bYou are (?:an? |the )?([^.\n]+)", prompt.instructions)
-    said = prompt.fields.get("the user says") or prompt.user_text
+    said = next(iter(prompt.data.values()), "") or prompt.fields.get("the user says") or prompt.user_text
     # The user's words are what is answered, not instructions: "Please refund me" must not become "I will ...".
     instructions = _FIELD.sub("", _BLOCK.sub("", prompt.instructions)).replace(said, " ")
     told = [s for s in sentences(instructions) if not s.startswith("You are")]

@@ -346,7 +346,8 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
         if not message:
             return {**fresh, **fresh_run_info(notes=[*notes, "The message was empty, so no tasks were planned."])}
         built = await llm.chat_model(runtime, "plan")
-        reply = await llm.ask_structured(built.model, schema, [("system", system), ("human", message)], _check_plan)
+        asked = [("system", system), ("human", prompts.as_data("message", message))]
+        reply = await llm.ask_structured(built.model, schema, asked, _check_plan)
         seen = {"plan": built.label}
         if reply.value is None:
             note = f"The planner's output was not usable, also when asked again ({reply.problems[-1]})."
@@ -425,7 +426,12 @@ def make_worker(
             if built is None:
                 built = await llm.chat_model(runtime, kind)
                 used[kind] = built.label
-            reply = await llm.ask_structured(built.model, schema, [("system", system), ("human", human)])
+            # What a handler asks about is the customer's message: it goes as data, under the handler's own rules.
+            asked = [
+                ("system", f"{system}\n{prompts.data_rule('message')}"),
+                ("human", prompts.as_data("message", human)),
+            ]
+            reply = await llm.ask_structured(built.model, schema, asked)
             if reply.value is None:
                 raise UnusableReply(reply.problems[-1])
             if reply.asked_again:

@@ -58,7 +58,10 @@ def make_classify(intents: Mapping[str, Intent]) -> Node:
             return {**cleaned, **_fallback([*notes, "The query was empty, so it was not classified."])}
         built = await llm.chat_model(runtime, "classify")
         reply = await llm.ask_structured(
-            built.model, schema, [("system", system), ("human", query)], Classification.model_validate
+            built.model,
+            schema,
+            [("system", system), ("human", prompts.as_data("query", query))],
+            Classification.model_validate,
         )
         seen = {"classify": built.label}
         if reply.value is None:
@@ -97,7 +100,7 @@ def make_handler(key: str, intent: Intent, categories: str) -> Node:
         if not query:
             return {"reply": EMPTY_QUERY_REPLY}
         built = await llm.chat_model(runtime, key)
-        prompt = intent.prompt.format(query=query, categories=categories)
+        prompt = intent.prompt.format(query=prompts.as_data("message", query), categories=categories)
         text, notes = await reply_or_retry(built.model, prompt)
         return {"reply": text, "models": {key: built.label}, "notes": notes}
 

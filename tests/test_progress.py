@@ -90,7 +90,13 @@ def test_a_failed_call_line(gemini: GeminiServer, capsys: pytest.CaptureFixture[
 
 def test_a_budget_stops_the_run_and_the_thread_resumes_with_a_larger_one(tmp_path: Path) -> None:
     db = str(tmp_path / "t.sqlite")
-    stopped = run_cli("run", "orchestrator", LESSON_MESSAGE, "--thread", "b", "--db", db, "--max-tokens", "400", "-q")
+    whole = run_cli("run", "orchestrator", LESSON_MESSAGE, "--json", "-q")
+    nodes = json.loads(whole.stdout)["usage"]["nodes"]
+    # Spent by the plan and the billing worker, so the run stops before the synthesizer's call.
+    budget = nodes["plan"]["total_tokens"] + nodes["billing_inquiry"]["total_tokens"]
+    stopped = run_cli(
+        "run", "orchestrator", LESSON_MESSAGE, "--thread", "b", "--db", db, "--max-tokens", str(budget), "-q"
+    )
     assert stopped.returncode == 3, stopped.stderr
     assert "workflows: stopped: the token budget is spent" in stopped.stderr
     assert f"workflows resume --thread b --db {db} --max-tokens N" in stopped.stderr
