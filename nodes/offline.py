@@ -3,7 +3,8 @@
 It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes
 the option whose description overlaps the user's text most, a string with a `pattern` takes that pattern's
 first match (as a whole token when the pattern is anchored), a field named like a name takes a quoted phrase
-and one named like a reason what follows "because", a confidence reflects the winning margin, a list takes one
+and one named like a reason what follows "because", a confidence reflects the winning margin (with no choice to
+make, a score rates how much of the prompt's quoted text its material contains), a list takes one
 item per clause that fits. Titled documents between --- lines are read as sections: a list drawn from them takes
 a spread of their sentences (phrased as questions for a question field), and a list of titles or enum options
 labels each sentence of the text with the section it matches best. Free-text calls answer extractively: the
@@ -134,6 +135,14 @@ class Prompt:
         return any(section.heading for section in self.sections)
 
     @property
+    def grounding(self) -> float | None:
+        """The share of the quoted fields' content words that the material contains; None without both."""
+        quoted = content_words(" ".join(self.fields.values()))
+        if not quoted or not self.material:
+            return None
+        return len(quoted & content_words(self.material)) / len(quoted)
+
+    @property
     def focus(self) -> str:
         """What the prompt asks about: its quoted fields (a question, an answer) if any, else the user's text."""
         return " ".join(self.fields.values()) or _BLOCK.sub("", self.user_text).strip()
@@ -225,8 +234,12 @@ class SchemaFiller:
         for key, sub in properties.items():
             if key in result:
                 continue
-            if any(word in key.lower() for word in _CONFIDENCE_NAMES) and margin is not None:
+            rated = any(word in key.lower() for word in _CONFIDENCE_NAMES)
+            if rated and margin is not None:
                 result[key] = round(margin, 2)
+            elif rated and self.prompt.grounding is not None:
+                # Nothing chosen to be sure of: rate the quoted text (an answer, a draft) against the material.
+                result[key] = round(self.prompt.grounding, 2)
             else:
                 result[key] = self.fill(sub, key, text)
         return result
