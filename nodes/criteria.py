@@ -37,7 +37,7 @@ class Criterion:
 
 
 def _token(word: str) -> str:
-    return word.strip("()[]{}<>\"'“”‘’.,;:!?€$£%")
+    return word.strip("()[]{}<>\"'“”‘’.,;:!?€$£%#")
 
 
 def figures(text: str) -> list[str]:
