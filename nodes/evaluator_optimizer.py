@@ -81,6 +81,21 @@ def evaluation_type(criteria: Mapping[str, Criterion], brief: Brief) -> type[Bas
     return model
 
 
+def evaluation_schema(verdict_type: type[BaseModel]) -> dict[str, Any]:
+    """Return the evaluator's JSON schema with each criterion's object written out in place, not as a `$ref`.
+
+    Each criterion's description sits beside its `$ref` in pydantic's schema, where JSON Schema tools may ignore
+    it; in place, it is the object's own description, which is what guides the model.
+    """
+    schema = verdict_type.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    for field in schema["properties"].values():
+        target = field.pop("$ref", "").rpartition("/")[2]
+        if target:
+            field.update({**definitions[target], **field})
+    return schema
+
+
 async def prepare(state: EvaluatorOptimizerState) -> dict[str, Any]:
     """Check the facts and limits, and start clean: no rounds, email or notes of an earlier run on this thread."""
     if not state.get("facts", "").strip():
@@ -165,7 +180,7 @@ def make_evaluate(criteria: Mapping[str, Criterion]) -> Node:
             messages = [("system", system), ("human", f'Email: "{one_line(draft)}"')]
             try:
                 verdict, problems = await ask_for_verdict(
-                    built.model, verdict_type.model_json_schema(), verdict_type, messages
+                    built.model, evaluation_schema(verdict_type), verdict_type, messages
                 )
             # An evaluator that keeps failing ends the loop; the drafts so far are still worth sending.
             except Exception as error:  # noqa: BLE001

@@ -27,7 +27,8 @@ class Context:
     min_confidence: float = 0.5
     """Classifier verdicts below this confidence go to the fallback handler."""
     max_concurrency: int = 5
-    """Most model calls the fan-out branches (orchestrator workers, FAQ chain answers) make at the same time.
+    """Most model calls the parallel branches (orchestrator workers, FAQ chain answers, sectioning's draft and
+    screens, voting's judges) make at the same time.
     The bound is per event loop: runs in one process with the same bound (a server's concurrent runs) share it."""
     chat_model: SkipJsonSchema[BaseChatModel | None] = None
     """A chat model object from Python; overrides `model` (node_models still win). Hidden from Studio."""

@@ -7,7 +7,7 @@ import pytest
 
 from graphs.evaluator_optimizer import build_evaluator_optimizer, graph
 from nodes.criteria import CRITERIA, Brief, every_figure, figures, no_new_figures, within_length
-from nodes.evaluator_optimizer import REVISE, evaluation_type
+from nodes.evaluator_optimizer import REVISE, evaluation_schema, evaluation_type
 from state.context import Context
 from state.evaluator_optimizer import SUPPORT_CASE_FACTS
 from tests.fakes import KeyedChatModel, ScriptedChatModel
@@ -60,10 +60,13 @@ def test_every_criterion_is_told_to_the_writer_and_only_judged_ones_are_asked_of
     criterion = CRITERIA[key]
     described = criterion.description.format(max_words=123)
     assert described and "{" not in described
-    evaluator_fields = evaluation_type(CRITERIA, Brief(FACTS, 123)).model_json_schema()["properties"]
+    schema = evaluation_schema(evaluation_type(CRITERIA, Brief(FACTS, 123)))
+    evaluator_fields = schema["properties"]
     assert (key in evaluator_fields) is (criterion.check is None)
     if key in evaluator_fields:
         assert evaluator_fields[key]["description"] == described
+        assert set(evaluator_fields[key]["properties"]) == {"score", "feedback"}, "written out in place, no $ref"
+    assert "$defs" not in schema
 
 
 async def test_a_failing_draft_is_revised_with_the_feedback_until_it_passes() -> None:

@@ -5,11 +5,14 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import BaseModel, Field
 
 from graphs.voting import build_voting, graph
 from nodes import llm
 from nodes.judges import JUDGES, Judge
+from nodes.offline import OfflineChatModel
 from nodes.voting import RULES
 from state.context import Context
 from state.voting import VOTING_ANSWERS, VoteRule
@@ -176,3 +179,28 @@ async def test_offline_the_lessons_recorded_gemini_answers_pass_and_made_up_ones
     for answer in made_up:
         result = await graph.ainvoke({"answer": answer, "rule": "threshold"}, context=Context(model="offline"))
         assert result["supported"] is False, (answer, result["decision"])
+
+
+class Rating(BaseModel):
+    score: float = Field(ge=0.0, le=1.0, description="How well the documents support the answer.")
+
+
+@pytest.mark.parametrize(
+    ("answer", "score"),
+    [
+        ("Wind turbines capture energy.", 1.0),
+        ("Wind turbines capture sunlight at night.", 0.6),
+        ("Bananas are yellow.", 0.0),
+    ],
+)
+async def test_offline_a_score_rates_the_quoted_text_by_the_share_of_it_the_material_holds(
+    answer: str, score: float
+) -> None:
+    """The offline model's judge capability: with no option to choose, a score is grounding in the material."""
+    system = "Rate the answer. The documents follow.\n---\nWind turbines capture kinetic energy from the wind.\n---"
+    rated = (
+        await OfflineChatModel()
+        .with_structured_output(Rating)
+        .ainvoke([SystemMessage(system), HumanMessage(f'Answer: "{answer}"')])
+    )
+    assert rated == Rating(score=score)
