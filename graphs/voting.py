@@ -27,7 +27,7 @@ def build_voting(judges: Mapping[str, Judge] = JUDGES) -> VotingBuilder:
                 JudgeTask(
                     judge=key,
                     answer=state["answer"],
-                    question=state.get("question", ""),
+                    question=state.get("question") or "",
                     documents=evidence_for(judge, documents, sources),
                 ),
             )
