@@ -18,8 +18,8 @@ from langchain_core.outputs import ChatResult
 
 from graphs.evaluator_optimizer import graph
 from nodes.criteria import figures
+from nodes.llm import UsageMeter
 from nodes.offline import OfflineChatModel
-from nodes.usage import UsageCounter
 from state.context import Context
 from state.evaluator_optimizer import SUPPORT_CASE_FACTS
 
@@ -75,7 +75,7 @@ class Run:
 
 async def timed_run(name: str, writer: OfflineChatModel, **given: Any) -> Run:
     """Run the loop on the support case's facts, noting the tokens spent by the end of each round."""
-    counter = UsageCounter()
+    counter = UsageMeter()
     context = Context(chat_model=writer)
     tokens: list[int] = []
     result: dict[str, Any] = {}
@@ -88,7 +88,7 @@ async def timed_run(name: str, writer: OfflineChatModel, **given: Any) -> Run:
     )
     async for mode, chunk in stream:
         if mode == "updates" and "evaluate" in chunk:
-            tokens.append(counter.total_tokens)
+            tokens.append(counter.run_total().total_tokens)
         elif mode == "values":
             result = chunk
     seconds = time.perf_counter() - started
@@ -99,7 +99,7 @@ async def timed_run(name: str, writer: OfflineChatModel, **given: Any) -> Run:
         result["stopped"],
         result["passed"],
         result["best_round"],
-        counter.calls,
+        counter.run_total().calls,
         seconds,
     )
 

@@ -17,9 +17,9 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
 from graphs.sectioning import build_sectioning
+from nodes.llm import UsageMeter
 from nodes.offline import OfflineChatModel
 from nodes.screens import SCREENS, Screen
-from nodes.usage import UsageCounter
 from state.context import Context
 from state.sectioning import SECTIONING_QUERIES
 
@@ -70,12 +70,12 @@ def screens_of(count: int) -> dict[str, Screen]:
 async def timed_run(screens: int, max_concurrency: int, model: OfflineChatModel | None = None) -> Timing:
     """Run the graph once with `screens` screens on `model` (by default LATENCY seconds per call)."""
     graph = build_sectioning(screens_of(screens)).compile()
-    counter = UsageCounter()
+    counter = UsageMeter()
     chat = model or OfflineChatModel(latency=LATENCY)
     context = Context(chat_model=chat, max_concurrency=max_concurrency)
     started = time.perf_counter()
     await graph.ainvoke({"query": QUERY}, context=context, config={"callbacks": [counter]})
-    return Timing(screens, max_concurrency, counter.calls, time.perf_counter() - started)
+    return Timing(screens, max_concurrency, counter.run_total().calls, time.perf_counter() - started)
 
 
 async def measure(screen_counts: tuple[int, ...] = (1, 4, 8, 16)) -> list[Timing]:

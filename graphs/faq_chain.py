@@ -6,7 +6,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from nodes.faq import answer_question, collect, generate_questions, score
-from nodes.llm import LLM_RETRY
 from state.context import Context
 from state.faq import FaqInput, FaqOutput, FaqState, QuestionTask
 
@@ -21,8 +20,8 @@ def assign_questions(state: FaqState) -> list[Send] | Literal["collect"]:
 
 
 builder = StateGraph(FaqState, context_schema=Context, input_schema=FaqInput, output_schema=FaqOutput)
-builder.add_node(generate_questions, retry_policy=LLM_RETRY)
-# No retry policy: the branch retries its own calls, so a failure there fails one question, not the run.
+builder.add_node(generate_questions)
+# A branch's failed model call (after the model layer's retries) fails one question, not the run.
 builder.add_node(answer_question)
 builder.add_node(collect)
 builder.add_node(score)

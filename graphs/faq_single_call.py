@@ -3,12 +3,11 @@
 from langgraph.graph import END, START, StateGraph
 
 from nodes.faq import generate_faq, score
-from nodes.llm import LLM_RETRY
 from state.context import Context
 from state.faq import FaqInput, FaqOutput, FaqState
 
 builder = StateGraph(FaqState, context_schema=Context, input_schema=FaqInput, output_schema=FaqOutput)
-builder.add_node(generate_faq, retry_policy=LLM_RETRY)
+builder.add_node(generate_faq)
 builder.add_node(score)
 builder.add_edge(START, "generate_faq")
 builder.add_edge("generate_faq", "score")

@@ -5,9 +5,8 @@ from collections.abc import Mapping
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from nodes.backend import LocalBackend, SupportBackend
-from nodes.llm import LLM_RETRY
-from nodes.orchestrator import OTHER_KIND, make_plan, make_worker, synthesize
+from nodes.backend import SupportBackend
+from nodes.orchestrator import OTHER_KIND, id_patterns, make_plan, make_synthesize, make_worker
 from nodes.workers import WORKERS, Worker
 from state.context import Context
 from state.orchestrator import OrchestratorInput, OrchestratorOutput, OrchestratorState, WorkerState
@@ -26,27 +25,31 @@ def assign_workers(state: OrchestratorState) -> list[Send] | str:
 def build_orchestrator(
     workers: Mapping[str, Worker] = WORKERS, backend: SupportBackend | None = None
 ) -> OrchestratorBuilder:
-    """Wire plan -> one worker node per task type (one Send per task) -> synthesize -> END."""
+    """Wire plan -> one worker node per task type (one Send per task) -> synthesize -> END.
+
+    `backend` is what the workers act on; None: the run's LangGraph store when it has one (StoreBackend: LangGraph
+    Server's store, or the one the CLI keeps beside its threads), else a bounded in-memory LocalBackend.
+    """
     clash = {"plan", "synthesize", OTHER_KIND} & set(workers)
     if clash:
         raise ValueError(f"Worker keys {sorted(clash)} are reserved names; pick other registry keys.")
-    backend = backend or LocalBackend()
     builder = StateGraph(
         OrchestratorState, context_schema=Context, input_schema=OrchestratorInput, output_schema=OrchestratorOutput
     )
-    builder.add_node("plan", make_plan(workers), retry_policy=LLM_RETRY)
+    builder.add_node("plan", make_plan(workers))
     # One node per task type rather than one dispatching `work` node: Studio then draws which workers exist
     # (plan -> billing_inquiry / product_return / status_update -> synthesize) and shows each task's run under
     # its type, and node_models can give one type its own model. The registry builds the nodes, so a new type
-    # still needs no edit here. Workers retry inside the node (nodes.orchestrator.WORKER_RETRY) rather than by a
-    # node RetryPolicy, so that a task that keeps failing becomes a follow-up in the email instead of failing the
-    # run; the worker knows its task, so it can word that follow-up, which a graph-wide error handler could not.
+    # still needs no edit here. A task whose model call still fails after the model layer's retries becomes a
+    # recorded follow-up in the email instead of failing the run; the worker knows its task, so it can word and
+    # record that follow-up, which a graph-wide error handler could not.
+    patterns = id_patterns(workers)
     for kind, worker in workers.items():
-        builder.add_node(kind, make_worker(kind, worker, backend), input_schema=WorkerState)
+        builder.add_node(kind, make_worker(kind, worker, backend, patterns), input_schema=WorkerState)
         builder.add_edge(kind, "synthesize")
-    # No RetryPolicy: synthesize retries its model call itself and falls back to a plain email, so it never raises
-    # a model error; a node policy on top would multiply the attempts.
-    builder.add_node("synthesize", synthesize)
+    # A failed or unusable email falls back to a plain one: the cases and RMAs exist by then and must reach the
+    # customer, so synthesize never fails the run for a model error.
+    builder.add_node("synthesize", make_synthesize(workers))
     builder.add_edge(START, "plan")
     builder.add_conditional_edges("plan", assign_workers, [*workers, "synthesize"])
     builder.add_edge("synthesize", END)

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from langgraph.graph import END, START, StateGraph
 
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, INTENTS, Intent
-from nodes.llm import LLM_RETRY
 from nodes.routing import make_classify, make_handler, route_by_intent
 from state.context import Context
 from state.routing import RoutingInput, RoutingOutput, RoutingState
@@ -20,9 +19,9 @@ def build_routing(intents: Mapping[str, Intent] = INTENTS) -> RoutingBuilder:
         raise ValueError(f"Intent keys {sorted(clash)} are reserved node names; pick other registry keys.")
     categories = ", ".join(intent.label for intent in intents.values())
     builder = StateGraph(RoutingState, context_schema=Context, input_schema=RoutingInput, output_schema=RoutingOutput)
-    builder.add_node("classify", make_classify(intents), retry_policy=LLM_RETRY)
+    builder.add_node("classify", make_classify(intents))
     for key, intent in {**intents, FALLBACK_ROUTE: FALLBACK}.items():
-        builder.add_node(key, make_handler(key, intent, categories), retry_policy=LLM_RETRY)
+        builder.add_node(key, make_handler(key, intent, categories))
         builder.add_edge(key, END)
     builder.add_edge(START, "classify")
     builder.add_conditional_edges("classify", route_by_intent, [*intents, FALLBACK_ROUTE])

@@ -2,7 +2,6 @@
 
 from langgraph.graph import END, START, StateGraph
 
-from nodes.llm import LLM_RETRY
 from nodes.summarize_translate import after_check, check_summary, summarize, translate
 from state.context import Context
 from state.summarize_translate import SummarizeTranslateInput, SummarizeTranslateOutput, SummarizeTranslateState
@@ -13,9 +12,9 @@ builder = StateGraph(
     input_schema=SummarizeTranslateInput,
     output_schema=SummarizeTranslateOutput,
 )
-builder.add_node(summarize, retry_policy=LLM_RETRY)
+builder.add_node(summarize)
 builder.add_node(check_summary)
-builder.add_node(translate, retry_policy=LLM_RETRY)
+builder.add_node(translate)
 builder.add_edge(START, "summarize")
 builder.add_edge("summarize", "check_summary")
 builder.add_conditional_edges("check_summary", after_check)

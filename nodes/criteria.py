@@ -102,8 +102,8 @@ CRITERIA: dict[str, Criterion] = {
     ),
     "tone": Criterion(
         label="Tone",
-        description="Friendly, professional and plain: greets the customer, ends with a polite closing, and has no "
-        "internal notes, jargon or blame.",
+        description="Friendly, professional and plain: greets the customer (such as Dear Customer), ends with a "
+        "polite closing (such as Best regards), and has no internal notes, jargon or blame.",
     ),
 }
 """Criterion key -> criterion. The email passes when every checked criterion scores 1.0 and every judged one at

@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field, create_model
 
 from nodes import llm
 from nodes.criteria import JUDGED_PASS_SCORE, Brief, Criterion
-from nodes.inputs import whole_number
-from nodes.verdicts import ask_for_verdict, one_line
+from nodes.inputs import InputError, read_input, whole_number
+from nodes.text import one_line
 from state.common import fresh_run_info
 from state.context import Context
 from state.evaluator_optimizer import (
@@ -17,6 +17,7 @@ from state.evaluator_optimizer import (
     DEFAULT_MAX_WORDS,
     MAX_ROUNDS,
     CriterionScore,
+    EvaluatorOptimizerInput,
     EvaluatorOptimizerState,
     Round,
 )
@@ -51,6 +52,10 @@ Judge by the facts below, not by your own knowledge. The facts follow.
 ---
 {facts}
 ---"""
+
+
+class UnusableDraft(ValueError):
+    """The writer's reply stayed unusable (empty, cut off) when asked again; the message says why."""
 
 
 class Node(Protocol):
@@ -96,13 +101,17 @@ def evaluation_schema(verdict_type: type[BaseModel]) -> dict[str, Any]:
     return schema
 
 
-async def prepare(state: EvaluatorOptimizerState) -> dict[str, Any]:
+async def prepare(state: EvaluatorOptimizerState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Check the facts and limits, and start clean: no rounds, email or notes of an earlier run on this thread."""
-    if not state.get("facts", "").strip():
-        raise ValueError("facts is empty: give the facts the email must convey, one per line")
+    given, notes = await read_input(state, EvaluatorOptimizerInput, llm.context_of(runtime))
+    if not given["facts"].strip():
+        raise InputError("facts", "is empty: give the facts the email must convey, one per line")
+    # The checked facts replace the raw ones in state (a pasted key is gone from them, and from what follows).
+    cleaned = {"facts": given["facts"]} if notes else {}
     return {
-        "max_words": whole_number(state.get("max_words"), "max_words", DEFAULT_MAX_WORDS),
-        "max_rounds": whole_number(state.get("max_rounds"), "max_rounds", DEFAULT_MAX_ROUNDS, high=MAX_ROUNDS),
+        **cleaned,
+        "max_words": whole_number(given.get("max_words"), "max_words", DEFAULT_MAX_WORDS),
+        "max_rounds": whole_number(given.get("max_rounds"), "max_rounds", DEFAULT_MAX_ROUNDS, high=MAX_ROUNDS),
         "draft": "",
         "rounds": [],
         "stopped": "",
@@ -110,7 +119,7 @@ async def prepare(state: EvaluatorOptimizerState) -> dict[str, Any]:
         "passed": False,
         "best_round": 0,
         "outcome": "",
-        **fresh_run_info(),
+        **fresh_run_info(notes=notes),
     }
 
 
@@ -130,24 +139,23 @@ def make_write(criteria: Mapping[str, Criterion]) -> Node:
             feedback = "\n".join(f"- {line}" for line in last["feedback"])
             human = REVISE.format(round=last["round"], feedback=feedback, draft=last["draft"])
 
-        async def compose() -> str:
-            text = (await built.model.ainvoke([("system", system), ("human", human)])).text.strip()
-            if not text:
-                raise ValueError("the model's email was empty")
-            return text
-
         used = {"write": built.label}
         try:
-            text, _ = await llm.call_with_retries(compose)
-        except Exception as error:
+            reply = await llm.ask_text(built.model, [("system", system), ("human", human)])
+            if not reply.complete:
+                raise UnusableDraft(f"the email was not usable, also when asked again ({reply.problems[-1]})")
+        except (llm.ModelCallError, UnusableDraft) as error:
             if not rounds:
                 raise  # no draft at all: nothing to send, so the run fails with the reason
-            note = f"The revision in round {number} failed ({llm.describe_error(error)}); kept the best draft so far."
+            why = llm.describe_error(error) if isinstance(error, llm.ModelCallError) else str(error)
+            note = f"The revision in round {number} failed ({why}); kept the best draft so far."
             return {"stopped": "writer_failed", "models": used, "notes": [note]}
+        text = reply.text
+        notes = [f"Round {number}'s first draft was not usable ({p}); asked again." for p in reply.problems[:1]]
         if any(r["draft"] == text for r in rounds):
             # The same draft would get the same verdict: evaluating it again would only spend tokens.
-            return {"draft": text, "stopped": "no_progress", "models": used}
-        return {"draft": text, "models": used}
+            return {"draft": text, "stopped": "no_progress", "models": used, "notes": notes}
+        return {"draft": text, "models": used, "notes": notes}
 
     return write
 
@@ -179,11 +187,12 @@ def make_evaluate(criteria: Mapping[str, Criterion]) -> Node:
             verdict_type = evaluation_type(criteria, brief)
             messages = [("system", system), ("human", f'Email: "{one_line(draft)}"')]
             try:
-                verdict, problems = await ask_for_verdict(
-                    built.model, evaluation_schema(verdict_type), verdict_type, messages
+                reply = await llm.ask_structured(
+                    built.model, evaluation_schema(verdict_type), messages, verdict_type.model_validate
                 )
+                verdict, problems = reply.value, reply.problems
             # An evaluator that keeps failing ends the loop; the drafts so far are still worth sending.
-            except Exception as error:  # noqa: BLE001
+            except llm.ModelCallError as error:
                 verdict, problems = None, [llm.describe_error(error)]
             if verdict is None:
                 unscored = Round(round=number, draft=draft, score=None, passed=False, scores=scores, feedback=feedback)

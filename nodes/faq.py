@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from nodes import llm
 from nodes.documents import check_documents, combined_content, lesson_documents
-from nodes.inputs import whole_number
+from nodes.inputs import read_input, whole_number
 from nodes.scorecard import normalized_question, score_faq
 from state.common import fresh_run_info, overwrite
 from state.context import Context
@@ -21,6 +21,7 @@ from state.faq import (  # DEFAULT_QUESTIONS and MAX_QUESTIONS stay importable f
     Document,
     FailedQuestion,
     FaqEntry,
+    FaqInput,
     FaqItem,
     FaqState,
     GeneratedQuestions,
@@ -75,18 +76,15 @@ Documents:
 ---"""
 
 
-def documents_of(state: FaqState) -> list[Document]:
-    """Return the run's documents, validated; the lesson's three pages when none were given.
+async def read_faq_input(state: FaqState, runtime: Runtime[Context]) -> tuple[list[Document], int, list[str]]:
+    """Return the run's documents (the lesson's three pages when none were given) and N, checked, and notes.
 
     The first node calls this and writes the result to state; later nodes and edges read `state["documents"]`.
     """
-    given = state.get("documents")
-    return lesson_documents() if given is None else check_documents(given)
-
-
-def count_of(state: FaqState) -> int:
-    """Return how many FAQ items the run asks for (N), checked against the allowed range."""
-    return whole_number(state.get("num_questions"), "num_questions", DEFAULT_QUESTIONS, high=MAX_QUESTIONS)
+    given, notes = await read_input(state, FaqInput, llm.context_of(runtime))
+    documents = given.get("documents")
+    count = whole_number(given.get("num_questions"), "num_questions", DEFAULT_QUESTIONS, high=MAX_QUESTIONS)
+    return (lesson_documents() if documents is None else check_documents(documents)), count, notes
 
 
 def _pages(documents: Sequence[Document]) -> str:
@@ -134,17 +132,20 @@ def parse_single_call(raw: Any) -> tuple[list[FaqItem], list[str]]:
 
 async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask for the whole FAQ in one call, as the lesson's baseline does, and parse its JSON into items."""
-    documents, count = documents_of(state), count_of(state)
+    documents, count, notes = await read_faq_input(state, runtime)
     built = await llm.chat_model(runtime, "generate_faq")
     prompt = SINGLE_CALL.format(pages=_pages(documents), count=count, combined_content=combined_content(documents))
-    structured = built.model.with_structured_output(single_call_schema(), include_raw=True)
-    answer = cast(dict[str, Any], await structured.ainvoke([("system", SINGLE_CALL_SYSTEM), ("human", prompt)]))
-    parsed, problem = llm.read_structured(answer)
-    if parsed is None:
-        items: list[FaqItem] = []
-        notes = [f"The single call's output was not valid JSON ({problem})."]
+    reply = await llm.ask_structured(
+        built.model, single_call_schema(), [("system", SINGLE_CALL_SYSTEM), ("human", prompt)]
+    )
+    items: list[FaqItem] = []
+    if reply.value is None:
+        notes.append(f"The single call's output was not usable, also when asked again ({reply.problems[-1]}).")
     else:
-        items, notes = parse_single_call(parsed)
+        if reply.asked_again:
+            notes.append(f"The single call's first output was not usable ({reply.problems[0]}); asked again.")
+        items, dropped = parse_single_call(reply.value)
+        notes += dropped
     return {
         "faqs": items,
         "documents": documents,
@@ -155,12 +156,11 @@ async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, 
 
 async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask for exactly N distinct questions about the documents; ask again when the reply is short or malformed."""
-    documents, count = documents_of(state), count_of(state)
+    documents, count, notes = await read_faq_input(state, runtime)
     built = await llm.chat_model(runtime, "generate_questions")
     structured = built.model.with_structured_output(questions_schema(count), include_raw=True)
     prompt = GENERATE_QUESTIONS.format(count=count, combined_content=combined_content(documents))
     questions: list[str] = []
-    notes: list[str] = []
     for attempt in range(2):
         answer = cast(dict[str, Any], await structured.ainvoke([("system", QUESTIONS_SYSTEM), ("human", prompt)]))
         offered, problem = _offered_questions(answer)
@@ -205,20 +205,27 @@ def _distinct(questions: Sequence[str]) -> tuple[list[str], int]:
     return kept, len(questions) - len(kept)
 
 
+class UnusableReply(ValueError):
+    """A branch's model reply that stayed unusable when asked again; the message says why."""
+
+
 async def _answer(model: BaseChatModel, question: str, content: str) -> str:
     prompt = ANSWER_QUESTION.format(question=question, combined_content=content)
-    text = (await model.ainvoke([("system", ANSWER_SYSTEM), ("human", prompt)])).text.strip()
-    if not text:
-        raise ValueError("the model's answer was empty")
-    return text
+    reply = await llm.ask_text(model, [("system", ANSWER_SYSTEM), ("human", prompt)])
+    if not reply.complete:
+        raise UnusableReply(f"the answer was not usable, also when asked again ({reply.problems[-1]})")
+    return reply.text
 
 
 async def _find_sources(model: BaseChatModel, question: str, answer: str, documents: Sequence[Document]) -> list[str]:
     titles = [doc["title"] for doc in documents]
-    structured = model.with_structured_output(sources_schema(titles))
     prompt = FIND_SOURCES.format(question=question, answer=answer, combined_content=combined_content(documents))
-    reply = cast(dict[str, Any], await structured.ainvoke([("system", SOURCES_SYSTEM), ("human", prompt)]))
-    return CitedSources.model_validate(reply).sources
+    reply = await llm.ask_structured(
+        model, sources_schema(titles), [("system", SOURCES_SYSTEM), ("human", prompt)], CitedSources.model_validate
+    )
+    if reply.value is None:
+        raise UnusableReply(f"the sources were not usable, also when asked again ({reply.problems[-1]})")
+    return [title for title in reply.value.sources if title in titles]
 
 
 async def answer_question(state: QuestionTask, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -226,16 +233,14 @@ async def answer_question(state: QuestionTask, runtime: Runtime[Context]) -> dic
     built = await llm.chat_model(runtime, "answer_question")
     question, documents = state["question"], state["documents"]
     done = Answered(index=state["index"], question=question)
-    slots = llm.fan_out_slots(runtime)
     try:
-        content = combined_content(documents)
-        answer, _ = await llm.call_with_retries(lambda: _answer(built.model, question, content), slots=slots)
+        answer = await _answer(built.model, question, combined_content(documents))
         done["answer"] = answer
-        done["sources"], _ = await llm.call_with_retries(
-            lambda: _find_sources(built.model, question, answer, documents), slots=slots
-        )
-    except Exception as error:  # noqa: BLE001 - one question's failure is reported; the others carry on
-        done["error"] = llm.describe_error(error)
+        done["sources"] = await _find_sources(built.model, question, answer, documents)
+    # One question's failure is reported and the others carry on; only model failures and unusable replies are
+    # expected here: anything else is a bug and fails the run.
+    except (llm.ModelCallError, UnusableReply) as error:
+        done["error"] = llm.describe_error(error) if isinstance(error, llm.ModelCallError) else str(error)
     return {"answered": [done], "models": {"answer_question": built.label}}
 
 

@@ -4,7 +4,7 @@ It never asks which node is calling. Structured calls fill whatever JSON schema 
 the option whose description overlaps the user's text most, a string with a `pattern` takes that pattern's
 first match (as a whole token when the pattern is anchored), a field named like a name takes a quoted phrase
 and one named like a reason what follows "because", a confidence reflects the winning margin (with no choice to
-make, a score rates how much of the prompt's quoted text its material contains), a list takes one
+make, a score rates how much of the prompt's quoted text the rest of the prompt supplies), a list takes one
 item per clause that fits. Titled documents between --- lines are read as sections: a list drawn from them takes
 a spread of their sentences (phrased as questions for a question field), and a list of titles or enum options
 labels each sentence of the text with the section it matches best. Free-text calls answer extractively: the
@@ -92,8 +92,13 @@ class Prompt:
 
     @classmethod
     def from_messages(cls, messages: Sequence[BaseMessage]) -> "Prompt":
-        """Split chat messages into what the model is told and what it is given to work on."""
-        texts = [(m.type, str(m.text)) for m in messages]
+        """Split chat messages into what the model is told and what it is given to work on.
+
+        A model's own earlier reply and what follows it (a request to answer again, say why) do not change what
+        was asked: the prompt is read up to the first reply, and that request is answered again.
+        """
+        replied = next((i for i, m in enumerate(messages) if m.type == "ai"), len(messages))
+        texts = [(m.type, str(m.text)) for m in messages[:replied]]
         everything = "\n\n".join(t for _, t in texts)
         blocks = [b.strip() for b in _BLOCK.findall(everything)]
         fields = {
@@ -136,11 +141,17 @@ class Prompt:
 
     @property
     def grounding(self) -> float | None:
-        """The share of the quoted fields' content words that the material contains; None without both."""
+        """The share of the quoted fields' content words that the rest of the prompt (material, instructions) holds.
+
+        How much of the quoted text is drawn from what the model was given; None without quoted text and material.
+        """
         quoted = content_words(" ".join(self.fields.values()))
         if not quoted or not self.material:
             return None
-        return len(quoted & content_words(self.material)) / len(quoted)
+        instructions = self.instructions
+        for value in self.fields.values():
+            instructions = instructions.replace(value, " ")
+        return len(quoted & content_words(f"{self.material} {instructions}")) / len(quoted)
 
     @property
     def focus(self) -> str:

@@ -1,16 +1,17 @@
 """Nodes and edges of the routing graph: classify a query, then answer it with the matching intent's prompt."""
 
 from collections.abc import Mapping
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
 
 from nodes import llm, prompts
+from nodes.inputs import read_input
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, Intent
 from state.common import fresh_run_info
 from state.context import Context
-from state.routing import Classification, RoutingState
+from state.routing import Classification, RoutingInput, RoutingState
 
 EMPTY_QUERY_REPLY = "Your message was empty. Please tell us what you need help with, and we will route it."
 
@@ -30,12 +31,12 @@ def classification_schema(intents: Mapping[str, Intent]) -> dict[str, Any]:
     return schema
 
 
-def _fallback(note: str, confidence: float = 0.0, models: dict[str, str] | None = None) -> dict[str, Any]:
+def _fallback(notes: list[str], confidence: float = 0.0, models: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "route": FALLBACK_ROUTE,
         "intent": FALLBACK.label,
         "confidence": confidence,
-        **fresh_run_info(models, [note]),
+        **fresh_run_info(models, notes),
     }
 
 
@@ -48,31 +49,41 @@ def make_classify(intents: Mapping[str, Intent]) -> Node:
 
     async def classify(state: RoutingState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Label the query with one registered intent, or send it to the fallback when unsure."""
-        query = state.get("query", "").strip()
+        context = llm.context_of(runtime)
+        given, notes = await read_input(state, RoutingInput, context)
+        query = given.get("query", "").strip()
+        # The checked query replaces the raw one in state (a pasted key is gone from it, and from what follows).
+        cleaned = {"query": given["query"]} if notes else {}
         if not query:
-            return _fallback("The query was empty, so it was not classified.")
+            return {**cleaned, **_fallback([*notes, "The query was empty, so it was not classified."])}
         built = await llm.chat_model(runtime, "classify")
-        structured = built.model.with_structured_output(schema, include_raw=True)
-        answer = cast(dict[str, Any], await structured.ainvoke([("system", system), ("human", query)]))
+        reply = await llm.ask_structured(
+            built.model, schema, [("system", system), ("human", query)], Classification.model_validate
+        )
         seen = {"classify": built.label}
-        verdict, problem = llm.read_structured(answer, Classification)
-        if verdict is None:
-            return _fallback(f"The classifier's output was not valid ({problem}); asked to rephrase.", models=seen)
+        if reply.value is None:
+            problem = f"The classifier's output was not usable, also when asked again ({reply.problems[-1]})."
+            return {**cleaned, **_fallback([*notes, f"{problem} Asked to rephrase."], models=seen)}
+        if reply.asked_again:
+            notes.append(f"The classifier's first reply was not usable ({reply.problems[0]}); asked again.")
+        verdict = reply.value
         route = routes.get(verdict.intent.strip().casefold())
         if route is None:
-            return _fallback(f"The classifier answered an unknown category {verdict.intent!r}.", models=seen)
-        threshold = llm.context_of(runtime).min_confidence
+            notes.append(f"The classifier answered an unknown category {verdict.intent[:80]!r}.")
+            return {**cleaned, **_fallback(notes, models=seen)}
+        threshold = context.min_confidence
         if verdict.confidence < threshold:
-            note = (
+            notes.append(
                 f"The classifier's best guess was {verdict.intent!r} with confidence {verdict.confidence:.2f}, "
                 f"below the {threshold} threshold."
             )
-            return _fallback(note, verdict.confidence, seen)
+            return {**cleaned, **_fallback(notes, verdict.confidence, seen)}
         return {
+            **cleaned,
             "route": route,
             "intent": intents[route].label,
             "confidence": verdict.confidence,
-            **fresh_run_info(seen),
+            **fresh_run_info(seen, notes),
         }
 
     return classify
@@ -95,16 +106,19 @@ def make_handler(key: str, intent: Intent, categories: str) -> Node:
     return handle
 
 
+HOLDING_REPLY = "Sorry, we could not prepare an answer just now. A member of our team will follow up."
+
+
 async def reply_or_retry(model: BaseChatModel, prompt: str) -> tuple[str, list[str]]:
-    """Ask once more when the model replies with nothing; say so rather than return an empty reply."""
-    for attempt in range(2):
-        text = (await model.ainvoke([("human", prompt)])).text.strip()
-        if text:
-            return text, (["The model's first reply was empty; asked again."] if attempt else [])
-    return (
-        "Sorry, we could not prepare an answer just now. A member of our team will follow up.",
-        ["The model replied with empty text twice; sent a holding reply."],
-    )
+    """Ask once more when the reply is empty or cut off; say so rather than pass such a reply on silently."""
+    reply = await llm.ask_text(model, [("human", prompt)])
+    if not reply.problems:
+        return reply.text, []
+    if reply.complete:
+        return reply.text, [f"The model's first reply was not usable ({reply.problems[0]}); asked again."]
+    if not reply.text:
+        return HOLDING_REPLY, [f"The model's reply was not usable twice ({reply.problems[-1]}); sent a holding reply."]
+    return reply.text, [f"The reply may be incomplete: {reply.problems[-1]}, also when asked again."]
 
 
 def route_by_intent(state: RoutingState) -> str:

@@ -8,17 +8,18 @@ from langgraph.runtime import Runtime
 
 from nodes import llm
 from nodes.documents import check_documents, combined_content, lesson_documents
+from nodes.inputs import read_input
 from nodes.screens import (
     DRAFT_FAILED_REPLY,
     EMPTY_QUERY_REPLY,
     SCREEN_FAILED_REPLY,
     Screen,
 )
-from nodes.verdicts import ask_for_verdict, one_line
+from nodes.text import one_line
 from state.common import fresh_run_info, overwrite
 from state.context import Context
 from state.faq import Document
-from state.sectioning import ScreenResult, ScreenStatus, ScreenVerdict, SectioningState
+from state.sectioning import ScreenResult, ScreenStatus, ScreenVerdict, SectioningInput, SectioningState
 
 DRAFT_NODE = "draft"
 
@@ -65,11 +66,20 @@ def screen_schema(question: str) -> dict[str, Any]:
     return schema
 
 
-async def prepare(state: SectioningState) -> dict[str, Any]:
-    """Check the documents and start clean: no draft, screens or notes of an earlier run on this thread."""
-    given = state.get("documents")
-    documents = lesson_documents() if given is None else check_documents(given)
-    return {"documents": documents, "draft": "", "draft_error": "", "screenings": overwrite([]), **fresh_run_info()}
+async def prepare(state: SectioningState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Check the input, and start clean: no draft, screens or notes of an earlier run on this thread."""
+    given, notes = await read_input(state, SectioningInput, llm.context_of(runtime))
+    documents = given.get("documents")
+    # The checked query replaces the raw one in state (a pasted key is gone from it, and from what follows).
+    cleaned = {"query": given["query"]} if notes else {}
+    return {
+        **cleaned,
+        "documents": lesson_documents() if documents is None else check_documents(documents),
+        "draft": "",
+        "draft_error": "",
+        "screenings": overwrite([]),
+        **fresh_run_info(notes=notes),
+    }
 
 
 async def draft(state: SectioningState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -81,20 +91,18 @@ async def draft(state: SectioningState, runtime: Runtime[Context]) -> dict[str, 
     documents = combined_content(state["documents"])
     messages = [("system", DRAFT_SYSTEM), ("human", DRAFT_HUMAN.format(query=one_line(query), documents=documents))]
 
-    async def write() -> str:
-        text = (await built.model.ainvoke(messages)).text.strip()
-        if not text:
-            raise ValueError("the model's draft was empty")
-        return text
-
     used = {DRAFT_NODE: built.label}
     try:
-        text, _ = await llm.call_with_retries(write, slots=llm.fan_out_slots(runtime))
+        reply = await llm.ask_text(built.model, messages)
     # A failed draft must not sink the run: the screens' results still decide what the customer is told.
-    except Exception as error:  # noqa: BLE001
+    except llm.ModelCallError as error:
         problem = llm.describe_error(error)
         return {"draft_error": problem, "models": used, "notes": [f"The draft failed ({problem})."]}
-    return {"draft": text, "models": used}
+    if not reply.complete:
+        problem = f"the reply was not usable, also when asked again ({reply.problems[-1]})"
+        return {"draft_error": problem, "models": used, "notes": [f"The draft failed: {problem}."]}
+    notes = [f"The first draft was not usable ({reply.problems[0]}); asked again."] if reply.problems else []
+    return {"draft": reply.text, "models": used, "notes": notes}
 
 
 def _masked(evidence: str) -> str:
@@ -115,11 +123,12 @@ def make_screen(key: str, screen: Screen) -> Node:
         built = await llm.chat_model(runtime, node)
         messages = [("system", SCREEN_SYSTEM.format(question=question)), ("human", query)]
         try:
-            verdict, problems = await ask_for_verdict(
-                built.model, screen_schema(question), ScreenVerdict, messages, llm.fan_out_slots(runtime)
+            reply = await llm.ask_structured(
+                built.model, screen_schema(question), messages, ScreenVerdict.model_validate
             )
+            verdict, problems = reply.value, reply.problems
         # A screen that fails holds the reply (see decide); it must not sink the run.
-        except Exception as error:  # noqa: BLE001
+        except llm.ModelCallError as error:
             verdict, problems = None, [llm.describe_error(error)]
         notes: list[str] = []
         evidence = screen.detect.search(query) if screen.detect else None

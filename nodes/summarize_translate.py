@@ -1,14 +1,15 @@
 """Nodes and gate of the Summarize -> Translate chain."""
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from nodes import llm
-from nodes.inputs import whole_number
+from nodes.inputs import InputError, read_input, whole_number
 from state.common import fresh_run_info
 from state.context import Context
-from state.summarize_translate import SummarizeTranslateState
+from state.summarize_translate import SummarizeTranslateInput, SummarizeTranslateState
 
 DEFAULT_LANGUAGE = "French"
 DEFAULT_MAX_WORDS = 80
@@ -33,17 +34,18 @@ Text:
 ---"""
 
 
-def max_words_of(state: SummarizeTranslateState) -> int:
+def max_words_of(state: Mapping[str, Any]) -> int:
     """Return the summary's word limit, checked."""
     return whole_number(state.get("max_words"), "max_words", DEFAULT_MAX_WORDS)
 
 
 async def summarize(state: SummarizeTranslateState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Summarize the text within the word limit (again, if the gate rejected the first summary)."""
-    text = state.get("text", "").strip()
+    given, notes = await read_input(state, SummarizeTranslateInput, llm.context_of(runtime))
+    text = given.get("text", "").strip()
     if not text:
-        raise ValueError("the text to summarize is empty")
-    limit = max_words_of(state)
+        raise InputError("text", "the text to summarize is empty")
+    limit = max_words_of(given)
     built = await llm.chat_model(runtime, "summarize")
     prompt = SUMMARIZE.format(max_words=limit, text=text)
     # Only the gate sends a run back here; anything else is a new run on the thread, which starts the count over
@@ -52,13 +54,26 @@ async def summarize(state: SummarizeTranslateState, runtime: Runtime[Context]) -
     if retry and state.get("summary_problem"):
         # Say why the last attempt was rejected: a retry with the same prompt tends to repeat the mistake.
         prompt += f"\n\nA previous attempt was rejected: {state['summary_problem']}."
-    reply = await built.model.ainvoke([("human", prompt)])
-    update: dict[str, Any] = {"summary": reply.text.strip(), "models": {"summarize": built.label}}
+    reply = await llm.ask_text(built.model, [("human", prompt)])
+    notes += _reply_notes("summary", reply)
+    # The gate judges the summary; one cut off even when asked again is not passed on as if whole.
+    summary = reply.text if reply.complete else ""
+    update: dict[str, Any] = {"summary": summary, "models": {"summarize": built.label}}
+    if notes:
+        update["text"] = given["text"]
     if retry:
-        return {**update, "summary_attempts": state.get("summary_attempts", 0) + 1}
+        return {**update, "notes": notes, "summary_attempts": state.get("summary_attempts", 0) + 1}
     # The language is settled here, not only by `translate`, so a run that never translates reports its own.
-    language = (state.get("language") or DEFAULT_LANGUAGE).strip()
-    return {**update, "summary_attempts": 1, "language": language, **fresh_run_info(update["models"])}
+    language = (given.get("language") or DEFAULT_LANGUAGE).strip()
+    return {**update, "summary_attempts": 1, "language": language, **fresh_run_info(update["models"], notes)}
+
+
+def _reply_notes(what: str, reply: llm.Text) -> list[str]:
+    if not reply.problems:
+        return []
+    if reply.complete:
+        return [f"The first {what} was not usable ({reply.problems[0]}); asked again."]
+    return [f"The {what} was not usable, also when asked again ({reply.problems[-1]})."]
 
 
 def summary_problem(summary: str, max_words: int) -> str:
@@ -102,7 +117,7 @@ async def translate(state: SummarizeTranslateState, runtime: Runtime[Context]) -
     """Translate the summary into the target language."""
     language = (state.get("language") or DEFAULT_LANGUAGE).strip()
     built = await llm.chat_model(runtime, "translate")
-    reply = await built.model.ainvoke([("human", TRANSLATE.format(language=language, text=state["summary"]))])
-    translation = reply.text.strip()
-    notes = [] if translation else [f"The translation into {language} came back empty."]
+    reply = await llm.ask_text(built.model, [("human", TRANSLATE.format(language=language, text=state["summary"]))])
+    notes = _reply_notes(f"translation into {language}", reply)
+    translation = reply.text if reply.complete else ""
     return {"translation": translation, "language": language, "models": {"translate": built.label}, "notes": notes}

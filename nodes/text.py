@@ -64,3 +64,8 @@ def first_line(error: object) -> str:
 def clip(text: str, width: int) -> str:
     """Shorten `text` to `width` characters, marking a cut with an ellipsis."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    """Collapse text onto one line with no double quotes, so it can stand in a prompt as a `Label: "..."` field."""
+    return " ".join(text.split()).replace('"', "'")

@@ -10,12 +10,13 @@ from langgraph.runtime import Runtime
 
 from nodes import llm
 from nodes.documents import check_documents, combined_content, lesson_documents
+from nodes.inputs import InputError, read_input
 from nodes.judges import Judge
-from nodes.verdicts import ask_for_verdict, one_line
+from nodes.text import one_line
 from state.common import fresh_run_info, overwrite
 from state.context import Context
 from state.faq import Document
-from state.voting import DEFAULT_RULE, DEFAULT_THRESHOLD, JudgeTask, SupportScore, Vote, VotingState
+from state.voting import DEFAULT_RULE, DEFAULT_THRESHOLD, JudgeTask, SupportScore, Vote, VotingInput, VotingState
 
 JUDGE_NODE = "judge"
 
@@ -68,36 +69,34 @@ class JudgeNode(Protocol):
         ...
 
 
-def _threshold(value: object) -> float:
+def _threshold(value: float | None) -> float:
     if value is None:
         return DEFAULT_THRESHOLD
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise ValueError(f"threshold must be a number above 0 and at most 1, got {value!r}")
+    if not 0 < value <= 1:
+        raise InputError("threshold", f"must be a number above 0 and at most 1, got {value!r}")
     return float(value)
 
 
-async def prepare(state: VotingState) -> dict[str, Any]:
+async def prepare(state: VotingState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Check the answer, sources, rule and threshold, and start clean: no votes or notes of an earlier run."""
-    if not state.get("answer", "").strip():
-        raise ValueError("answer is empty: give the FAQ answer to check")
-    given = state.get("documents")
-    documents = lesson_documents() if given is None else check_documents(given)
+    given, notes = await read_input(state, VotingInput, llm.context_of(runtime))
+    if not given["answer"].strip():
+        raise InputError("answer", "is empty: give the FAQ answer to check")
+    documents = given.get("documents")
+    documents = lesson_documents() if documents is None else check_documents(documents)
     titles = {doc["title"] for doc in documents}
-    sources = state.get("sources", [])
-    if not isinstance(sources, list) or not all(isinstance(title, str) for title in sources):
-        raise ValueError(f"sources must be a list of document titles, got {sources!r}")
-    unknown = [title for title in sources if title not in titles]
+    unknown = [title for title in given.get("sources", []) if title not in titles]
     if unknown:
-        raise ValueError(f"sources must be titles of the documents; unknown: {', '.join(map(repr, unknown))}")
-    rule = state.get("rule") or DEFAULT_RULE
-    if not isinstance(rule, str) or rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
+        raise InputError("sources", f"must be titles of the documents; unknown: {', '.join(map(repr, unknown))}")
+    # The checked texts replace the raw ones in state (a pasted key is gone from them, and from what follows).
+    cleaned: dict[str, Any] = {key: given[key] for key in ("answer", "question") if key in given} if notes else {}
     return {
+        **cleaned,
         "documents": documents,
-        "rule": rule,
-        "threshold": _threshold(state.get("threshold")),
+        "rule": given.get("rule", DEFAULT_RULE),
+        "threshold": _threshold(given.get("threshold")),
         "ballots": overwrite([]),
-        **fresh_run_info(),
+        **fresh_run_info(notes=notes),
     }
 
 
@@ -114,11 +113,11 @@ def make_judge(judges: Mapping[str, Judge]) -> JudgeNode:
     async def judge(state: JudgeTask, runtime: Runtime[Context]) -> dict[str, Any]:
         """Score how well the documents support the answer, as one registered judge, and vote by its pass mark."""
         entry = judges[state["judge"]]
-        context = llm.context_of(runtime)
-        if entry.temperature is not None:
-            context = replace(context, temperature=entry.temperature)
         # Built outside the try: a model that cannot be built (no key) is the run's setup error, not one judge's.
-        built = await asyncio.to_thread(llm.model_for, context, JUDGE_NODE)
+        built = await llm.chat_model(runtime, JUDGE_NODE)
+        if entry.temperature is not None:
+            own = replace(llm.context_of(runtime), temperature=entry.temperature)
+            built = await asyncio.to_thread(llm.model_for, own, JUDGE_NODE)
         question = f"The question was: {one_line(state['question'])}\n" if state["question"].strip() else ""
         system = JUDGE_SYSTEM.format(perspective=entry.prompt, documents=combined_content(state["documents"]))
         messages = [
@@ -126,11 +125,12 @@ def make_judge(judges: Mapping[str, Judge]) -> JudgeNode:
             ("human", JUDGE_HUMAN.format(question=question, answer=one_line(state["answer"]))),
         ]
         try:
-            verdict, problems = await ask_for_verdict(
-                built.model, SupportScore.model_json_schema(), SupportScore, messages, llm.fan_out_slots(runtime)
+            reply = await llm.ask_structured(
+                built.model, SupportScore.model_json_schema(), messages, SupportScore.model_validate
             )
+            verdict, problems = reply.value, reply.problems
         # A judge that fails is counted as such by the rule; it must not sink the run.
-        except Exception as error:  # noqa: BLE001
+        except llm.ModelCallError as error:
             verdict, problems = None, [llm.describe_error(error)]
         notes: list[str] = []
         if verdict is None:

@@ -4,26 +4,33 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from langchain_core.exceptions import OutputParserException
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from nodes.backend import SupportBackend
-from nodes.text import first_line
+from nodes.text import clip
 from state.orchestrator import BillingInquiry, InvoiceConcern, ProductReturn, StatusUpdate
 
 TaskT = TypeVar("TaskT", bound=BaseModel)
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 GENERAL_CONCERN = "General inquiry regarding the invoice"
-CONCERN_ATTEMPTS = 2
-"""Times the billing worker asks for the concern before recording GENERAL_CONCERN: malformed JSON may not recur."""
+CONCERN_CHARS = 300
+"""How much of the customer's concern the case and the email keep."""
+
+
+class UnusableReply(ValueError):
+    """The model's structured reply was unusable (malformed, cut off, off-schema), also when asked again."""
 
 
 class Ask(Protocol):
     """Ask the worker's chat model for structured output (the node picks the model and records its label)."""
 
     async def __call__(self, schema: type[AnswerT], system: str, human: str) -> AnswerT:
-        """Return the model's answer parsed into `schema`; raise when it cannot be parsed."""
+        """Return the model's answer validated into `schema`, asking once more if the first is unusable.
+
+        Raises UnusableReply when the second answer is unusable too, and llm.ModelCallError when the call
+        itself failed (after the model layer's retries).
+        """
         ...
 
 
@@ -91,19 +98,16 @@ async def investigate_invoice(job: Job[BillingInquiry]) -> Outcome:
     invoice = job.task.invoice_number
     system = BILLING_PROMPT.format(invoice_number=invoice, general=GENERAL_CONCERN)
     concern, notes = GENERAL_CONCERN, []
-    for attempt in range(1, CONCERN_ATTEMPTS + 1):
-        try:
-            concern = (await job.ask(InvoiceConcern, system, job.message)).concern.strip() or GENERAL_CONCERN
-            break
-        # An unreadable concern must not cost the customer their case: the invoice number alone is enough to
-        # open one. Other errors (network, rate limit, a model that cannot be built) propagate so the node
-        # retries or reports a follow-up; a bare ValueError would also swallow llm.ModelSetupError.
-        except (OutputParserException, ValidationError) as error:
-            if attempt == CONCERN_ATTEMPTS:
-                notes.append(
-                    f"Could not read the customer's concern about {invoice} from the model after {attempt} tries "
-                    f"({type(error).__name__}: {first_line(error)}); opened the case as '{GENERAL_CONCERN}'."
-                )
+    try:
+        concern = clip((await job.ask(InvoiceConcern, system, job.message)).concern.strip(), CONCERN_CHARS)
+    # An unreadable concern must not cost the customer their case: the invoice number alone is enough to open
+    # one. A failed call (network, rate limit) propagates, so the node reports a follow-up.
+    except UnusableReply as error:
+        notes.append(
+            f"Could not read the customer's concern about {invoice} from the model, also when asked again "
+            f"({error}); opened the case as '{GENERAL_CONCERN}'."
+        )
+    concern = concern or GENERAL_CONCERN
     case = await job.backend.open_investigation(job.key, invoice, concern)
     return Outcome(
         reference=case.case_id,

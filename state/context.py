@@ -27,9 +27,23 @@ class Context:
     min_confidence: float = 0.5
     """Classifier verdicts below this confidence go to the fallback handler."""
     max_concurrency: int = 5
-    """Most model calls the parallel branches (orchestrator workers, FAQ chain answers, sectioning's draft and
-    screens, voting's judges) make at the same time.
+    """Most model calls that run at the same time (parallel branches: orchestrator workers, FAQ chain answers,
+    sectioning's draft and screens, voting's judges).
     The bound is per event loop: runs in one process with the same bound (a server's concurrent runs) share it."""
+    timeout: float | None = None
+    """Seconds a run may take, counted from its first model call; model calls past it fail (and are not retried),
+    and the graph ends as its fallbacks allow. None: no limit. Each resume of a thread gets the whole time again."""
+    max_input_chars: int = 50_000
+    """Longest input a run accepts (a query, a message, a text, all documents together), in characters; longer
+    input is refused before any model call, with an error naming the field."""
+    max_tasks: int = 20
+    """Most tasks the orchestrator works on from one message; the email asks for the rest to be sent separately."""
+    max_tokens: int | None = None
+    """Token budget of the run (input plus output, thinking included): once it is spent, the run stops before its
+    next model call. None: no limit. Calls already under way finish, so a run can end a little over it."""
+    max_cost: float | None = None
+    """Cost budget of the run in US dollars, priced from Gemini's list prices: once it is spent, the run stops
+    before its next model call. None: no limit."""
     chat_model: SkipJsonSchema[BaseChatModel | None] = None
     """A chat model object from Python; overrides `model` (node_models still win). Hidden from Studio."""
 

@@ -1,7 +1,7 @@
 """State and LLM-output schemas of the orchestrator-workers graph."""
 
 import operator
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
@@ -10,8 +10,9 @@ from state.common import RunInfo
 
 # The id formats of the sample backend. A pattern both guides Gemini and lets the plan reject a value that
 # is not an id at all ("my last invoice"), and the offline model finds ids in the text by the same pattern.
-INVOICE_NUMBER = r"^INV-\d{4,6}$"
-ORDER_ID = r"^[A-Z]-\d{5}$"
+# ASCII digits only: `\d` would also take other scripts' digits ("INV-٧٨٩٠"), which no system of ours issues.
+INVOICE_NUMBER = r"^INV-[0-9]{4,6}$"
+ORDER_ID = r"^[A-Z]-[0-9]{5}$"
 
 
 class BillingInquiry(BaseModel):
@@ -118,10 +119,13 @@ LESSON_MESSAGE = (
 
 @with_config(ConfigDict(use_attribute_docstrings=True, json_schema_extra={"examples": [{"message": LESSON_MESSAGE}]}))
 class OrchestratorInput(TypedDict):
-    """What the user supplies: the only field in Studio's input form."""
+    """What the user supplies: the message, and who sent it when known."""
 
     message: str
     """The customer's message, which may hold several requests."""
+    customer_id: NotRequired[str]
+    """Who sent it (optional): a resent message from the same customer finds the cases it already opened, while
+    another customer's identical words get their own. Without it, tasks are kept apart per thread (or per run)."""
 
 
 class OrchestratorOutput(TypedDict, total=False):

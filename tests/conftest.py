@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -9,6 +10,8 @@ import pytest
 
 from graphs.catalog import Workflow
 from nodes import llm
+from nodes.llm import keys, retry
+from nodes.llm.retry import RetrySettings
 from state.context import Context
 from tests.fakes import GeminiServer, ScriptedChatModel, gemini_server
 
@@ -21,9 +24,18 @@ def no_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in (*llm.KEY_VARIABLES, llm.BASE_URL_VARIABLE):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    keys.forget_found_keys()  # a key read from another test's .env must not linger
     # The CLI's default thread store lives under the user's state folder; keep tests (and their
     # subprocesses, which inherit this) out of the real one.
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> RetrySettings:
+    """Keep the retry policy (three tries) but wait at most 1 ms between tries."""
+    fast = RetrySettings(initial=0.001, maximum=0.001, retry_after_cap=0.001)
+    monkeypatch.setattr(retry, "RETRY", fast)
+    return fast
 
 
 @pytest.fixture
@@ -53,10 +65,19 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the `workflows` command in a subprocess with a clean environment plus `env`."""
+def run_cli(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the `workflows` command in a subprocess with a clean environment plus `env`, and `stdin` as its input.
+
+    Without `stdin` the command reads nothing (/dev/null), whatever the test runner's own stdin is: `run` reads
+    text from a pipe.
+    """
     return subprocess.run(
-        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
+        [*workflows_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(**env),
+        timeout=120,
+        **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
     )
 
 
@@ -66,6 +87,24 @@ LESSON_ROUTES = {
     "What are your opening hours?": "general_question",
 }
 """The lesson's three queries and the intent the lesson's Gemini run routed each to."""
+
+
+_RUN_SCOPED = re.compile(r"\b(?:CASE|RMA|FU)-\d{8}\b|\b[a-z_]+:[0-9a-f]{20}\b")
+
+
+def without_run_ids(value: Any) -> Any:
+    """Return `value` with the ids a run derives from its own scope masked (task keys, case, RMA, follow-up ids).
+
+    The orchestrator scopes task keys by customer, else thread, else run: two runs of the same message on
+    different threads rightly get different cases. Comparisons of such runs compare everything else.
+    """
+    if isinstance(value, str):
+        return _RUN_SCOPED.sub("<run-id>", value)
+    if isinstance(value, dict):
+        return {key: without_run_ids(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_run_ids(item) for item in value]
+    return value
 
 
 async def updates_of(workflow: Workflow, text: str) -> list[tuple[str, Any]]:

@@ -1,9 +1,12 @@
 """Test doubles: a scripted chat model and a Gemini-compatible HTTP server on 127.0.0.1."""
 
 import json
+import random
 import re
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +38,13 @@ class ScriptedChatModel(OfflineChatModel):
         text = self.replies.pop(0)
         message = AIMessage(content=text, usage_metadata={"input_tokens": 1, "output_tokens": 1, "total_tokens": 2})
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+class ProviderRefusal(Exception):
+    """A provider's refusal as its client raises it, the HTTP status on the exception: a model failure that is not
+    retried (a RuntimeError would be a bug, which fails the run)."""
+
+    code = 400
 
 
 class KeyedChatModel(OfflineChatModel):
@@ -95,6 +105,52 @@ class Fault:
     status: int
     message: str = "The service is currently unavailable."
     retry_after: float | None = None
+    raw: str | None = None
+    """A body to send as is instead of the JSON error (e.g. an HTML page from a proxy, with status 200)."""
+
+
+@dataclass
+class Hangup:
+    """Close the connection without answering, as a dropped connection or a crashed proxy does."""
+
+
+@dataclass
+class Slow:
+    """Wait `seconds` before answering with `then` (the computed answer when None)."""
+
+    seconds: float
+    then: "Reply | Fault | None" = None
+
+
+Scripted = str | Reply | Fault | Hangup | Slow
+"""One scripted answer: a reply text, a Reply, or a fault."""
+
+
+@dataclass
+class Chaos:
+    """Answer a share of requests with a random fault instead (seeded, so a run can be repeated)."""
+
+    rate: float
+    faults: tuple[Fault | Hangup, ...] = (
+        Fault(429, "Resource has been exhausted (e.g. check quota).", retry_after=0.05),
+        Fault(503, "The model is overloaded. Please try again later."),
+        Fault(200, raw="<html><body>502 Bad Gateway</body></html>"),
+    )
+    seed: int = 0
+    injected: int = 0
+    """How many faults were sent so far."""
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def pick(self) -> Fault | Hangup | None:
+        """Return a fault for this request, or None to answer it normally."""
+        with self._lock:
+            if self._random.random() >= self.rate:
+                return None
+            self.injected += 1
+            return self._random.choice(self.faults)
 
 
 @dataclass
@@ -105,8 +161,13 @@ class GeminiServer:
     api_key: str
     requests: list[dict[str, Any]] = field(default_factory=list)
     """One entry per request: version, method, model, stream (SSE or not), path and the JSON body."""
-    scripted: list[str | Reply | Fault] = field(default_factory=list)
+    scripted: list[Scripted] = field(default_factory=list)
     """Answers to send instead of computed ones, in order (for malformed-output and fault tests)."""
+    chaos: Chaos | None = None
+    """Random faults on a share of the requests that have no scripted answer."""
+    respond: Callable[[list[BaseMessage], dict[str, Any] | None], str] | None = None
+    """Compute the reply text from the prompt and the JSON schema (if any) instead of the offline model: a
+    hostile or broken model for the tests. Scripted answers and chaos come first."""
     thoughts_tokens: int = 0
     """Thinking tokens to report in usageMetadata (Gemini 2.5 models think by default)."""
 
@@ -122,13 +183,22 @@ def _messages(body: dict[str, Any]) -> list[BaseMessage]:
     return messages
 
 
-def _answer(state: GeminiServer, body: dict[str, Any]) -> Reply | Fault:
+def _answer(state: GeminiServer, body: dict[str, Any]) -> Reply | Fault | Hangup | Slow:
     if state.scripted:
         scripted = state.scripted.pop(0)
         return Reply(scripted) if isinstance(scripted, str) else scripted
+    fault = state.chaos.pick() if state.chaos else None
+    if fault is not None:
+        return fault
+    return _computed(state, body)
+
+
+def _computed(state: GeminiServer, body: dict[str, Any]) -> Reply:
     messages = _messages(body)
     config = body.get("generationConfig") or {}
     schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    if state.respond is not None:
+        return Reply(state.respond(messages, schema))
     return Reply(json.dumps(fill_schema(schema, messages)) if schema else answer_text(messages))
 
 
@@ -207,6 +277,13 @@ def gemini_server(api_key: str = "test-key-not-secret", lifetime: float = 120.0)
                 self._error(Fault(400, "API key not valid. Please pass a valid API key."))
             else:
                 answer = _answer(state, body)
+                if isinstance(answer, Slow):
+                    time.sleep(answer.seconds)
+                    answer = answer.then or _computed(state, body)
+                if isinstance(answer, Hangup):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if isinstance(answer, Fault):
                     self._error(answer)
                     return
@@ -219,6 +296,14 @@ def gemini_server(api_key: str = "test-key-not-secret", lifetime: float = 120.0)
                     self._send(200, responses if stream else responses[0])
 
         def _error(self, fault: Fault) -> None:
+            if fault.raw is not None:
+                data = fault.raw.encode()
+                self.send_response(fault.status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             error: dict[str, Any] = {
                 "code": fault.status,
                 "message": fault.message,

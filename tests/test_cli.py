@@ -150,6 +150,7 @@ def test_a_closed_output_pipe_ends_quietly_with_the_sigpipe_code() -> None:
     try:
         done = subprocess.run(
             [*workflows_command(), "compare", "faq", "--model", "offline"],
+            stdin=subprocess.DEVNULL,
             stdout=writer,
             stderr=subprocess.PIPE,
             text=True,

@@ -6,11 +6,12 @@ from typing import Any
 import pytest
 
 from graphs.evaluator_optimizer import build_evaluator_optimizer, graph
+from nodes import llm
 from nodes.criteria import CRITERIA, Brief, every_figure, figures, no_new_figures, within_length
 from nodes.evaluator_optimizer import REVISE, evaluation_schema, evaluation_type
 from state.context import Context
 from state.evaluator_optimizer import SUPPORT_CASE_FACTS
-from tests.fakes import KeyedChatModel, ScriptedChatModel
+from tests.fakes import KeyedChatModel, ProviderRefusal, ScriptedChatModel
 
 FACTS = "Order A-20001 shipped on 3 May with DHL.\nTracking number 1Z999AA10123456784.\nDelivery is expected by 7 May."
 COMPLETE = (
@@ -127,23 +128,23 @@ async def test_a_judged_criterion_below_the_pass_score_sends_its_feedback_to_the
 
 
 async def test_a_revision_that_fails_keeps_the_best_draft_and_a_first_draft_that_fails_fails_the_run() -> None:
-    broken_revision = KeyedChatModel(answers={"did not pass review": RuntimeError("writer down")}, prompts=[])
+    broken_revision = KeyedChatModel(answers={"did not pass review": ProviderRefusal("writer down")}, prompts=[])
     given = {"facts": FACTS, "max_words": 5}  # the offline draft is longer: round 1 fails, so a revision is asked
     result = await graph.ainvoke(given, context=Context(chat_model=broken_revision))
     assert result["stopped"] == "writer_failed" and result["best_round"] == 1
     assert any("revision in round 2 failed" in note and "writer down" in note for note in result["notes"])
-    broken_first = KeyedChatModel(answers={"Write the email.": RuntimeError("writer down")}, prompts=[])
-    with pytest.raises(RuntimeError, match="writer down"):
+    broken_first = KeyedChatModel(answers={"Write the email.": ProviderRefusal("writer down")}, prompts=[])
+    with pytest.raises(llm.ModelCallError, match="writer down"):
         await graph.ainvoke(given, context=Context(chat_model=broken_first))
 
 
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ({"facts": " \n "}, "facts is empty"),
-        ({"facts": FACTS, "max_rounds": 0}, "max_rounds must be a whole number from 1 to 10"),
-        ({"facts": FACTS, "max_rounds": 11}, "max_rounds must be a whole number from 1 to 10"),
-        ({"facts": FACTS, "max_words": 0}, "max_words must be a whole number of at least 1"),
+        ({"facts": " \n "}, "facts: is empty"),
+        ({"facts": FACTS, "max_rounds": 0}, "max_rounds: must be a whole number from 1 to 10"),
+        ({"facts": FACTS, "max_rounds": 11}, "max_rounds: must be a whole number from 1 to 10"),
+        ({"facts": FACTS, "max_words": 0}, "max_words: must be a whole number of at least 1"),
     ],
 )
 async def test_bad_input_is_refused_before_any_model_call(given: dict[str, Any], message: str) -> None:
@@ -153,10 +154,11 @@ async def test_bad_input_is_refused_before_any_model_call(given: dict[str, Any],
     assert scripted.prompts == []
 
 
-async def test_offline_the_support_case_email_carries_every_figure_and_passes_in_one_round() -> None:
-    result = await graph.ainvoke({"facts": SUPPORT_CASE_FACTS}, context=Context(model="offline"))
-    assert result["passed"] is True and len(result["rounds"]) == 1
-    assert set(figures(SUPPORT_CASE_FACTS)) <= set(figures(result["email"]))
+@pytest.mark.parametrize("facts", [SUPPORT_CASE_FACTS, FACTS], ids=["support case", "shipping"])
+async def test_offline_an_email_carries_every_figure_and_passes_in_one_round(facts: str) -> None:
+    result = await graph.ainvoke({"facts": facts}, context=Context(model="offline"))
+    assert result["passed"] is True and len(result["rounds"]) == 1, result["rounds"]
+    assert set(figures(facts)) <= set(figures(result["email"]))
     assert result["rounds"][0]["scores"]["every_figure"] == 1.0
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
-from langgraph.types import RetryPolicy
 
 from graphs.cli import main
 from graphs.cli.compare import compare_faq
@@ -18,10 +17,11 @@ from graphs.faq_single_call import graph as single_call
 from nodes import llm
 from nodes.documents import DocumentError, lesson_documents, read_document
 from nodes.faq import collect, parse_single_call
+from nodes.inputs import InputError
+from nodes.llm import UsageMeter
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel, Prompt
 from nodes.scorecard import score_faq, support
 from nodes.text import sentences
-from nodes.usage import UsageCounter
 from state.context import Context
 from tests.conftest import clean_env, workflows_command
 from tests.fakes import ScriptedChatModel
@@ -144,14 +144,14 @@ async def test_single_call_parses_the_lessons_recorded_json(scripted: ScriptedCh
 @pytest.mark.parametrize(
     ("reply", "note"),
     [
-        ("Sure! Here are your FAQs:", "not valid JSON"),
+        ("Sure! Here are your FAQs:", "not usable, also when asked again (Invalid json output"),
         ('{"question": "Q?", "answer": "A.", "sources": []}', "not a JSON array"),
     ],
 )
 async def test_unusable_single_call_output_is_a_note_not_a_crash(
     scripted: ScriptedChatModel, reply: str, note: str
 ) -> None:
-    scripted.replies = [reply]
+    scripted.replies = [reply, reply]
     result = await single_call.ainvoke({"num_questions": 3}, context=Context(chat_model=scripted))
     assert result["faqs"] == []
     assert any(note in n for n in result["notes"]), result["notes"]
@@ -178,12 +178,12 @@ async def test_offline_single_call_derives_ten_items_from_the_documents() -> Non
 
 
 async def test_offline_chain_makes_one_plus_two_n_calls_and_passes_its_scorecard() -> None:
-    counter = UsageCounter()
+    counter = UsageMeter()
     result = await chain.ainvoke(
         {"num_questions": 4}, context=Context(model="offline"), config={"callbacks": [counter]}
     )
-    assert counter.calls == 1 + 2 * 4
-    assert counter.total_tokens > 0
+    assert counter.run_total().calls == 1 + 2 * 4
+    assert counter.run_total().total_tokens > 0
     assert len(result["faqs"]) == 4
     assert [item["question"] for item in result["faqs"]] == result["questions"]
     assert failing(result["scorecard"]) == []
@@ -211,11 +211,20 @@ async def test_chain_rejects_an_empty_document_list() -> None:
 
 
 @pytest.mark.parametrize("graph", [chain, single_call], ids=["chain", "single_call"])
-@pytest.mark.parametrize("count", [0, -1, 51, True, "3"])
+@pytest.mark.parametrize(
+    ("count", "problem"),
+    [
+        (0, "must be a whole number from 1 to 50, got 0"),
+        (-1, "must be a whole number from 1 to 50, got -1"),
+        (51, "must be a whole number from 1 to 50, got 51"),
+        (True, "Input should be a valid integer"),
+        ("3", "Input should be a valid integer"),
+    ],
+)
 async def test_an_out_of_range_question_count_fails_before_any_model_call(
-    scripted: ScriptedChatModel, graph: Any, count: Any
+    scripted: ScriptedChatModel, graph: Any, count: Any, problem: str
 ) -> None:
-    with pytest.raises(ValueError, match=f"num_questions must be a whole number from 1 to 50, got {count!r}"):
+    with pytest.raises(InputError, match=f"num_questions: {problem}"):
         await graph.ainvoke({"num_questions": count}, context=Context(chat_model=scripted))
     assert scripted.prompts == []
 
@@ -277,14 +286,14 @@ async def test_chain_branches_run_at_once_and_items_keep_question_order() -> Non
 async def test_fan_out_is_bounded_by_max_concurrency() -> None:
     model = GatedModel(branches=0, started=[], finished=[], events={})
     model.branches = 0  # no gating: measure the peak only
-    counter = UsageCounter()
+    counter = UsageMeter()
     await chain.ainvoke(
         {"num_questions": 6},
         context=Context(chat_model=model, max_concurrency=2),
         config={"callbacks": [counter]},
     )
     assert model.peak == 2
-    assert counter.calls == 13
+    assert counter.run_total().calls == 13
 
 
 class FailingModel(OfflineChatModel):
@@ -298,8 +307,18 @@ class FailingModel(OfflineChatModel):
         question = Prompt.from_messages(messages).fields.get("question", "")
         if self.poison in question and "response_json_schema" not in kwargs and self.times > 0:
             self.times -= 1
-            raise ConnectionError("network down") if self.error == "transient" else RuntimeError("model exploded")
+            if self.error == "transient":
+                raise ConnectionError("network down")
+            if self.error == "bug":
+                raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+            raise ProviderError("The model is overloaded. Please try again later.")
         return await super()._agenerate(messages, *args, **kwargs)
+
+
+class ProviderError(Exception):
+    """A provider's server error as its client raises it: the HTTP status on the exception."""
+
+    code = 503
 
 
 async def test_a_failing_branch_is_reported_and_the_others_are_kept() -> None:
@@ -307,7 +326,7 @@ async def test_a_failing_branch_is_reported_and_the_others_are_kept() -> None:
     result = await chain.ainvoke({"num_questions": 10}, context=Context(chat_model=model))
     [failed] = result["failed"]
     assert "wind turbines" in failed["question"]
-    assert "model exploded" in failed["error"]
+    assert "overloaded" in failed["error"] and "server error" in failed["error"]
     assert len(result["faqs"]) == 9
     kept = [q for i, q in enumerate(result["questions"]) if i != failed["index"]]
     assert [item["question"] for item in result["faqs"]] == kept
@@ -315,17 +334,23 @@ async def test_a_failing_branch_is_reported_and_the_others_are_kept() -> None:
     assert failing(result["scorecard"]) == ["item count"]
 
 
-async def test_a_transient_branch_failure_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(llm, "LLM_RETRY", RetryPolicy(max_attempts=3, initial_interval=0.0, retry_on=llm.is_transient))
+async def test_a_transient_branch_failure_is_retried_inside_the_call() -> None:
     model = FailingModel(poison="wind turbines", error="transient", times=1)
-    counter = UsageCounter()
+    counter = UsageMeter()
     result = await chain.ainvoke(
         {"num_questions": 10}, context=Context(chat_model=model), config={"callbacks": [counter]}
     )
     assert result["failed"] == []
     assert len(result["faqs"]) == 10
-    assert counter.failed == 1
-    assert counter.calls == 22
+    assert model.times == 0, "the fault happened"
+    usage = counter.run_total()
+    assert (usage.calls, usage.failed_calls) == (21, 0), "retried inside one model call, which then succeeded"
+
+
+async def test_a_bug_in_a_branch_fails_the_run_instead_of_becoming_a_failed_question() -> None:
+    model = FailingModel(poison="wind turbines", error="bug")
+    with pytest.raises(TypeError, match="unsupported operand"):
+        await chain.ainvoke({"num_questions": 10}, context=Context(chat_model=model))
 
 
 async def test_question_step_drops_repeats_and_asks_again_when_short(scripted: ScriptedChatModel) -> None:
@@ -521,7 +546,14 @@ async def test_compare_runs_both_graphs_on_the_same_documents() -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*workflows_command(), *args], capture_output=True, text=True, env=clean_env(), timeout=120)
+    return subprocess.run(
+        [*workflows_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_compare_faq_offline_from_the_command_line() -> None:

@@ -1,3 +1,4 @@
+import json
 import sys
 import types
 from pathlib import Path
@@ -5,9 +6,11 @@ from pathlib import Path
 import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_google_genai import ChatGoogleGenerativeAI
 from pydantic import BaseModel, Field
 
 from nodes import llm
+from nodes.llm.guard import is_guarded
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
 from state.context import Context
 
@@ -77,7 +80,7 @@ def test_auto_means_offline_without_a_key_and_gemini_with_one(monkeypatch: pytes
     monkeypatch.setenv("GOOGLE_API_KEY", "k")
     built = llm.build_model("auto")
     assert built.label == "google_genai:gemini-2.5-flash"
-    assert type(built.model).__name__ == "ChatGoogleGenerativeAI"
+    assert isinstance(built.model, ChatGoogleGenerativeAI) and is_guarded(built.model)
     assert llm.build_model("google_genai:gemini-2.5-pro").label == "google_genai:gemini-2.5-pro"
 
 
@@ -89,8 +92,10 @@ def test_explicit_gemini_without_a_key_says_how_to_get_one() -> None:
 def test_a_python_model_object_serves_every_node_without_its_own_override() -> None:
     mine = OfflineChatModel(latency=0.0)
     context = Context(chat_model=mine, node_models={"classify": "offline"})
-    assert llm.model_for(context, "answer").model is mine
-    assert llm.model_for(context, "classify").model is not mine
+    answer = llm.model_for(context, "answer")
+    assert answer.label == "custom:OfflineChatModel"
+    assert isinstance(answer.model, OfflineChatModel) and is_guarded(answer.model) and not is_guarded(mine)
+    assert llm.model_for(context, "classify").label == OFFLINE_LABEL
 
 
 @pytest.mark.parametrize(
@@ -104,6 +109,14 @@ def test_a_python_model_object_serves_every_node_without_its_own_override() -> N
         (type("ServerError", (Exception,), {"code": 503})(), True),
         (type("RateLimited", (Exception,), {"code": 429})(), True),
         (KeyError("bug"), False),
+        (httpx.ReadError("reset"), True),
+        (httpx.WriteError("broken pipe"), True),
+        (httpx.RemoteProtocolError("Server disconnected without sending a response."), True),
+        (httpx.ReadTimeout("slow"), True),
+        (json.JSONDecodeError("Expecting value", "<html>", 0), True),
+        (type("NotFound", (Exception,), {"code": 404})(), False),
+        (type("Forbidden", (Exception,), {"code": 403})(), False),
+        (TypeError("unexpected keyword argument 'temprature'"), False),
     ],
 )
 def test_only_transient_failures_are_retried(error: BaseException, transient: bool) -> None:
@@ -128,7 +141,7 @@ def test_a_provider_string_needs_its_package(monkeypatch: pytest.MonkeyPatch) ->
 def test_errors_say_whether_the_model_call_or_the_run_failed() -> None:
     assert llm.describe_error(KeyError("x")).startswith("The run failed (KeyError")
     bad_request = type("ClientError", (Exception,), {"__module__": "google.genai.errors", "code": 400})("bad field")
-    assert llm.describe_error(bad_request).startswith("The model call failed (ClientError: bad field)")
+    assert llm.describe_error(bad_request).startswith("The model provider refused the request (ClientError: bad field)")
 
 
 def test_a_key_found_only_in_dotenv_is_redacted_too(tmp_path: Path) -> None:
@@ -148,22 +161,27 @@ async def test_offline_lists_padded_to_a_minimum_repeat_distinct_items_without_f
 
 
 def test_read_structured_gives_the_value_or_one_line_with_a_raw_excerpt() -> None:
-    raw = AIMessage(content="x" * 200)
-    assert llm.read_structured({"raw": raw, "parsed": {"order_id": "A-12345"}, "parsing_error": None}) == (
-        {"order_id": "A-12345"},
-        "",
-    )
     ticket = {"order_id": "A-12345", "urgent": True}
-    value, problem = llm.read_structured({"raw": raw, "parsed": ticket, "parsing_error": None}, Ticket)
+    as_json = AIMessage(content=json.dumps(ticket))
+    assert llm.read_structured({"raw": as_json, "parsed": ticket, "parsing_error": None}) == (ticket, "")
+    value, problem = llm.read_structured({"raw": as_json, "parsed": ticket, "parsing_error": None}, Ticket)
     assert value == Ticket(order_id="A-12345", urgent=True) and problem == ""
+    raw = AIMessage(content="x" * 200)
     for answer, start in [
         ({"raw": raw, "parsed": None, "parsing_error": ValueError("bad\nsecond line")}, "bad; raw: 'xxx"),
         ({"raw": raw, "parsed": None, "parsing_error": None}, "no JSON object; raw: 'xxx"),
-        ({"raw": raw, "parsed": {"order_id": "nope", "urgent": True}, "parsing_error": None}, "1 validation error"),
+        ({"raw": raw, "parsed": {"order_id": "A-12345"}, "parsing_error": None}, "the JSON was incomplete"),
     ]:
         value, problem = llm.read_structured(answer, Ticket)
         assert value is None and problem.startswith(start) and "\n" not in problem
-        assert problem.endswith(repr("x" * 120))
+        assert problem.endswith(repr("x" * 119 + "…"))
+    off_schema = {"order_id": "nope", "urgent": True}
+    answer = {"raw": AIMessage(json.dumps(off_schema)), "parsed": off_schema, "parsing_error": None}
+    value, problem = llm.read_structured(answer, Ticket)
+    assert value is None and problem.startswith("1 validation error")
+    cut_off = AIMessage('{"order_id": "A-1', response_metadata={"finish_reason": "MAX_TOKENS"})
+    value, problem = llm.read_structured({"raw": cut_off, "parsed": {"order_id": "A-1"}, "parsing_error": None})
+    assert value is None and problem.startswith("the reply was cut off at the output token limit (MAX_TOKENS)")
 
 
 @pytest.mark.parametrize(

@@ -6,22 +6,23 @@ from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import RetryPolicy
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from graphs.catalog import WORKFLOWS
 from graphs.orchestrator import build_orchestrator, graph
 from nodes import backend as backend_module
-from nodes import llm, orchestrator
-from nodes.backend import Case, LocalBackend, ReturnAuthorization
+from nodes import llm
+from nodes.backend import BackendError, Case, LocalBackend, ReturnAuthorization
 from nodes.llm import models
-from nodes.offline import OFFLINE_LABEL
+from nodes.llm.errors import ModelSetupError
+from nodes.llm.retry import RetrySettings
+from nodes.offline import OFFLINE_LABEL, OfflineChatModel
 from nodes.orchestrator import ASK_FOR_DETAILS, FOLLOW_UP, MAX_TASKS, plan_schema, read_plan, task_key
-from nodes.workers import CONCERN_ATTEMPTS, GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
+from nodes.workers import GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
 from state.context import Context
 from state.orchestrator import LESSON_MESSAGE
 from tests.conftest import REPO, run_cli
-from tests.fakes import GeminiServer, ScriptedChatModel
+from tests.fakes import GeminiServer, Reply, ScriptedChatModel
 
 OFFLINE = Context(model="offline")
 RMA = re.compile(r"RMA-\d{8}")
@@ -35,14 +36,6 @@ async def run(message: str, context: Context = OFFLINE, **build: Any) -> dict[st
 
 def invoice_message(count: int) -> str:
     return " ".join(f"Please check invoice INV-{1000 + n}." for n in range(count))
-
-
-@pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the workers' retry policy but without waiting between attempts."""
-    policy = RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False, retry_on=llm.is_transient)
-    monkeypatch.setattr(orchestrator, "WORKER_RETRY", policy)
-    monkeypatch.setattr(orchestrator, "SYNTHESIZE_RETRY", policy)
 
 
 # --- The lesson's message -------------------------------------------------------------------------------------
@@ -94,26 +87,38 @@ async def test_lesson_message_through_the_real_gemini_client(gemini: GeminiServe
     assert plan_config["responseMimeType"] == "application/json"
     variants = plan_config["responseJsonSchema"]["properties"]["tasks"]["items"]["anyOf"]
     assert [v["properties"]["kind"]["enum"] for v in variants] == [[k] for k in WORKERS] + [["other"]]
-    assert variants[0]["properties"]["invoice_number"]["pattern"] == r"^INV-\d{4,6}$"
+    assert variants[0]["properties"]["invoice_number"]["pattern"] == r"^INV-[0-9]{4,6}$"
 
 
 async def test_malformed_gemini_plan_asks_for_details_without_crashing(gemini: GeminiServer) -> None:
-    gemini.scripted = ["```json\n{oops"]
+    gemini.scripted = ["```json\n{oops", "```json\n{oops"]
     result = await run(LESSON_MESSAGE, Context())
     assert result["tasks"] == [] and result["results"] == []
     assert ASK_FOR_DETAILS in result["email"]
-    assert "not valid JSON" in result["notes"][0]
-    assert "not a task list" in result["notes"][1]
-    assert len(gemini.requests) == 1
+    [note] = result["notes"]
+    assert "The planner's output was not usable, also when asked again" in note and "Asked the customer" in note
+    assert len(gemini.requests) == 2
 
 
-async def test_a_truncated_plan_keeps_its_complete_tasks_with_a_note(scripted: ScriptedChatModel) -> None:
-    scripted.replies = ['{"tasks": [{"kind": "status_update", "order_id": "A-12345"}, {"kind": "billing_inq']
+TRUNCATED_PLAN = '{"tasks": [{"kind": "status_update", "order_id": "A-12345"}, {"kind": "billing_inq'
+
+
+async def test_a_truncated_plan_is_asked_for_again_not_half_acted_on(scripted: ScriptedChatModel) -> None:
+    scripted.replies = [TRUNCATED_PLAN]
     result = await run(LESSON_MESSAGE, Context(chat_model=scripted))
-    assert [t["fields"] for t in result["tasks"]] == [{"order_id": "A-12345"}]
-    assert [u["request"] for u in result["unhandled"]] == ["billing_inq"]
-    assert "not valid JSON" in result["notes"][0]
-    assert "A-12345" in result["email"] and "billing_inq" in result["email"]
+    assert [t["kind"] for t in result["tasks"]] == ["billing_inquiry", "product_return", "status_update"]
+    [note] = result["notes"]
+    assert note.startswith("The planner's first output was not usable (the JSON was incomplete or malformed")
+    scripted.replies = [TRUNCATED_PLAN, TRUNCATED_PLAN]
+    result = await run(LESSON_MESSAGE, Context(chat_model=scripted))
+    assert result["tasks"] == [] and ASK_FOR_DETAILS in result["email"], "nothing is done on a partial plan"
+
+
+async def test_a_plan_cut_off_by_the_token_limit_is_asked_for_again(gemini: GeminiServer) -> None:
+    gemini.scripted = [Reply('{"tasks": [{"kind": "status_update", "order_id": "A-12345"}]}', "MAX_TOKENS")]
+    result = await run(LESSON_MESSAGE, Context())
+    assert len(result["tasks"]) == 3
+    assert "cut off at the output token limit (MAX_TOKENS)" in result["notes"][0]
 
 
 # --- Plan sizes and order -------------------------------------------------------------------------------------
@@ -182,25 +187,29 @@ async def test_results_keep_the_customers_order_whatever_order_workers_finish_in
     assert rendered.index("DONE-1") < rendered.index("DONE-2") < rendered.index("DONE-3")
 
 
-async def test_workers_run_concurrently_up_to_max_concurrency() -> None:
-    running, peak = 0, 0
+class CountingModel(OfflineChatModel):
+    """Offline answers; keeps the peak number of calls in flight at once."""
 
-    async def handle(job: Job[Any]) -> Outcome:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        for _ in range(20):  # hand control to the other branches, so any that may start do start
-            await asyncio.sleep(0)
-        running -= 1
-        return Outcome(reference=job.task.invoice_number, summary="ok", details={})
+    in_flight: int = 0
+    peak: int = 0
 
-    counting = Worker("Billing Inquiry", "Invoices.", WORKERS["billing_inquiry"].task_schema, handle, "INV-1234")
+    async def _agenerate(self, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            for _ in range(20):  # hand control to the other branches, so any that may start do start
+                await asyncio.sleep(0)
+            return await super()._agenerate(messages, *args, **kwargs)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_workers_call_the_model_concurrently_up_to_max_concurrency() -> None:
     for limit, expected in [(2, 2), (5, 5), (20, 10)]:
-        peak = 0
-        context = Context(model="offline", max_concurrency=limit)
-        result = await run(invoice_message(10), context, workers={"billing_inquiry": counting})
-        assert len(result["results"]) == 10
-        assert peak == expected, limit
+        model = CountingModel()
+        result = await run(invoice_message(10), Context(chat_model=model, max_concurrency=limit))
+        assert len(result["results"]) == 10 and all(r["ok"] for r in result["results"])
+        assert model.peak == expected, limit
 
 
 # --- Malformed plans ------------------------------------------------------------------------------------------
@@ -209,23 +218,23 @@ async def test_workers_run_concurrently_up_to_max_concurrency() -> None:
 @pytest.mark.parametrize(
     ("raw", "note_part"),
     [
-        ("this is not JSON at all", "not valid JSON"),
-        ("", "not valid JSON"),
-        ("42", "was int, not a task list"),
-        ('"INV-7890"', "was str, not a task list"),
-        ('{"steps": []}', "without a 'tasks' list"),
-        ('{"tasks": "INV-7890"}', "without a 'tasks' list"),
+        ("this is not JSON at all", "Invalid json output"),
+        ("", "Invalid json output"),
+        ("42", "no 'tasks' list"),
+        ('"INV-7890"', "no 'tasks' list"),
+        ('{"steps": []}', "no 'tasks' list"),
+        ('{"tasks": "INV-7890"}', "no 'tasks' list"),
     ],
 )
-async def test_unusable_plan_output_gets_a_polite_reply_and_a_note(
+async def test_unusable_plan_output_is_asked_again_then_gets_a_polite_reply_and_a_note(
     scripted: ScriptedChatModel, raw: str, note_part: str
 ) -> None:
-    scripted.replies = [raw]
+    scripted.replies = [raw, raw]
     result = await run(LESSON_MESSAGE, Context(chat_model=scripted))
     assert result["tasks"] == [] and result["results"] == []
     assert ASK_FOR_DETAILS in result["email"]
     assert any(note_part in note for note in result["notes"]), result["notes"]
-    assert len(scripted.prompts) == 1, "no worker or synthesizer call"
+    assert len(scripted.prompts) == 2, "the plan twice; no worker or synthesizer call"
 
 
 async def test_a_plan_with_no_tasks_asks_for_details_without_a_note(scripted: ScriptedChatModel) -> None:
@@ -238,6 +247,11 @@ async def test_a_plan_with_no_tasks_asks_for_details_without_a_note(scripted: Sc
 async def test_offline_small_talk_plans_nothing() -> None:
     result = await run("Hello there, have a nice day!")
     assert result["tasks"] == [] and ASK_FOR_DETAILS in result["email"]
+
+
+SEVERAL_REQUESTS = (
+    "About INV-7890, 12345 and my last invoice: a 5 EUR refund. Where is A-12345? Lamp X: change my address."
+)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +303,7 @@ async def test_tasks_no_worker_can_take_are_listed_and_mentioned_while_the_rest_
 ) -> None:
     good = {"kind": "status_update", "order_id": "A-12345"}
     scripted.replies = [json.dumps({"tasks": [task, good]})]
-    result = await run("Several requests.", Context(chat_model=scripted))
+    result = await run(SEVERAL_REQUESTS, Context(chat_model=scripted))
     assert result["unhandled"] == [
         {
             "index": 0,
@@ -316,22 +330,25 @@ async def test_only_unhandled_tasks_still_get_a_reply_that_names_them(scripted: 
 def test_read_plan_accepts_a_bare_list_strips_hashes_and_drops_duplicates() -> None:
     billing = {"kind": "billing_inquiry", "invoice_number": "#INV-7890"}
     tasks, unhandled, notes = read_plan(
-        [billing, dict(billing), {"kind": "status_update", "order_id": " #A-12345 "}], WORKERS, "m"
+        [billing, dict(billing), {"kind": "status_update", "order_id": " #A-12345 "}], WORKERS, LESSON_MESSAGE
     )
     assert [(t["index"], t["fields"]) for t in tasks] == [
         (0, {"invoice_number": "INV-7890"}),
         (2, {"order_id": "A-12345"}),
     ]
     assert unhandled == []
-    assert notes == ["The plan listed the Billing Inquiry INV-7890 twice; handled it once."]
+    assert notes == ["The plan repeated a Billing Inquiry task 1 time(s); handled it once."]
 
 
 def test_read_plan_caps_the_number_of_tasks() -> None:
     items = [{"kind": "billing_inquiry", "invoice_number": f"INV-{2000 + n}"} for n in range(MAX_TASKS + 1)]
-    tasks, unhandled, _ = read_plan({"tasks": items}, WORKERS, "m")
+    message = " ".join(item["invoice_number"] for item in items)
+    tasks, unhandled, notes = read_plan({"tasks": items}, WORKERS, message)
     assert len(tasks) == MAX_TASKS
-    assert [u["request"] for u in unhandled] == [f"Billing Inquiry (INV-{2000 + MAX_TASKS})"]
-    assert "at most" in unhandled[0]["reason"]
+    [summary] = unhandled
+    assert summary["request"] == f"1 further request(s), starting with: Billing Inquiry (INV-{2000 + MAX_TASKS})"
+    assert "at most" in summary["reason"]
+    assert notes == [f"The plan had more than {MAX_TASKS} tasks; 1 were not worked on."]
 
 
 @pytest.mark.parametrize("message", ["", "   "])
@@ -394,7 +411,7 @@ async def test_an_optional_field_the_planner_left_out_does_not_reach_the_worker_
     assert done["ok"] and done["reference"] in result["email"]
 
 
-async def test_a_task_its_worker_cannot_rebuild_becomes_a_follow_up_not_a_crash(
+async def test_a_task_schema_that_does_not_survive_the_plan_is_a_bug_that_surfaces(
     scripted: ScriptedChatModel,
 ) -> None:
     bundle = Worker("Bundle Order", "Several products at once.", Bundle, reorder, "Lamp X and Lamp Y")
@@ -408,16 +425,15 @@ async def test_a_task_its_worker_cannot_rebuild_becomes_a_follow_up_not_a_crash(
             }
         )
     ]
-    result = await run("Lamps, and my order.", Context(chat_model=scripted), workers={**WORKERS, "bundle": bundle})
-    by_kind = {r["kind"]: r for r in result["results"]}
-    assert not by_kind["bundle"]["ok"] and by_kind["status_update"]["ok"]
-    assert FOLLOW_UP in result["email"] and "A-12345" in result["email"]
-    [note] = result["notes"]
-    assert "Bundle Order task #1 failed" in note
+    # A list field reaches the worker as text, which its schema refuses: a registry bug, which must not be
+    # dressed up as a follow-up promised to the customer.
+    with pytest.raises(ValidationError, match="products"):
+        message = "Lamp X, Lamp Y, and my order A-12345."
+        await run(message, Context(chat_model=scripted), workers={**WORKERS, "bundle": bundle})
 
 
-async def test_a_failing_worker_does_not_sink_the_others(no_backoff: None) -> None:
-    backend = FlakyBackend(RuntimeError("warehouse system down"), fail_before=99)
+async def test_a_failing_worker_does_not_sink_the_others_and_its_follow_up_is_recorded(fast_retries: Any) -> None:
+    backend = FlakyBackend(BackendError("warehouse system down"), fail_before=99)
     result = await run(LESSON_MESSAGE, backend=backend)
     assert backend.rma_calls == 1, "an error that retrying cannot fix is not retried"
     by_kind = {r["kind"]: r for r in result["results"]}
@@ -427,34 +443,44 @@ async def test_a_failing_worker_does_not_sink_the_others(no_backoff: None) -> No
     assert next(iter(backend.cases.values())).case_id in email and "A-12345" in email
     assert "SuperWidget 5000" in email and FOLLOW_UP in email
     assert backend.rmas == {}
+    [follow_up] = backend.follow_ups.values()
+    assert follow_up.follow_up_id in email and by_kind["product_return"]["reference"] == follow_up.follow_up_id
+    assert "SuperWidget 5000" in follow_up.request
     [note] = result["notes"]
-    assert "Product Return task #2 failed" in note and "warehouse system down" in note
+    assert "Product Return task #2 failed (warehouse system down)" in note
+    assert f"recorded follow-up {follow_up.follow_up_id}" in note
 
 
-async def test_a_worker_that_keeps_failing_transiently_gives_up_after_its_retries(no_backoff: None) -> None:
-    backend = FlakyBackend(ConnectionError("connection reset"), fail_before=99)
+async def test_a_worker_that_keeps_failing_transiently_gives_up_after_its_retries(fast_retries: Any) -> None:
+    backend = FlakyBackend(BackendError("connection reset", transient=True), fail_before=99)
     result = await run(LESSON_MESSAGE, backend=backend)
-    assert backend.rma_calls == orchestrator.WORKER_RETRY.max_attempts
+    assert backend.rma_calls == fast_retries.attempts
     assert [r["ok"] for r in sorted(result["results"], key=lambda r: r["index"])] == [True, False, True]
     assert FOLLOW_UP in result["email"]
 
 
-async def test_a_retried_worker_does_not_issue_a_second_rma(no_backoff: None) -> None:
-    clean = await run(LESSON_MESSAGE, backend=LocalBackend())
-    backend = FlakyBackend(ConnectionError("reset after the RMA was issued"), fail_after=1)
+async def test_a_bug_in_a_worker_fails_the_run_instead_of_promising_a_follow_up() -> None:
+    backend = FlakyBackend(AttributeError("'NoneType' object has no attribute 'sku'"), fail_before=1)
+    with pytest.raises(AttributeError, match="sku"):
+        await run(LESSON_MESSAGE, backend=backend)
+    assert backend.follow_ups == {}
+
+
+async def test_a_retried_worker_does_not_issue_a_second_rma(fast_retries: Any) -> None:
+    backend = FlakyBackend(BackendError("reset after the RMA was issued", transient=True), fail_after=1)
     result = await run(LESSON_MESSAGE, backend=backend)
     assert backend.rma_calls == 2
     [rma] = backend.rmas.values()
-    assert rma.rma_number == next(r["reference"] for r in clean["results"] if r["kind"] == "product_return")
+    assert rma.rma_number == next(r["reference"] for r in result["results"] if r["kind"] == "product_return")
     assert rma.rma_number in result["email"]
-    assert result["notes"] == ["The Product Return task #2 succeeded on attempt 2."]
+    assert result["notes"] == []
 
 
 BILLING_PLAN = json.dumps({"tasks": [{"kind": "billing_inquiry", "invoice_number": "INV-7890"}]})
 
 
 async def test_an_unreadable_concern_still_opens_the_case_with_a_note(scripted: ScriptedChatModel) -> None:
-    scripted.replies = [BILLING_PLAN, *["not json"] * CONCERN_ATTEMPTS]
+    scripted.replies = [BILLING_PLAN, "not json", "not json"]
     backend = LocalBackend()
     result = await run(LESSON_MESSAGE, Context(chat_model=scripted), backend=backend)
     [case] = backend.cases.values()
@@ -465,7 +491,7 @@ async def test_an_unreadable_concern_still_opens_the_case_with_a_note(scripted: 
     [note] = result["notes"]
     assert note.startswith("The Billing Inquiry task #1: Could not read the customer's concern about INV-7890")
     assert GENERAL_CONCERN in note
-    assert len(scripted.prompts) == 1 + CONCERN_ATTEMPTS + 1, "plan, each try at the concern, synthesis"
+    assert len(scripted.prompts) == 1 + 2 + 1, "plan, the concern asked twice, synthesis"
 
 
 async def test_an_unreadable_concern_is_asked_for_once_more(scripted: ScriptedChatModel) -> None:
@@ -496,14 +522,29 @@ async def test_a_resumed_run_reuses_the_rma_its_crashed_worker_issued() -> None:
     assert len(result["results"]) == 3
 
 
-async def test_the_same_message_gives_the_same_ids_even_on_a_fresh_backend() -> None:
+async def references(message: str, backend: LocalBackend, customer: str | None = None) -> list[str]:
+    given = {"message": message} | ({"customer_id": customer} if customer else {})
+    result = await build_orchestrator(backend=backend).compile().ainvoke(given, context=OFFLINE)
+    return [r["reference"] for r in sorted(result["results"], key=lambda r: r["index"])]
+
+
+async def test_a_customer_resending_a_message_finds_the_same_cases_even_on_a_fresh_backend() -> None:
     backend = LocalBackend()
-    first = await run(LESSON_MESSAGE, backend=backend)
-    again = await run(LESSON_MESSAGE, backend=backend)
-    elsewhere = await run(LESSON_MESSAGE, backend=LocalBackend())
-    references = [[r["reference"] for r in x["results"]] for x in (first, again, elsewhere)]
-    assert references[0] == references[1] == references[2]
+    first = await references(LESSON_MESSAGE, backend, "cust-1")
+    assert await references(LESSON_MESSAGE, backend, "cust-1") == first
+    assert await references(LESSON_MESSAGE, LocalBackend(), "cust-1") == first
     assert len(backend.cases) == 1 and len(backend.rmas) == 1
+
+
+async def test_two_customers_sending_the_same_words_get_their_own_cases() -> None:
+    backend = LocalBackend()
+    one = await references(LESSON_MESSAGE, backend, "cust-1")
+    other = await references(LESSON_MESSAGE, backend, "cust-2")
+    anonymous = [await references(LESSON_MESSAGE, backend), await references(LESSON_MESSAGE, backend)]
+    ids = [one, other, *anonymous]
+    made = [ref for refs in ids for ref in refs if not ref.startswith("A-")]
+    assert len(set(made)) == len(made) == 8, "case and RMA per run; the order id is the customer's own"
+    assert len(backend.cases) == 4 and len(backend.rmas) == 4
 
 
 async def test_backend_ids_follow_the_task_key() -> None:
@@ -541,11 +582,11 @@ async def test_an_email_that_drops_a_task_is_completed_and_noted(scripted: Scrip
 
 
 async def test_an_empty_email_becomes_a_plain_one(scripted: ScriptedChatModel) -> None:
-    scripted.replies = [json.dumps({"tasks": [{"kind": "status_update", "order_id": "A-12345"}]}), "  "]
+    scripted.replies = [json.dumps({"tasks": [{"kind": "status_update", "order_id": "A-12345"}]}), "  ", ""]
     result = await run("Where is A-12345?", Context(chat_model=scripted))
     assert result["email"].startswith("Dear Customer,\n\nRegarding your Status Update:")
     assert "A-12345" in result["email"]
-    assert "empty text" in result["notes"][0]
+    assert result["notes"] == ["Sent the points as a plain email: its reply was not usable (the reply was empty)."]
 
 
 class WritesNoEmail(ScriptedChatModel):
@@ -561,13 +602,19 @@ class WritesNoEmail(ScriptedChatModel):
         return super()._answer(messages, schema)
 
 
+class Refused(Exception):
+    """A provider refusing a request, as its client raises it (HTTP 400 on the exception)."""
+
+    code = 400
+
+
 @pytest.mark.parametrize(
     ("error", "attempts"),
-    [(ConnectionError("connection reset"), 3), (RuntimeError("the provider returned nonsense"), 1)],
+    [(ConnectionError("connection reset"), RetrySettings().attempts), (Refused("the request was refused"), 1)],
     ids=["transient", "permanent"],
 )
 async def test_a_failing_synthesizer_still_sends_an_email_naming_every_id(
-    no_backoff: None, error: Exception, attempts: int
+    fast_retries: Any, error: Exception, attempts: int
 ) -> None:
     model = WritesNoEmail(replies=[], prompts=[], schemas=[], error=error)
     backend = LocalBackend()
@@ -723,16 +770,12 @@ def test_cli_json_output() -> None:
     assert result["models"]["plan"] == llm.OFFLINE_LABEL
 
 
-async def test_a_billing_model_that_cannot_be_built_is_a_follow_up_not_a_general_case() -> None:
+async def test_a_billing_model_that_cannot_be_built_fails_the_run_instead_of_promising_a_follow_up() -> None:
     backend = LocalBackend()
     context = Context(model="offline", node_models={"billing_inquiry": "gemini-2.5-flash"})
-    result = await run(WORKERS["billing_inquiry"].example, context, backend=backend)
-    assert backend.cases == {}
-    [billing] = result["results"]
-    assert billing["ok"] is False
-    assert FOLLOW_UP in result["email"]
-    [note] = result["notes"]
-    assert "needs a Gemini API key" in note and GENERAL_CONCERN not in note
+    with pytest.raises(ModelSetupError, match="needs a Gemini API key"):
+        await run(WORKERS["billing_inquiry"].example, context, backend=backend)
+    assert backend.cases == {} and backend.follow_ups == {}
 
 
 async def test_the_billing_worker_builds_its_model_once_however_often_it_asks(
@@ -751,36 +794,38 @@ async def test_the_billing_worker_builds_its_model_once_however_often_it_asks(
     assert built.count("billing_inquiry") == 1
 
 
-async def test_a_worker_waiting_out_its_backoff_frees_its_slot(monkeypatch: pytest.MonkeyPatch) -> None:
-    failed: list[str] = []
-    other_done = asyncio.Event()
+class FailsFirstConcern(OfflineChatModel):
+    """Offline answers, but the first structured call fails with a connection error; records the concerns asked."""
 
-    async def handle(job: Job[Any]) -> Outcome:
-        invoice = job.task.invoice_number
-        if not failed:
-            failed.append(invoice)
-            raise ConnectionError("reset")
-        if invoice != failed[0]:
-            other_done.set()
-        return Outcome(reference=invoice, summary="ok", details={})
+    asked: list[str] = []
 
-    backoff = 7.0
+    async def _agenerate(self, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+        if "response_json_schema" in kwargs and "specialized billing assistant" in messages[0].text:
+            self.asked.append(messages[0].text)
+            if len(self.asked) == 1:
+                raise ConnectionError("reset")
+        return await super()._agenerate(messages, *args, **kwargs)
+
+
+async def test_a_call_waiting_out_its_backoff_frees_its_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = FailsFirstConcern(asked=[])
     real_sleep = asyncio.sleep
 
     async def sleep(delay: float, *args: Any) -> Any:
-        # The retry's backoff ends only once the other task has run: with its slot held, that never happens.
-        if delay == backoff:
-            await asyncio.wait_for(other_done.wait(), 5)
-            return None
+        # The backoff ends only once the other task's call has run: with the slot held, that never happens.
+        if delay > 0 and len(model.asked) == 1:
+            for _ in range(500):
+                if len(model.asked) >= 2:
+                    return None
+                await real_sleep(0)
+            raise AssertionError("the other task never got the slot during the backoff")
         return await real_sleep(delay, *args)
 
     monkeypatch.setattr(asyncio, "sleep", sleep)
-    policy = RetryPolicy(max_attempts=2, initial_interval=backoff, jitter=False, retry_on=llm.is_transient)
-    monkeypatch.setattr(orchestrator, "WORKER_RETRY", policy)
-    counting = Worker("Billing Inquiry", "Invoices.", WORKERS["billing_inquiry"].task_schema, handle, "INV-1234")
-    context = Context(model="offline", max_concurrency=1)
-    result = await run(invoice_message(2), context, workers={"billing_inquiry": counting})
+    context = Context(chat_model=model, max_concurrency=1)
+    result = await run(invoice_message(2), context)
     assert [r["ok"] for r in result["results"]] == [True, True]
+    assert len(model.asked) == 3, "the failed call, the other task's, then the retry"
 
 
 def test_a_reworded_plan_of_the_same_message_keeps_its_task_keys() -> None:
@@ -801,12 +846,14 @@ def test_a_reworded_plan_of_the_same_message_keeps_its_task_keys() -> None:
         LESSON_MESSAGE,
     )
     assert [t["key"] for t in first] == [t["key"] for t in again]
-    other, _, _ = read_plan([{"kind": "billing_inquiry", "invoice_number": "INV-7891"}], WORKERS, LESSON_MESSAGE)
+    other, _, _ = read_plan(
+        [{"kind": "billing_inquiry", "invoice_number": "INV-7891"}], WORKERS, f"{LESSON_MESSAGE} And INV-7891."
+    )
     assert other[0]["key"] != first[1]["key"]
 
 
 async def test_two_keys_whose_ids_collide_get_different_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backend_module, "_digits", lambda key, count=8: "99999999")
+    monkeypatch.setattr(backend_module, "_number", lambda key: 99999999)
     backend = LocalBackend()
     one = await backend.issue_rma("key-1", "A", "b")
     two = await backend.issue_rma("key-2", "A", "b")

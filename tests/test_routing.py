@@ -45,18 +45,50 @@ async def test_classifier_sees_every_registered_intent_and_an_enum_schema(script
     assert scripted.schemas[0]["properties"]["intent"]["enum"] == [i.label for i in INTENTS.values()]
 
 
+MALFORMED = [
+    ("this is not JSON at all", "Invalid json output"),
+    ('{"intent": "Technical Support"}', "1 validation error"),
+    ('{"intent": "Technical Support", "confidence": 7}', "1 validation error"),
+    ('{"intent": "Technical Support", "confidence": 0.9', "incomplete or malformed"),
+    ("", "Invalid json output"),
+]
+
+
+@pytest.mark.parametrize(("raw", "problem"), MALFORMED)
+async def test_unusable_classifier_output_is_asked_again_then_goes_to_the_fallback(
+    scripted: ScriptedChatModel, raw: str, problem: str
+) -> None:
+    scripted.replies = [raw, raw, "Could you rephrase that, please?"]
+    result = await graph.ainvoke({"query": "Something odd happened"}, context=Context(chat_model=scripted))
+    assert result["intent"] == FALLBACK.label
+    assert result["reply"] == "Could you rephrase that, please?"
+    assert [note.split(" (")[0] for note in result["notes"]] == [
+        "The classifier's output was not usable, also when asked again"
+    ]
+    assert problem in result["notes"][0]
+    retry = scripted.prompts[1]
+    assert retry[-2].text == raw and problem in retry[-1].text, "the second ask shows the model its reply and why"
+
+
+@pytest.mark.parametrize(("raw", "problem"), MALFORMED)
+async def test_a_classifier_reply_fixed_when_asked_again_routes_with_a_note(
+    scripted: ScriptedChatModel, raw: str, problem: str
+) -> None:
+    scripted.replies = [raw, '{"intent": "Billing Inquiry", "confidence": 0.9}', "Your account number, please."]
+    result = await graph.ainvoke({"query": "Something odd happened"}, context=Context(chat_model=scripted))
+    assert result["intent"] == "Billing Inquiry"
+    assert len(result["notes"]) == 1 and result["notes"][0].startswith("The classifier's first reply was not usable")
+    assert problem in result["notes"][0]
+
+
 @pytest.mark.parametrize(
     ("raw", "note_part"),
     [
-        ("this is not JSON at all", "not valid"),
-        ('{"intent": "Technical Support"}', "not valid"),
-        ('{"intent": "Technical Support", "confidence": 7}', "not valid"),
         ('{"intent": "Sales", "confidence": 0.95}', "unknown category 'Sales'"),
         ('{"intent": "Billing Inquiry", "confidence": 0.2}', "below the 0.5 threshold"),
-        ("", "not valid"),
     ],
 )
-async def test_unusable_classifier_output_goes_to_the_fallback_with_a_note(
+async def test_a_valid_but_unroutable_verdict_goes_to_the_fallback_with_a_note(
     scripted: ScriptedChatModel, raw: str, note_part: str
 ) -> None:
     scripted.replies = [raw, "Could you rephrase that, please?"]
@@ -101,11 +133,11 @@ async def test_handler_asks_again_after_an_empty_reply_then_holds(scripted: Scri
     scripted.replies = ["", "Have you restarted the router?"]
     update = await handler({"query": "No internet"}, runtime=runtime(chat_model=scripted))
     assert update["reply"] == "Have you restarted the router?"
-    assert update["notes"] == ["The model's first reply was empty; asked again."]
+    assert update["notes"] == ["The model's first reply was not usable (the reply was empty); asked again."]
     scripted.replies = ["", "  "]
     update = await handler({"query": "No internet"}, runtime=runtime(chat_model=scripted))
     assert "follow up" in update["reply"]
-    assert "empty text twice" in update["notes"][0]
+    assert update["notes"] == ["The model's reply was not usable twice (the reply was empty); sent a holding reply."]
 
 
 async def test_per_node_override_changes_only_that_node(scripted: ScriptedChatModel) -> None:

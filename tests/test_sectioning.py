@@ -11,7 +11,7 @@ from nodes.documents import lesson_documents
 from nodes.screens import DRAFT_FAILED_REPLY, EMPTY_QUERY_REPLY, SCREEN_FAILED_REPLY, SCREENS, Screen
 from nodes.sectioning import DRAFT_NODE, screen_node, topics_of
 from state.context import Context
-from tests.fakes import KeyedChatModel
+from tests.fakes import KeyedChatModel, ProviderRefusal
 
 TOPICS = topics_of(lesson_documents())
 QUERY = "Does offshore wind give steadier power than onshore wind?"
@@ -75,7 +75,7 @@ async def test_the_draft_and_every_screen_run_in_the_same_step() -> None:
 
 
 async def test_a_screen_that_fails_holds_the_reply_without_sinking_the_run() -> None:
-    chat = model(**{question_of(SCREENS["abuse"]): RuntimeError("the screen broke")})
+    chat = model(**{question_of(SCREENS["abuse"]): ProviderRefusal("the screen broke")})
     result = await run(QUERY, chat)
     abuse = next(s for s in result["screens"] if s["screen"] == "abuse")
     assert abuse["status"] == "failed" and "the screen broke" in abuse["reason"]
@@ -97,7 +97,7 @@ async def test_an_unreadable_screen_answer_is_asked_for_again_then_counts_as_fai
 
 
 async def test_a_failed_draft_gets_a_holding_reply_when_the_screens_pass() -> None:
-    result = await run(QUERY, model(**{"Answer the customer's question": ValueError("no draft today")}))
+    result = await run(QUERY, model(**{"Answer the customer's question": ProviderRefusal("no draft today")}))
     assert result["sent_draft"] is False
     assert result["reply"] == DRAFT_FAILED_REPLY
     assert "no draft today" in result["decision"]

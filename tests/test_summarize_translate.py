@@ -2,6 +2,7 @@ import pytest
 
 from graphs.summarize_translate import graph
 from nodes.documents import lesson_documents
+from nodes.inputs import InputError
 from nodes.offline import OFFLINE_LABEL
 from nodes.summarize_translate import summary_problem
 from state.context import Context
@@ -22,14 +23,9 @@ async def test_a_good_summary_is_translated_into_the_requested_language(scripted
     assert "into Italian" in translate_prompt and "Wind turbines turn wind into power." in translate_prompt
 
 
-@pytest.mark.parametrize(
-    ("first", "problem"),
-    [("", "the summary was empty"), ("word " * 12, "the summary had 12 words, over the limit of 10")],
-)
-async def test_the_gate_retries_a_bad_summary_once_and_says_why(
-    scripted: ScriptedChatModel, first: str, problem: str
-) -> None:
-    scripted.replies = [first, "Turbines make power.", "Les turbines produisent de l'énergie."]
+async def test_the_gate_retries_an_over_long_summary_once_and_says_why(scripted: ScriptedChatModel) -> None:
+    problem = "the summary had 12 words, over the limit of 10"
+    scripted.replies = ["word " * 12, "Turbines make power.", "Les turbines produisent de l'énergie."]
     result = await graph.ainvoke({"text": TEXT, "max_words": 10}, context=Context(chat_model=scripted))
     assert result["summary"] == "Turbines make power."
     assert result["translation"] == "Les turbines produisent de l'énergie."
@@ -42,14 +38,34 @@ async def test_the_gate_retries_a_bad_summary_once_and_says_why(
     assert len(scripted.prompts) == 3
 
 
+async def test_an_empty_summary_is_asked_for_again_at_once(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ["", "Turbines make power.", "Les turbines produisent de l'énergie."]
+    result = await graph.ainvoke({"text": TEXT, "max_words": 10}, context=Context(chat_model=scripted))
+    assert result["summary"] == "Turbines make power." and result["summary_ok"] is True
+    assert result["notes"] == ["The first summary was not usable (the reply was empty); asked again."]
+
+
 async def test_a_summary_that_fails_twice_is_reported_and_not_translated(scripted: ScriptedChatModel) -> None:
-    scripted.replies = ["", "   ", "should never be used"]
+    scripted.replies = ["", "   ", "", "", "should never be used"]
     result = await graph.ainvoke({"text": TEXT}, context=Context(chat_model=scripted))
     assert result["summary_ok"] is False
     assert result["translation"] == ""
     assert result["notes"][-1] == "Not translated: after 2 attempts the summary was empty."
-    assert len(scripted.prompts) == 2
+    assert len(scripted.prompts) == 4, "each gate attempt asks twice"
     assert scripted.replies == ["should never be used"]
+
+
+async def test_a_summary_cut_off_by_the_token_limit_is_never_translated_as_if_whole() -> None:
+    class CutOff(ScriptedChatModel):
+        def _answer(self, messages, schema):  # type: ignore[no-untyped-def]
+            result = super()._answer(messages, schema)
+            result.generations[0].message.response_metadata["finish_reason"] = "MAX_TOKENS"
+            return result
+
+    model = CutOff(replies=["Wind turbines turn", "Wind turbines", "Wind", "Win"], prompts=[], schemas=[])
+    result = await graph.ainvoke({"text": TEXT}, context=Context(chat_model=model))
+    assert result["summary_ok"] is False and result["translation"] == ""
+    assert any("cut off at the output token limit" in note for note in result["notes"])
 
 
 async def test_offline_run_summarizes_within_the_limit_and_marks_the_translation() -> None:
@@ -69,9 +85,19 @@ async def test_empty_text_fails_before_any_model_call(scripted: ScriptedChatMode
     assert scripted.prompts == []
 
 
-@pytest.mark.parametrize("limit", [0, -5, False])
-async def test_a_word_limit_below_one_fails_before_any_model_call(scripted: ScriptedChatModel, limit: int) -> None:
-    with pytest.raises(ValueError, match=f"max_words must be a whole number of at least 1, got {limit!r}"):
+@pytest.mark.parametrize(
+    ("limit", "problem"),
+    [
+        (0, "must be a whole number of at least 1, got 0"),
+        (-5, "must be a whole number of at least 1, got -5"),
+        (False, "Input should be a valid integer"),
+        ("80", "Input should be a valid integer"),
+    ],
+)
+async def test_a_bad_word_limit_fails_before_any_model_call(
+    scripted: ScriptedChatModel, limit: object, problem: str
+) -> None:
+    with pytest.raises(InputError, match=f"max_words: {problem}"):
         await graph.ainvoke({"text": TEXT, "max_words": limit}, context=Context(chat_model=scripted))
     assert scripted.prompts == []
 

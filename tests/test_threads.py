@@ -12,9 +12,10 @@ import pytest
 
 from graphs.catalog import WORKFLOWS
 from graphs.cli import main, threads
+from graphs.cli.progress import as_data
 from nodes import llm
 from state.context import Context
-from tests.conftest import clean_env, edited_text, nodes_run, updates_of, workflows_command
+from tests.conftest import clean_env, edited_text, nodes_run, updates_of, without_run_ids, workflows_command
 from tests.fakes import GeminiServer
 
 FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
@@ -22,7 +23,12 @@ FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*workflows_command(), *args], capture_output=True, text=True, env=clean_env(**env), timeout=120
+        [*workflows_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(**env),
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -58,13 +64,18 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
     assert resumed.returncode == 0, resumed.stderr
     finished = json.loads(resumed.stdout)
     assert finished.pop("thread") == "t-1" and finished.pop("checkpoint")
-    assert finished == uninterrupted
+    # The resume used only what was left; with what the paused run used, the thread used what one run does.
+    assert finished.pop("usage")["thread_total"] == uninterrupted.pop("usage")["total"]
+    assert without_run_ids(finished) == without_run_ids(uninterrupted)
     assert FAKE_KEY not in Path(db).read_bytes().decode("latin-1")
 
 
 def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
-    # Parallel branches of one step may finish in any order; compare the writes as a sorted list.
-    return sorted(json.dumps([node, wrote], sort_keys=True, ensure_ascii=False) for node, wrote in pairs)
+    # Parallel branches of one step may finish in any order; compare the writes as a sorted list. History shows
+    # an Overwrite write as its value, so the stream's writes are compared the same way.
+    return sorted(
+        json.dumps(without_run_ids([node, as_data(wrote)]), sort_keys=True, ensure_ascii=False) for node, wrote in pairs
+    )
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
@@ -131,7 +142,8 @@ def test_editing_the_input_at_a_checkpoint_forks_a_run_on_the_edited_input(
     run_json(capsys, "run", name, first, "--thread", "f", "--interrupt-before", order[0], "--db", db)
     edits = [f"--set={key}={json.dumps(value)}" for key, value in workflow.make_input(other).items()]
     forked = run_json(capsys, "resume", "--thread", "f", *edits, "--db", db)
-    assert forked["results"] == run_json(capsys, "run", name, other, "--model", "offline")["results"]
+    fresh = run_json(capsys, "run", name, other, "--model", "offline")["results"]
+    assert without_run_ids(forked["results"]) == without_run_ids(fresh)
     rows = run_json(capsys, "history", "--thread", "f", "--db", db)["checkpoints"]
     edit = next(row for row in rows if row["source"] == "update")
     assert edit["ran"] == [{"node": "(edit)", "wrote": workflow.make_input(other)}]
@@ -231,7 +243,7 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
     hint = f"--thread f --db {db}"
     wrong = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: gemini.url}
 
-    failed = cli("run", "routing", text, *models, "--thread", "f", "--db", db, **wrong)
+    failed = cli("run", "routing", text, *models, "--thread", "f", "--db", db, "--quiet", **wrong)
     assert failed.returncode == 1
     error, keeps = failed.stderr.splitlines()
     assert error.startswith("workflows: error: The model provider rejected the API key"), error
@@ -253,7 +265,7 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
 
     # Still the wrong key: resuming fails the same way and says the same.
     monkeypatch.setenv("GOOGLE_API_KEY", FAKE_KEY)
-    assert main(["resume", "--thread", "f", "--db", db]) == 1
+    assert main(["resume", "--thread", "f", "--db", db, "--quiet"]) == 1
     assert capsys.readouterr().err.splitlines()[1] == keeps
 
     right = {"GOOGLE_API_KEY": gemini.api_key, llm.BASE_URL_VARIABLE: gemini.url}
@@ -285,10 +297,11 @@ def test_a_thread_whose_run_failed_after_an_edit_still_resumes_with_its_settings
     paused = run_json(
         capsys, "run", "routing", text, *settings, "--thread", "e", "--interrupt-before", "classify", "--db", db
     )
-    # The edit's checkpoint carries no run metadata, and the failing run after it writes none.
-    assert (
-        main(["resume", "--thread", "e", "--checkpoint", paused["checkpoint"], "--set", "query=123", "--db", db]) == 1
-    )
+    # The edit's checkpoint carries no run metadata, and the failing run after it (its query is over the input
+    # limit, so classify refuses it) writes none.
+    too_long = "x" * 60_000
+    edit = ["resume", "--thread", "e", "--checkpoint", paused["checkpoint"], "--set", f"query={too_long}"]
+    assert main([*edit, "--db", db]) == 1
     capsys.readouterr()
 
     history = run_json(capsys, "history", "--thread", "e", "--db", db)

@@ -5,22 +5,29 @@ import asyncio
 import json
 import logging
 import os
+import stat
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphs.catalog import WORKFLOWS, Workflow
 from graphs.cli.options import (
+    DISTRIBUTION,
     RUN_ERROR,
     THREAD_COMMANDS,
     USAGE_ERROR,
     UsageError,
+    add_budget_options,
     add_compare_command,
     add_document_option,
     add_model_options,
+    add_progress_options,
     add_questions_option,
     add_thread_commands,
     add_thread_options,
+    check_inputs,
     check_questions,
     context_from,
     node_names,
@@ -33,6 +40,7 @@ from nodes.documents import read_documents
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
 
+    from nodes.llm import UsageMeter
     from state.context import Context
 
 BROKEN_PIPE = 141
@@ -40,16 +48,75 @@ BROKEN_PIPE = 141
 shell reports for any other program in a pipeline that stopped writing for the same reason."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="workflows", description="Run the LLM workflow patterns of the lesson as LangGraph graphs."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("list", help="list the workflows with a one-line description")
+EXAMPLES = """examples:
+  workflows list                                    the workflows, one line each (--json: nodes and input fields)
+  workflows run routing "I was charged twice"       run one workflow on your text (progress on stderr)
+  echo "Where is order A-12345?" | workflows run orchestrator    text from a pipe (or `-` for stdin)
+  workflows run summarize_translate --doc notes.txt --input language=Italian   any input field
+  workflows run orchestrator --max-cost 0.01 --thread t1         a budget; the thread resumes past it
+  workflows resume --thread t1 --max-cost 0.05      continue a paused, failed or stopped thread
+  workflows threads                                 the threads in the store (--delete ID)
+  workflows draw orchestrator --png graph.png       a picture of the graph (also --svg, --ascii)
+  workflows compare faq                             one big call against the chain, side by side"""
 
-    run = commands.add_parser("run", help="run a workflow on your text, or on the lesson's inputs")
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{DISTRIBUTION} {version(DISTRIBUTION)}"
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return f"{DISTRIBUTION} (not installed)"
+
+
+def _workflow_names(with_nodes: bool) -> str:
+    """The workflows (and their nodes, which loads every graph: only for `run --help` and `draw --help`)."""
+    lines = ["workflows and their nodes (for --node-model and --interrupt-before):" if with_nodes else "workflows:"]
+    for name, workflow in WORKFLOWS.items():
+        nodes = f": {', '.join(node_names([workflow.load()]))}" if with_nodes else ""
+        lines.append(f"  {name}{nodes}")
+    return "\n".join(lines)
+
+
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workflows",
+        description="Run the LLM workflow patterns of the lesson as LangGraph graphs.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=os.environ.get("WORKFLOWS_DEBUG", "") not in ("", "0"),
+        help="on an error, print the traceback too (also WORKFLOWS_DEBUG=1)",
+    )
+    # Loading the graphs takes a second: only the help of the commands that name nodes lists them.
+    helping = "-h" in argv or "--help" in argv
+    names = _workflow_names(with_nodes=helping)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    listing = commands.add_parser("list", help="list the workflows with a one-line description")
+    listing.add_argument("--json", action="store_true", help="print JSON: each workflow's nodes and input fields")
+
+    run = commands.add_parser(
+        "run",
+        help="run a workflow on your text, or on the lesson's inputs",
+        epilog=names,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("name", help="workflow name (see `workflows list`)")
-    run.add_argument("text", nargs="?", help="input text; omitted: the lesson's example inputs")
+    run.add_argument(
+        "text", nargs="?", help="input text ('-': read it from stdin, as when piped); omitted: the lesson's inputs"
+    )
+    run.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="set another input field of the workflow (VALUE is JSON, else text), e.g. language=Italian; "
+        "the fields are listed by `workflows list --json`",
+    )
     run.add_argument("--json", action="store_true", help="print machine-readable JSON")
     add_model_options(
         run,
@@ -57,12 +124,22 @@ def _parser() -> argparse.ArgumentParser:
         "or provider:model for init_chat_model (default: auto)",
     )
     add_questions_option(run, None)
+    add_progress_options(run)
+    add_budget_options(run)
     add_thread_options(run)
     add_document_option(run)
 
-    draw = commands.add_parser("draw", help="print a workflow's graph as Mermaid (or ASCII)")
+    draw = commands.add_parser(
+        "draw",
+        help="print a workflow's graph as Mermaid (or ASCII), or save a picture",
+        epilog=names,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     draw.add_argument("name", help="workflow name")
-    draw.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
+    drawn = draw.add_mutually_exclusive_group()
+    drawn.add_argument("--ascii", action="store_true", help="draw with characters instead of Mermaid")
+    drawn.add_argument("--svg", metavar="FILE", help="save an SVG picture of the graph to FILE")
+    drawn.add_argument("--png", metavar="FILE", help="save a PNG picture of the graph to FILE (needs Pillow)")
     add_thread_commands(commands)
     add_compare_command(commands)
     return parser
@@ -87,54 +164,196 @@ def _inputs(
 
 
 async def _run_all(
-    graph: "CompiledStateGraph[Any, Any, Any, Any]", inputs: list[dict[str, Any]], context: "Context"
-) -> list[dict[str, Any]]:
-    return [dict(await graph.ainvoke(payload, context=context)) for payload in inputs]
+    args: argparse.Namespace,
+    graph: "CompiledStateGraph[Any, Any, Any, Any]",
+    inputs: list[dict[str, Any]],
+    context: "Context",
+    meters: "list[UsageMeter]",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run each input with its own meter (so the budget is per run), showing progress on stderr.
+
+    One input that fails does not stop or hide the others: returns (results, failures). With one input, or
+    with --debug, the failure is raised instead (one line, or its traceback).
+    """
+    from graphs.cli.progress import choose, stream_run
+    from nodes import llm
+    from nodes.llm import UsageMeter
+
+    progress = choose(args.quiet)
+    results: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    try:
+        for number, payload in enumerate(inputs, 1):
+            meters.append(UsageMeter.for_context(context))
+            label = f"{number}/{len(inputs)}" if len(inputs) > 1 else ""
+            try:
+                result = await stream_run(
+                    graph, payload, {}, context, meters[-1], progress, run=label, stream_text=args.stream
+                )
+            except Exception as error:  # noqa: BLE001 - reported for this input; the others still run
+                if args.debug or len(inputs) == 1:
+                    raise
+                failed.append({"input": number, "error": llm.describe_error(error)})
+                continue
+            results.append(result)
+    finally:
+        progress.close()
+    return results, failed
 
 
 def _print_results(
-    args: argparse.Namespace, workflow: Workflow, results: list[dict[str, Any]], thread: dict[str, Any]
+    args: argparse.Namespace,
+    workflow: Workflow,
+    results: list[dict[str, Any]],
+    thread: dict[str, Any],
+    failed: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Print finished results; `thread` is what `--json` adds for a thread run (its thread and checkpoint)."""
+    """Print finished results (and the inputs that failed); `thread` is what `--json` adds for a thread run."""
+    from nodes import llm
+
     if args.json:
-        finished = {"workflow": args.name, "status": "finished", **thread, "results": results}
-        print(json.dumps(finished, indent=2, ensure_ascii=False))
+        status = "failed" if failed else "finished"
+        finished = {"workflow": args.name, "status": status, **thread, "results": results}
+        if failed:
+            finished["failed"] = failed
+        # Redacted once more on the way out: whatever reached the state, no key leaves through stdout.
+        print(llm.redact(json.dumps(finished, indent=2, ensure_ascii=False)))
         return
     for index, result in enumerate(results):
         if index:
             print()
-        print(workflow.render(result))
+        print(llm.redact(workflow.render(result)))
         for note in result.get("notes", []):
-            print(f"Note:   {note}")
+            print(llm.redact(f"Note:   {note}"))
+    for failure in failed or []:
+        print(f"workflows: error: input {failure['input']}: {failure['error']}", file=sys.stderr)
+    if "usage" in thread:
+        from graphs.cli.costs import render_usage
+
+        print()
+        print(render_usage(thread["usage"], runs=len(results)))
+
+
+def _stdin_text(args: argparse.Namespace) -> str | None:
+    """Return the text to run: the argument, stdin for "-" or a pipe or file redirect, or None (lesson inputs)."""
+    if args.text == "-":
+        return str(sys.stdin.read()).strip()
+    if args.text is not None:
+        return str(args.text)
+    if args.doc:
+        return None
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):  # no stdin at all, or one replaced by an object without a descriptor
+        return None
+    if stat.S_ISFIFO(mode) or stat.S_ISREG(mode):
+        # Piped or redirected text; an empty pipe (a script's or CI's stdin) means no text given.
+        return str(sys.stdin.read()).strip() or None
+    return None
+
+
+def _set_fields(
+    graph: "CompiledStateGraph[Any, Any, Any, Any]", inputs: list[dict[str, Any]], items: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Apply `--input FIELD=VALUE` to every input, checked against the graph's input schema."""
+    if not items:
+        return inputs
+    from pydantic import TypeAdapter, ValidationError
+
+    schema = TypeAdapter(graph.builder.input_schema)
+    fields = list(graph.get_input_jsonschema().get("properties", {}))
+    given: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or key.strip() not in fields:
+            raise UsageError(f"--input expects FIELD=VALUE with FIELD one of: {', '.join(fields)}; got {item!r}")
+        try:
+            given[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            given[key.strip()] = raw
+    updated = [{**payload, **given} for payload in inputs]
+    for payload in updated:
+        try:
+            schema.validate_python(payload)
+        except ValidationError as error:
+            problem = error.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            raise UsageError(f"--input {where}: {problem['msg']}") from None
+    return updated
 
 
 def _run(args: argparse.Namespace) -> int:
     from graphs.cli import threads
 
     workflow = _workflow(args.name)
-    inputs = _inputs(workflow, args.text, args.doc, args.questions)
+    inputs = _inputs(workflow, _stdin_text(args), args.doc, args.questions)
     graph = workflow.load()
+    inputs = _set_fields(graph, inputs, args.input)
     nodes = node_names([graph])
     if threads.wanted(args):
         threads.check_run(args, inputs, nodes)
     context = context_from(args, args.name, nodes)
+    check_inputs(inputs, graph, context)
     if threads.wanted(args):
         return threads.run(args, workflow, inputs[0], context, _print_results)
-    results = asyncio.run(_run_all(graph, inputs, context))
-    _print_results(args, workflow, results, {})
-    return 0
+    from graphs.cli.costs import report_budget_stop, usage_report
+    from nodes.llm import BudgetSpent
+
+    meters: list[UsageMeter] = []
+    try:
+        results, failed = asyncio.run(_run_all(args, graph, inputs, context, meters))
+    except BudgetSpent as stop:
+        hint = "Nothing was kept: run with --thread ID to keep the finished steps and resume them with a larger budget."
+        return report_budget_stop(args, stop, usage_report(meters), {}, hint)
+    _print_results(args, workflow, results, {"usage": usage_report(meters)}, failed)
+    return RUN_ERROR if failed else 0
 
 
 def _draw(args: argparse.Namespace) -> int:
     workflow = _workflow(args.name)
-    if args.ascii:
-        require("grandalf", "grandalf", "workflows draw --ascii")
+    if args.ascii or args.svg or args.png:
+        option = "--ascii" if args.ascii else "--svg" if args.svg else "--png"
+        require("grandalf", "grandalf", f"workflows draw {option}")
+    if args.png:
+        require("PIL", "Pillow", "workflows draw --png", extra="pictures")
+    target = Path(args.svg or args.png or ".").expanduser()
+    if (args.svg or args.png) and not target.parent.is_dir():
+        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
     drawable = workflow.load().get_graph()
-    print(drawable.draw_ascii() if args.ascii else drawable.draw_mermaid())
+    if not (args.svg or args.png):
+        print(drawable.draw_ascii() if args.ascii else drawable.draw_mermaid())
+        return 0
+    from graphs.cli import picture
+
+    scene = picture.layout(drawable)
+    try:
+        if args.svg:
+            target.write_text(picture.to_svg(scene, args.name), encoding="utf-8")
+        else:
+            picture.to_png(scene, target)
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror or error}") from None
+    print(f"Wrote {target} ({args.name}, {len(scene.boxes)} nodes, {len(scene.arrows)} edges).")
     return 0
 
 
-def _list() -> int:
+def _list(args: argparse.Namespace) -> int:
+    if args.json:
+        listed = []
+        for name, workflow in WORKFLOWS.items():
+            graph = workflow.load()
+            schema = graph.get_input_jsonschema()
+            listed.append(
+                {
+                    "name": name,
+                    "description": workflow.description,
+                    "module": workflow.module,
+                    "nodes": node_names([graph]),
+                    "inputs": schema.get("properties", {}),
+                }
+            )
+        print(json.dumps(listed, indent=2, ensure_ascii=False))
+        return 0
     width = max(len(name) for name in WORKFLOWS)
     for name, workflow in WORKFLOWS.items():
         print(f"{name:<{width}}  {workflow.description}")
@@ -151,7 +370,7 @@ def _show_notices_on_stderr() -> None:
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = _parser()
+    parser = _parser(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     # argparse fills the optional `text` only from words before the first option, so in
     # `workflows run routing --model offline "text"` the text is left over: it is still the text.
@@ -164,7 +383,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _command(args: argparse.Namespace) -> int:
     if args.command == "list":
-        return _list()
+        return _list(args)
     if args.command == "draw":
         return _draw(args)
     if args.command in THREAD_COMMANDS:
@@ -190,6 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:  # ThreadError too
         from nodes import llm
 
+        if args.debug:
+            traceback.print_exc()
         print(f"workflows: error: {llm.redact(str(error))}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
@@ -200,11 +421,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # flush at exit does not fail on the closed pipe a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return BROKEN_PIPE
-    except Exception as error:  # noqa: BLE001 - any failure becomes one clear line, never a traceback
+    except Exception as error:  # noqa: BLE001 - any failure becomes one clear line (the traceback with --debug)
         from nodes import llm
+        from nodes.inputs import InputError
 
+        if args.debug:
+            traceback.print_exc()
         print(f"workflows: error: {llm.describe_error(error)}", file=sys.stderr)
-        return RUN_ERROR
+        return USAGE_ERROR if isinstance(error, InputError) else RUN_ERROR
 
 
 def entry_point() -> None:

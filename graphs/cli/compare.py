@@ -11,11 +11,13 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 
 from graphs.catalog import WORKFLOWS
+from graphs.cli.costs import money, usage_report
 from graphs.cli.options import UsageError, check_questions, context_from, node_names
+from nodes import llm
 from nodes.documents import DocumentError, lesson_documents, read_documents
+from nodes.llm import UsageMeter
 from nodes.scorecard import SUPPORT_THRESHOLD, passed
 from nodes.text import clip
-from nodes.usage import UsageCounter
 from state.context import Context
 from state.faq import Document
 
@@ -41,16 +43,26 @@ class Measured:
     input_tokens: int
     output_tokens: int
     seconds: float
+    usage: dict[str, Any]
+    """Calls, tokens (thinking too) and cost per node and in total (graphs.cli.costs.usage_report)."""
 
 
 async def measure(name: str, graph: Graph, payload: dict[str, Any], context: Context) -> Measured:
     """Run one graph with a usage counter and a wall clock."""
-    counter = UsageCounter()
+    counter = UsageMeter()
     started = time.perf_counter()
     result = await graph.ainvoke(payload, context=context, config={"callbacks": [counter]})
     seconds = time.perf_counter() - started
+    used = counter.run_total()
     return Measured(
-        name, dict(result), counter.calls, counter.failed, counter.input_tokens, counter.output_tokens, seconds
+        name,
+        dict(result),
+        used.calls,
+        used.failed_calls,
+        used.input_tokens,
+        used.output_tokens,
+        seconds,
+        usage_report([counter]),
     )
 
 
@@ -68,6 +80,8 @@ def render(measured: Sequence[Measured], documents: Sequence[Document], question
         ("model calls", [str(m.calls) + (f" ({m.failed_calls} failed)" if m.failed_calls else "") for m in measured]),
         ("tokens in / out", [f"{m.input_tokens} / {m.output_tokens}" for m in measured]),
         ("tokens total", [str(m.input_tokens + m.output_tokens) for m in measured]),
+        ("thinking tokens", [str(m.usage["total"]["thinking_tokens"]) for m in measured]),
+        ("cost", [money(m.usage["total"]["cost"]) for m in measured]),
         ("wall time", [f"{m.seconds:.2f} s" for m in measured]),
         ("scorecard", [passed(m.result.get("scorecard", [])) for m in measured]),
     ]
@@ -94,6 +108,7 @@ def render(measured: Sequence[Measured], documents: Sequence[Document], question
         for label, cells in rows
     ]
     lines.append("")
+    lines.append(f"cost: {llm.prices_note()}.")
     lines.append(
         f"supported: an answer shares >= {SUPPORT_THRESHOLD:.0%} of its content words with the documents it cites."
     )
@@ -106,12 +121,12 @@ def render(measured: Sequence[Measured], documents: Sequence[Document], question
 def run(args: argparse.Namespace) -> int:
     """Run `workflows compare`; return the exit code. Bad input raises UsageError (the CLI prints it, exit 2)."""
     check_questions(args.questions)
-    graphs = contenders()
-    context = context_from(args, "compare faq", node_names(list(graphs.values())))
     try:
         documents = read_documents(args.doc) if args.doc else lesson_documents()
     except DocumentError as error:
         raise UsageError(str(error)) from None
+    graphs = contenders()
+    context = context_from(args, "compare faq", node_names(list(graphs.values())))
     measured = asyncio.run(compare_faq(documents, args.questions, context, graphs))
     if args.json:
         report = {
@@ -121,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
                 "input_tokens": m.input_tokens,
                 "output_tokens": m.output_tokens,
                 "seconds": round(m.seconds, 3),
+                "usage": m.usage,
                 **m.result,
             }
             for m in measured

@@ -20,7 +20,9 @@ USAGE_ERROR = 2
 """Exit code for bad input from the user."""
 RUN_ERROR = 1
 """Exit code for a run that failed (a node raised, the provider refused, ...)."""
-THREAD_COMMANDS = ("resume", "history")
+BUDGET_SPENT = 3
+"""Exit code for a run stopped because its --max-tokens or --max-cost budget was spent."""
+THREAD_COMMANDS = ("resume", "history", "threads")
 
 
 class UsageError(Exception):
@@ -72,6 +74,52 @@ def add_model_options(parser: argparse.ArgumentParser, model_help: str) -> None:
         help="model for one node, e.g. classify=gemini-2.5-flash-lite (repeatable)",
     )
     parser.add_argument("--max-concurrency", type=int, help="most parallel model calls (default: 5)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="most seconds a run may take, from its first model call; model calls past it fail and the run ends "
+        "as its fallbacks allow (default: no limit)",
+    )
+
+
+def add_progress_options(parser: argparse.ArgumentParser) -> None:
+    """Add `--quiet` and `--stream`: how much of a run's progress to show on stderr while it works."""
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("-q", "--quiet", action="store_true", help="show no progress while the run works")
+    shown.add_argument(
+        "--stream", action="store_true", help="also show model text (replies, emails, summaries) as it arrives"
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of dollars above 0")
+    return value
+
+
+def add_budget_options(parser: argparse.ArgumentParser, whose: str = "the run has", default: str = "") -> None:
+    """Add `--max-tokens` and `--max-cost`, the run's budget (Context.max_tokens and max_cost)."""
+    parser.add_argument(
+        "--max-tokens",
+        type=_positive_int,
+        metavar="N",
+        help=f"stop before the next model call once {whose} used N tokens (input + output){default}",
+    )
+    parser.add_argument(
+        "--max-cost",
+        type=_positive_float,
+        metavar="USD",
+        help=f"stop before the next model call once {whose} cost USD dollars (Gemini list prices){default}",
+    )
 
 
 def add_questions_option(parser: argparse.ArgumentParser, default: int | None) -> None:
@@ -140,9 +188,16 @@ def add_thread_commands(commands: "argparse._SubParsersAction[argparse.ArgumentP
         help="edit the state before continuing (VALUE is JSON, else text); with --checkpoint this forks the thread",
     )
     resume.add_argument("--model", help="model for the rest of the run (default: the one the thread started with)")
+    add_budget_options(resume, "the thread's runs have", "; default: the thread's own budget")
+    add_progress_options(resume)
     _add_interrupt(resume)
     resume.add_argument("--json", action="store_true", help="print machine-readable JSON")
     _add_db(resume)
+
+    threads = commands.add_parser("threads", help="list the threads in the store (or delete one)")
+    threads.add_argument("--delete", type=thread_id, metavar="ID", help="delete thread ID and all its checkpoints")
+    threads.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_db(threads)
 
     history = commands.add_parser("history", help="list a thread's checkpoints: which node ran and what it wrote")
     history.add_argument("--thread", type=thread_id, required=True, metavar="ID", help="the thread to show")
@@ -172,6 +227,19 @@ def check_nodes(option: str, owner: str, nodes: Sequence[str], named: Iterable[s
             raise UsageError(f"{option}: {owner} has no node {node!r}; its nodes: {', '.join(nodes)}")
 
 
+def check_inputs(
+    inputs: Sequence[dict[str, Any]], graph: "CompiledStateGraph[Any, Any, Any, Any]", context: "Context"
+) -> None:
+    """Refuse, before anything runs, an input the graph's first node would refuse (types, size)."""
+    from nodes.inputs import InputError, check_input  # imported here: it loads pydantic and LangChain
+
+    for payload in inputs:
+        try:
+            check_input(payload, graph.builder.input_schema, context)
+        except InputError as error:
+            raise UsageError(str(error)) from None
+
+
 def check_models(context: "Context", nodes: Sequence[str]) -> None:
     """Refuse, before anything runs, a model `nodes` could not get (no key, provider package missing, ...)."""
     from nodes import llm  # imported here: it loads LangChain, which `workflows list` does not need
@@ -195,7 +263,16 @@ def context_from(args: argparse.Namespace, owner: str, nodes: Sequence[str]) -> 
         overrides[node.strip()] = model.strip()
     if args.max_concurrency is not None and args.max_concurrency < 1:
         raise UsageError("--max-concurrency must be at least 1")
-    given = {"model": args.model, "max_concurrency": args.max_concurrency}
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not timeout > 0:
+        raise UsageError("--timeout must be a number of seconds above 0")
+    given = {
+        "model": args.model,
+        "max_concurrency": args.max_concurrency,
+        "timeout": timeout,
+        "max_tokens": getattr(args, "max_tokens", None),
+        "max_cost": getattr(args, "max_cost", None),
+    }
     context = Context(node_models=overrides, **{key: value for key, value in given.items() if value is not None})
     check_models(context, nodes)
     return context

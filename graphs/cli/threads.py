@@ -8,22 +8,33 @@ import os
 import shlex
 import sqlite3
 import sys
+import traceback
+import typing
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.errors import InvalidUpdateError
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
+from langgraph.store.sqlite.aio import AsyncSqliteStore
 from langgraph.types import StateSnapshot
+from pydantic import TypeAdapter, ValidationError
 
 from graphs.catalog import WORKFLOWS, Workflow
+from graphs.cli.costs import report_budget_stop, usage_report
 from graphs.cli.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names
+from graphs.cli.progress import as_data, choose, stream_run
 from nodes import llm
+from nodes.llm import BudgetSpent, Usage, UsageMeter
+from nodes.llm.keys import RedactingSerializer
 from nodes.text import clip
 from state.context import Context
 
@@ -36,6 +47,9 @@ WORKFLOW_KEY = "workflow"
 """Checkpoint metadata key naming the thread's workflow, so `resume` and `history` need no workflow name."""
 CONTEXT_KEY = "workflow_context"
 """Checkpoint metadata key holding the run's Context as JSON (LangGraph keeps only scalar metadata values)."""
+PAUSES_KEY = "workflow_interrupt_before"
+"""Checkpoint metadata key holding, as JSON, the nodes the run was asked to pause before: a run that stopped
+before any other node did not pause, it was interrupted (killed, or crashed)."""
 
 
 def default_db() -> Path:
@@ -67,9 +81,11 @@ def run(args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], c
 
 
 def main(args: argparse.Namespace, show: Show) -> int:
-    """Run the `resume` or `history` subcommand."""
+    """Run the `resume`, `history` or `threads` subcommand."""
     if args.command == "resume":
         return asyncio.run(_resume(args, show))
+    if args.command == "threads":
+        return asyncio.run(_delete(args) if args.delete else _threads(args))
     return asyncio.run(_history(args))
 
 
@@ -91,24 +107,41 @@ def store_path(db: str | None, *, create: bool) -> Path:
     return path
 
 
+@dataclasses.dataclass(frozen=True)
+class Stores:
+    """One SQLite file holding a workflow's threads (checkpoints) and, beside them, its long-lived records."""
+
+    saver: AsyncSqliteSaver
+    """Checkpoints: what each thread's run did, to pause, resume and replay."""
+    store: BaseStore | None
+    """The LangGraph store the graphs' nodes see as `runtime.store`: the orchestrator keeps its cases, RMAs and
+    follow-ups there, so a run resumed in another process finds them (None when opened read-only)."""
+
+
 @asynccontextmanager
-async def open_store(db: str | None, *, create: bool, read_only: bool = False) -> AsyncIterator[AsyncSqliteSaver]:
+async def open_store(db: str | None, *, create: bool, read_only: bool = False) -> AsyncIterator[Stores]:
     """Open the thread store at `db` (default: `default_db()`); only `create` makes a missing file.
 
     `read_only` opens it without write access and without creating tables, so a store the user may only read
-    (a shared or archived file) can still be shown.
+    (a shared or archived file) can still be shown. Checkpoints are written through a RedactingSerializer: a key
+    in a run's input never reaches the file.
     """
     path = store_path(db, create=create and not read_only)
     async with AsyncExitStack() as stack:
         try:
             if read_only:
-                saver = AsyncSqliteSaver(await _connect_read_only(stack, path))
+                saver = AsyncSqliteSaver(await _connect_read_only(stack, path), serde=RedactingSerializer())
+                store = None
             else:
-                saver = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
+                connection = await stack.enter_async_context(aiosqlite.connect(str(path)))
+                saver = AsyncSqliteSaver(connection, serde=RedactingSerializer())
                 await saver.setup()
+                store = await stack.enter_async_context(AsyncSqliteStore.from_conn_string(str(path)))
+                await store.setup()
+                await saver.conn.execute(_USAGE_TABLE)
         except (sqlite3.Error, OSError) as error:
             raise ThreadError(f"--db {path} is not a usable thread store ({error})") from None
-        yield saver
+        yield Stores(saver, store)
 
 
 async def _connect_read_only(stack: AsyncExitStack, path: Path) -> aiosqlite.Connection:
@@ -133,9 +166,37 @@ async def _probe(stack: AsyncExitStack, uri: str) -> aiosqlite.Connection:
     return connection
 
 
-def durable(workflow: Workflow, saver: AsyncSqliteSaver) -> Graph:
-    """Return the workflow's graph with `saver` as its checkpointer, every other compile option kept."""
-    return workflow.load().copy(update={"checkpointer": saver})
+_USAGE_TABLE = """
+CREATE TABLE IF NOT EXISTS workflows_usage (thread_id TEXT NOT NULL, recorded_at TEXT NOT NULL, usage TEXT NOT NULL)
+"""
+"""What each run or resume of a thread used (a Usage as JSON), so a resumed thread keeps to its budget."""
+
+
+async def spent(saver: AsyncSqliteSaver, thread: str) -> Usage:
+    """Return what all runs of `thread` used so far (nothing for a store from before usage was kept)."""
+    total = Usage()
+    try:
+        async with saver.conn.execute("SELECT usage FROM workflows_usage WHERE thread_id = ?", (thread,)) as rows:
+            async for (raw,) in rows:
+                total.add(Usage.from_dict(json.loads(raw)))
+    except sqlite3.OperationalError:  # a read-only store written before this table existed
+        pass
+    return total
+
+
+async def _record(saver: AsyncSqliteSaver, thread: str, meter: UsageMeter) -> None:
+    used = meter.run_total()
+    if used.calls:
+        now = datetime.now(UTC).isoformat()
+        await saver.conn.execute(
+            "INSERT INTO workflows_usage VALUES (?, ?, ?)", (thread, now, json.dumps(used.as_dict()))
+        )
+        await saver.conn.commit()
+
+
+def durable(workflow: Workflow, stores: Stores) -> Graph:
+    """Return the workflow's graph with the thread store's checkpointer and store, every other option kept."""
+    return workflow.load().copy(update={"checkpointer": stores.saver, "store": stores.store})
 
 
 def thread_config(thread: str, checkpoint: str | None = None) -> RunnableConfig:
@@ -173,28 +234,24 @@ def _hint(args: argparse.Namespace) -> str:
 async def _start(
     args: argparse.Namespace, workflow: Workflow, payload: dict[str, Any], context: Context, show: Show
 ) -> int:
-    async with open_store(args.db, create=True) as saver:
+    async with open_store(args.db, create=True) as stores:
         # Checked on the connection the run writes with, so the store is opened once.
-        existing = await saver.aget_tuple(thread_config(args.thread))
+        existing = await stores.saver.aget_tuple(thread_config(args.thread))
         if existing is not None:
             raise ThreadError(
                 f"thread {args.thread!r} already exists ({existing.metadata.get(WORKFLOW_KEY, '?')}); continue it "
                 f"with `workflows resume {_hint(args)}`, or pick a new --thread ID"
             )
-        graph = durable(workflow, saver)
-        config = _with_metadata(thread_config(args.thread), args.name, context)
-        try:
-            result = await graph.ainvoke(
-                payload, config, context=context, interrupt_before=args.interrupt_before or None
-            )
-        except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
-            return _failed(args, error)
-        return await _report(graph, args, workflow, dict(result or {}), show)
+        graph = durable(workflow, stores)
+        config = _with_metadata(thread_config(args.thread), args.name, context, args.interrupt_before)
+        return await _go(stores.saver, graph, args, workflow, payload, config, context, show, Usage())
 
 
 def _failed(args: argparse.Namespace, error: Exception) -> int:
     # Unlike a run without --thread, nothing is lost: the thread holds every step that finished, and resuming
     # starts again at the step that failed.
+    if args.debug:
+        traceback.print_exc()
     print(f"workflows: error: {llm.describe_error(error)}", file=sys.stderr)
     print(
         f"The thread keeps the steps that finished: workflows resume {_hint(args)} (after fixing the cause), "
@@ -204,31 +261,40 @@ def _failed(args: argparse.Namespace, error: Exception) -> int:
     return RUN_ERROR
 
 
-def _with_metadata(config: RunnableConfig, name: str, context: Context) -> RunnableConfig:
-    # Run metadata is copied into every checkpoint the run writes, so each one names its workflow.
-    return {**config, "metadata": {WORKFLOW_KEY: name, CONTEXT_KEY: context_to_json(context)}}
+def _with_metadata(config: RunnableConfig, name: str, context: Context, pauses: Sequence[str]) -> RunnableConfig:
+    # Run metadata is copied into every checkpoint the run writes, so each one names its workflow, its settings
+    # and where it was asked to pause.
+    metadata = {WORKFLOW_KEY: name, CONTEXT_KEY: context_to_json(context), PAUSES_KEY: json.dumps(list(pauses))}
+    return {**config, "metadata": metadata}
 
 
 async def _report(
-    graph: Graph, args: argparse.Namespace, workflow: Workflow, result: dict[str, Any], show: Show
+    graph: Graph,
+    args: argparse.Namespace,
+    workflow: Workflow,
+    result: dict[str, Any],
+    show: Show,
+    usage: dict[str, Any],
 ) -> int:
     state = await graph.aget_state(thread_config(args.thread))
     checkpoint = state.config["configurable"]["checkpoint_id"]
     where = {"thread": args.thread, "checkpoint": checkpoint}
     if not state.next:
-        show(args, workflow, [result], where)
+        show(args, workflow, [result], {**where, "usage": usage})
         return 0
     waiting = _waiting(state.next)
     if args.json:
         paused = {"workflow": args.name, "status": "paused", **where, "paused_before": list(state.next)}
-        print(json.dumps({**paused, "values": state.values}, indent=2, ensure_ascii=False, default=str))
+        values = as_data(state.values)
+        shown = {**paused, "values": values, "usage": usage}
+        print(llm.redact(json.dumps(shown, indent=2, ensure_ascii=False, default=str)))
         return 0
     lines = [
         f"Paused before {waiting} (workflow {args.name}, thread {args.thread}, checkpoint {checkpoint}).",
         f"Inspect: workflows history {_hint(args)}",
         f"Resume:  workflows resume {_hint(args)}",
     ]
-    print("\n".join(lines))
+    print(llm.redact("\n".join(lines)))
     return 0
 
 
@@ -238,11 +304,14 @@ async def _thread(saver: AsyncSqliteSaver, thread: str) -> tuple[Workflow, str, 
     metadata: dict[str, Any] = {}
     # An edit (`resume --set`, Studio's state editor) writes a checkpoint without the run's metadata; when the
     # run after it fails, that edit stays the newest checkpoint, so look past it to the last one a run wrote.
-    async for checkpoint in saver.alist(thread_config(thread)):
-        seen = True
-        if WORKFLOW_KEY in checkpoint.metadata:
-            metadata = dict(checkpoint.metadata)
-            break
+    # aclosing: leaving the loop early must close the saver's generator now, while its connection is still open.
+    listing = cast(AsyncGenerator[CheckpointTuple, None], saver.alist(thread_config(thread)))
+    async with aclosing(listing) as checkpoints:
+        async for checkpoint in checkpoints:
+            seen = True
+            if WORKFLOW_KEY in checkpoint.metadata:
+                metadata = dict(checkpoint.metadata)
+                break
     if not seen:
         raise ThreadError(f"unknown thread {thread!r}; start one with: workflows run NAME TEXT --thread {thread}")
     name = metadata.get(WORKFLOW_KEY)
@@ -268,28 +337,53 @@ async def _find_checkpoint(graph: Graph, thread: str, wanted: str) -> RunnableCo
 
 
 def _updates(graph: Graph, items: Sequence[str]) -> dict[str, Any]:
-    keys = [key for key in graph.builder.channels if not key.startswith("__")]
+    """Read `--set KEY=VALUE` edits, each checked against the type the state declares for KEY.
+
+    VALUE is JSON, else text; a JSON value of the wrong type is taken as text when the key holds text
+    (`--set query=42` sets the query "42"). A value that fits neither is refused, so a thread is never left
+    holding state its nodes cannot read.
+    """
+    hints = typing.get_type_hints(graph.builder.state_schema, include_extras=True)
+    keys = [key for key in graph.builder.channels if not key.startswith("__") and key in hints]
     updates: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
-        if not sep or key.strip() not in keys:
+        key = key.strip()
+        if not sep or key not in keys:
             raise ThreadError(f"--set expects KEY=VALUE with KEY one of: {', '.join(keys)}; got {item!r}")
         try:
-            updates[key.strip()] = json.loads(raw)
+            value = json.loads(raw)
         except json.JSONDecodeError:
-            updates[key.strip()] = raw
+            value = raw
+        adapter = _state_type(hints[key])
+        try:
+            updates[key] = adapter.validate_python(value, strict=True)
+        except ValidationError as error:
+            try:
+                updates[key] = adapter.validate_python(raw, strict=True)
+            except ValidationError:
+                problem = error.errors()[0]["msg"]
+                raise ThreadError(f"--set {key}: {problem} (got {value!r})") from None
     return updates
 
 
+def _state_type(hint: Any) -> TypeAdapter[Any]:
+    if typing.get_origin(hint) in (typing.NotRequired, typing.Required):
+        hint = typing.get_args(hint)[0]
+    return TypeAdapter(hint)
+
+
 async def _resume(args: argparse.Namespace, show: Show) -> int:
-    async with open_store(args.db, create=False) as saver:
-        workflow, name, context = await _thread(saver, args.thread)
+    async with open_store(args.db, create=False) as stores:
+        workflow, name, context = await _thread(stores.saver, args.thread)
         args.name = name
-        graph = durable(workflow, saver)
+        graph = durable(workflow, stores)
         nodes = node_names([graph])
         check_nodes("--interrupt-before", name, nodes, args.interrupt_before)
         if args.model:
             context = dataclasses.replace(context, model=args.model)
+        budget = {"max_tokens": args.max_tokens, "max_cost": args.max_cost}
+        context = dataclasses.replace(context, **{key: value for key, value in budget.items() if value is not None})
         config = thread_config(args.thread)
         if args.checkpoint:
             config = await _find_checkpoint(graph, args.thread, args.checkpoint)
@@ -306,16 +400,54 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
                 config = await graph.aupdate_state(config, updates)
             except InvalidUpdateError as error:
                 raise ThreadError(f"--set: {error}") from None
-        try:
-            result = await graph.ainvoke(
-                None,
-                _with_metadata(config, name, context),
-                context=context,
-                interrupt_before=args.interrupt_before or None,
-            )
-        except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
-            return _failed(args, error)
-        return await _report(graph, args, workflow, dict(result or {}), show)
+        earlier = await spent(stores.saver, args.thread)
+        config = _with_metadata(config, name, context, args.interrupt_before)
+        return await _go(stores.saver, graph, args, workflow, None, config, context, show, earlier)
+
+
+async def _go(
+    saver: AsyncSqliteSaver,
+    graph: Graph,
+    args: argparse.Namespace,
+    workflow: Workflow,
+    payload: dict[str, Any] | None,
+    config: RunnableConfig,
+    context: Context,
+    show: Show,
+    earlier: Usage,
+) -> int:
+    """Run (payload) or resume (None) the thread with progress and a meter; report how it ended."""
+    meter = UsageMeter.for_context(context, spent=earlier)
+    progress = choose(args.quiet)
+    try:
+        result = await stream_run(
+            graph,
+            payload,
+            config,
+            context,
+            meter,
+            progress,
+            interrupt_before=args.interrupt_before,
+            stream_text=args.stream,
+        )
+    except BudgetSpent as stop:
+        progress.close()
+        await _record(saver, args.thread, meter)
+        checkpoint = (await graph.aget_state(thread_config(args.thread))).config["configurable"]["checkpoint_id"]
+        limit = "--max-tokens N" if stop.reason.startswith("the token") else "--max-cost USD"
+        hint = (
+            f"The thread keeps the steps that finished; continue with a larger budget: "
+            f"workflows resume {_hint(args)} {limit}"
+        )
+        where = {"thread": args.thread, "checkpoint": checkpoint}
+        return report_budget_stop(args, stop, usage_report([meter], earlier), where, hint)
+    except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
+        progress.close()
+        await _record(saver, args.thread, meter)
+        return _failed(args, error)
+    progress.close()
+    await _record(saver, args.thread, meter)
+    return await _report(graph, args, workflow, result, show, usage_report([meter], earlier))
 
 
 _QUIET = {"input": "(input received)", "fork": "(copy of the checkpoint it branches off, to replay from)"}
@@ -334,7 +466,7 @@ def history_rows(snapshots: Sequence[StateSnapshot]) -> list[dict[str, Any]]:
         parent = by_id.get(parent_id) if parent_id else None
         # A task's result is what it wrote; the parent's tasks are the ones that ran to make this checkpoint.
         ran = [
-            {"node": task.name, "wrote": task.result}
+            {"node": task.name, "wrote": as_data(task.result)}
             for task in (parent.tasks if parent else ())
             if task.result is not None
         ]
@@ -366,23 +498,33 @@ def failures(snapshot: StateSnapshot) -> list[dict[str, str]]:
 
 
 def status(snapshot: StateSnapshot) -> str:
-    """Tell how a thread's latest checkpoint stands: "finished", "paused" (an interrupt) or "failed" (an error)."""
+    """Tell how a thread's latest checkpoint stands.
+
+    "finished"; "failed" (a node raised); "paused" (before a node the run was asked to pause before, or a thread
+    this CLI did not start, such as Studio's); "interrupted" (the run stopped before another node: the process
+    was killed or crashed). Resuming continues all but a finished thread.
+    """
     if not snapshot.next:
         return "finished"
-    return "failed" if failures(snapshot) else "paused"
+    if failures(snapshot):
+        return "failed"
+    pauses = (snapshot.metadata or {}).get(PAUSES_KEY)
+    if isinstance(pauses, str) and not set(snapshot.next) & set(json.loads(pauses)):
+        return "interrupted"
+    return "paused"
 
 
 async def _history(args: argparse.Namespace) -> int:
-    async with open_store(args.db, create=False, read_only=True) as saver:
-        workflow, name, _ = await _thread(saver, args.thread)
-        graph = durable(workflow, saver)
+    async with open_store(args.db, create=False, read_only=True) as stores:
+        workflow, name, _ = await _thread(stores.saver, args.thread)
+        graph = durable(workflow, stores)
         rows = history_rows([snapshot async for snapshot in graph.aget_state_history(thread_config(args.thread))])
         latest = await graph.aget_state(thread_config(args.thread))
     ending = status(latest)
     errors = failures(latest)
     if args.json:
         shown = {"workflow": name, "thread": args.thread, "status": ending, "errors": errors}
-        print(json.dumps({**shown, "checkpoints": rows}, indent=2, ensure_ascii=False, default=str))
+        print(llm.redact(json.dumps({**shown, "checkpoints": rows}, indent=2, ensure_ascii=False, default=str)))
         return 0
     lines = [f"Thread {args.thread}: workflow {name}, {len(rows)} checkpoints, oldest first."]
     previous = None
@@ -401,6 +543,11 @@ async def _history(args: argparse.Namespace) -> int:
         lines.append("Finished.")
     elif ending == "paused":
         lines.append(f"Paused before: {_waiting(latest.next)}.")
+    elif ending == "interrupted":
+        lines.append(
+            f"Interrupted before {_waiting(latest.next)}: the run stopped without finishing (its process was "
+            f"killed or crashed). Resume continues it: workflows resume {_hint(args)}"
+        )
     else:
         stopped = "; ".join(f"{failed['node']}: {failed['error'][:300]}" for failed in errors)
         lines.append(
@@ -408,5 +555,80 @@ async def _history(args: argparse.Namespace) -> int:
             f"workflows resume {_hint(args)}"
         )
     lines.append(f"Replay or fork from a checkpoint: workflows resume {_hint(args)} --checkpoint ID [--set KEY=VALUE]")
-    print("\n".join(lines))
+    print(llm.redact("\n".join(lines)))
+    return 0
+
+
+async def thread_rows(stores: Stores) -> list[dict[str, Any]]:
+    """Describe every thread of a store, newest first: workflow, status, last step, time and what it used."""
+    saver = stores.saver
+    async with saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
+        ids = [thread for (thread,) in await cursor.fetchall()]
+    rows = []
+    for thread in ids:
+        try:
+            workflow, name, _ = await _thread(saver, thread)
+        except ThreadError:  # a thread of no registered workflow (Studio's, or an older version's)
+            latest = await saver.aget_tuple(thread_config(thread))
+            when = latest.checkpoint["ts"] if latest else ""
+            rows.append({"thread": thread, "workflow": None, "status": "unknown", "step": None, "updated": when})
+            continue
+        state = await durable(workflow, stores).aget_state(thread_config(thread))
+        rows.append(
+            {
+                "thread": thread,
+                "workflow": name,
+                "status": status(state),
+                "step": (state.metadata or {}).get("step"),
+                "next": list(state.next),
+                "updated": state.created_at,
+                "usage": (await spent(saver, thread)).as_dict(),
+            }
+        )
+    return sorted(rows, key=lambda row: str(row["updated"]), reverse=True)
+
+
+async def _threads(args: argparse.Namespace) -> int:
+    async with open_store(args.db, create=False, read_only=True) as stores:
+        rows = await thread_rows(stores)
+    if args.json:
+        print(json.dumps({"threads": rows}, indent=2, ensure_ascii=False, default=str))
+        return 0
+    if not rows:
+        print("No threads; start one with: workflows run NAME TEXT --thread ID")
+        return 0
+    table = [("thread", "workflow", "status", "step", "updated", "tokens", "cost")]
+    for row in rows:
+        used = Usage.from_dict(row.get("usage") or {})
+        waiting = f" before {_waiting(row['next'])}" if row.get("next") and row["status"] == "paused" else ""
+        cost = "?" if used.cost is None else f"${used.cost:.4f}"
+        table.append(
+            (
+                row["thread"],
+                row["workflow"] or "?",
+                row["status"] + waiting,
+                str(row["step"] if row["step"] is not None else "?"),
+                str(row["updated"] or "")[:19].replace("T", " "),
+                f"{used.total_tokens:,}",
+                cost,
+            )
+        )
+    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+async def _delete(args: argparse.Namespace) -> int:
+    async with open_store(args.db, create=False) as stores:
+        saver = stores.saver
+        if await saver.aget_tuple(thread_config(args.delete)) is None:
+            raise ThreadError(f"unknown thread {args.delete!r}; see workflows threads")
+        await saver.adelete_thread(args.delete)
+        await saver.conn.execute("DELETE FROM workflows_usage WHERE thread_id = ?", (args.delete,))
+        await saver.conn.commit()
+    if args.json:
+        print(json.dumps({"deleted": args.delete}))
+    else:
+        print(f"Deleted thread {args.delete}.")
     return 0

@@ -1,7 +1,9 @@
-"""Bounding how many model calls the branches of a fan-out make at once."""
+"""Bounding how many model calls run at the same time."""
 
 import asyncio
+import contextlib
 import weakref
+from contextlib import AbstractAsyncContextManager
 
 from langgraph.runtime import Runtime
 
@@ -12,14 +14,15 @@ _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.
 )
 
 
-def fan_out_slots(runtime: Runtime[Context] | None) -> asyncio.Semaphore:
-    """Return the semaphore that bounds parallel branches to the context's `max_concurrency`.
+def call_slots(runtime: Runtime[Context] | None) -> AbstractAsyncContextManager[object]:
+    """Return what a model call attempt holds while it runs: one of `max_concurrency` slots (none outside a run).
 
-    Send branches of one step run as tasks on one event loop, so a semaphore per loop and bound is what
-    keeps them to the bound: pass it as `call_with_retries(..., slots=...)`, which holds a slot per attempt.
-    Runs sharing a loop (a server) with the same bound share the slots, which also shields a provider's
-    rate limit. LangGraph's own `max_concurrency` run config bounds every node, not just the fan-out.
+    The guard takes a slot per attempt, so a call waiting out its backoff does not keep a sibling branch from
+    calling the model. Send branches of one step run as tasks on one event loop, so one semaphore per loop and
+    bound is what keeps them to the bound; runs sharing a loop (a server) with the same bound share the slots.
     """
+    if runtime is None:
+        return contextlib.nullcontext()
     limit = max(1, context_of(runtime).max_concurrency)
     per_loop = _slots.setdefault(asyncio.get_running_loop(), {})
     if limit not in per_loop:

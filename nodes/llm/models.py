@@ -9,8 +9,11 @@ from functools import lru_cache
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
 
+from nodes.llm import usage
 from nodes.llm.errors import ModelSetupError
+from nodes.llm.guard import guarded
 from nodes.llm.keys import BASE_URL_VARIABLE, find_api_key, redact
+from nodes.llm.prices import PRICES_VARIABLE, load_prices, price_of
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
 from state.context import AUTO, OFFLINE, Context, context_of
 
@@ -51,7 +54,7 @@ def build_model(spec: str, temperature: float = 0.0) -> BuiltModel:
     if resolved == OFFLINE:
         if spec == AUTO:
             _announce_offline()
-        return BuiltModel(OfflineChatModel(), OFFLINE_LABEL)
+        return BuiltModel(_offline(), OFFLINE_LABEL)
     name = gemini_name(resolved)
     if name is not None:
         key = find_api_key()
@@ -64,14 +67,21 @@ def build_model(spec: str, temperature: float = 0.0) -> BuiltModel:
     return BuiltModel(_init_chat_model(resolved, temperature), resolved)
 
 
+@lru_cache(maxsize=1)
+def _offline() -> BaseChatModel:
+    return guarded(OfflineChatModel())
+
+
 @lru_cache(maxsize=16)
 def _gemini(name: str, temperature: float, key: str, base_url: str | None) -> BaseChatModel:
     from langchain_google_genai import ChatGoogleGenerativeAI
 
-    # No client-side retries: the graph's RetryPolicy retries transient failures with backoff, and an
-    # unreachable network must end in seconds, not after the client's default half-minute of retries.
-    return ChatGoogleGenerativeAI(
-        model=name, google_api_key=key, temperature=temperature, max_retries=1, timeout=120, base_url=base_url
+    # No client-side retries: the guard retries transient failures (nodes.llm.retry), honouring Retry-After and
+    # the run's deadline; the client's own retries would multiply the attempts and hide the faults.
+    return guarded(
+        ChatGoogleGenerativeAI(
+            model=name, google_api_key=key, temperature=temperature, max_retries=1, timeout=120, base_url=base_url
+        )
     )
 
 
@@ -80,7 +90,7 @@ def _init_chat_model(spec: str, temperature: float) -> BaseChatModel:
     from langchain.chat_models import init_chat_model  # a dependency; imported here because it is slow to load
 
     try:
-        return init_chat_model(spec, temperature=temperature)
+        model = init_chat_model(spec, temperature=temperature)
     except ImportError as missing:
         raise ModelSetupError(f"Model {spec!r} needs its provider package installed: {missing}") from missing
     except ValueError as unknown:
@@ -88,6 +98,7 @@ def _init_chat_model(spec: str, temperature: float) -> BaseChatModel:
             f"Unknown model {spec!r}: use 'offline', 'auto', a Gemini name such as {GEMINI_DEFAULT!r}, "
             f"or 'provider:model' ({redact(str(unknown)).splitlines()[0]})"
         ) from unknown
+    return guarded(model)
 
 
 _announced = False
@@ -109,16 +120,43 @@ def model_for(context: Context, node: str) -> BuiltModel:
     """Return the chat model a node should call under `context` (a Python model object unless overridden)."""
     if node not in context.node_models and context.chat_model is not None:
         model = context.chat_model
-        return BuiltModel(model, getattr(model, "model_name", None) or f"custom:{type(model).__name__}")
+        label = getattr(model, "model_name", None) or f"custom:{type(model).__name__}"
+        return BuiltModel(guarded(model), label)
     return build_model(spec_for(context, node), context.temperature)
 
 
 async def chat_model(runtime: Runtime[Context] | None, node: str) -> BuiltModel:
-    """Return the chat model for `node`; built in a thread, as building may read files (.env, certificates)."""
-    return await asyncio.to_thread(model_for, context_of(runtime), node)
+    """Return the chat model for `node`; built in a thread, as building may read files (.env, certificates).
+
+    Raises usage.BudgetSpent instead when the run's budget (Context.max_tokens, max_cost) is spent.
+    """
+    context = context_of(runtime)
+    usage.watch(context, node)
+    return await asyncio.to_thread(_loaded_model_for, context, node)
+
+
+def _loaded_model_for(context: Context, node: str) -> BuiltModel:
+    # The key lookup reads .env once per process; done here, off the event loop, before any reply needs redacting.
+    find_api_key()
+    return model_for(context, node)
 
 
 def check_context(context: Context, nodes: list[str]) -> None:
-    """Build every model a run will use, so setup errors (ModelSetupError) surface before the run starts."""
+    """Build every model a run will use, so setup errors (ModelSetupError) surface before the run starts.
+
+    With a cost budget, every model must also have a known price (a budget that cannot be counted is no budget).
+    """
+    prices = load_prices()
     for node in nodes:
-        model_for(context, node)
+        built = model_for(context, node)
+        if context.max_cost is not None and price_of(priced_name(built), prices) is None:
+            raise ModelSetupError(
+                f"max_cost needs the price of {built.label} (node {node}), which is not in the price table: "
+                f"add it to a JSON file named by ${PRICES_VARIABLE}, such as "
+                '{"MODEL": {"input": 0.3, "output": 2.5}} (dollars per million tokens)'
+            )
+
+
+def priced_name(built: BuiltModel) -> str:
+    """Return the name a model is priced by: "offline" for the offline model, else its label."""
+    return "offline" if isinstance(built.model, OfflineChatModel) else built.label
