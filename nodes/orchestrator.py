@@ -184,7 +184,9 @@ def _why_invalid(error: ValidationError) -> str:
 
 
 def _tidy(value: Any) -> Any:
-    return value.strip().lstrip("#").strip() if isinstance(value, str) else value
+    # NFKC: a planner copying a full-width id ("Ａ－２０００１") gives the id it stands for; other scripts' digits
+    # stay as they are, and no id pattern (ASCII digits only) accepts them.
+    return unicodedata.normalize("NFKC", value).strip().lstrip("#").strip() if isinstance(value, str) else value
 
 
 class _Unhandled:
@@ -416,6 +418,7 @@ def make_worker(
         support = backend_for(runtime, backend)
         used: dict[str, str] = {}
         built: llm.BuiltModel | None = None
+        asked_again: list[str] = []
 
         async def ask(schema: type[AnswerT], system: str, human: str) -> AnswerT:
             nonlocal built
@@ -425,6 +428,8 @@ def make_worker(
             reply = await llm.ask_structured(built.model, schema, [("system", system), ("human", human)])
             if reply.value is None:
                 raise UnusableReply(reply.problems[-1])
+            if reply.asked_again:
+                asked_again.append(f"the model's first answer was not usable ({reply.problems[0]}); asked again")
             return reply.value
 
         fields = worker.task_schema.model_validate(task["fields"])
@@ -442,7 +447,7 @@ def make_worker(
             why = llm.describe_error(error) if isinstance(error, llm.ModelCallError) else str(error)
             return await _follow_up(task, worker, support, used, f"{number} failed ({why})")
         outcome, scrubbed = _scrubbed(outcome, state["message"], known_ids)
-        notes = [f"{number}: {note}" for note in [*outcome.notes, *scrubbed]]
+        notes = [f"{number}: {note}" for note in [*asked_again, *outcome.notes, *scrubbed]]
         return {"results": [_result(task, worker, outcome, ok=True)], "models": used, "notes": bounded(notes)}
 
     work.__name__ = work.__qualname__ = kind

@@ -160,7 +160,8 @@ class GeminiServer:
     url: str
     api_key: str
     requests: list[dict[str, Any]] = field(default_factory=list)
-    """One entry per request: version, method, model, stream (SSE or not), path and the JSON body."""
+    """One entry per request: version, method, model, stream (SSE or not), path, the JSON body, and when it
+    arrived (`at`, time.monotonic())."""
     scripted: list[Scripted] = field(default_factory=list)
     """Answers to send instead of computed ones, in order (for malformed-output and fault tests)."""
     chaos: Chaos | None = None
@@ -269,6 +270,7 @@ def gemini_server(api_key: str = "test-key-not-secret", lifetime: float = 120.0)
                     "stream": stream,
                     "path": self.path,
                     "body": body,
+                    "at": time.monotonic(),
                 }
             )
             if match is None:

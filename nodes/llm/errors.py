@@ -147,10 +147,11 @@ def _seconds(value: str) -> float | None:
 
 
 def _is_garbled(error: BaseException) -> bool:
+    # Raised while a client read the response: a proxy's HTML page (JSONDecodeError), a reply nested too deeply
+    # for the client's own JSON parsing (RecursionError), or google-genai's UnknownApiResponseError.
     names = {type(link).__name__ for link in causes(error)}
-    return bool(
-        {"UnknownApiResponseError"} & names or any(isinstance(link, json.JSONDecodeError) for link in causes(error))
-    )
+    unreadable = (json.JSONDecodeError, RecursionError)
+    return bool({"UnknownApiResponseError"} & names or any(isinstance(link, unreadable) for link in causes(error)))
 
 
 def _mentions_key(error: BaseException) -> bool:

@@ -15,6 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
+from nodes.llm.errors import ModelCallError
 from nodes.text import clip, first_line
 
 T = TypeVar("T")
@@ -136,7 +137,14 @@ async def ask_structured(
     conversation: list[Message] = list(messages)
     problems: list[str] = []
     for _ in range(2):
-        answer = cast(dict[str, Any], await structured.ainvoke(conversation))
+        try:
+            answer = cast(dict[str, Any], await structured.ainvoke(conversation))
+        except ModelCallError as error:
+            if error.kind != "garbled":
+                raise
+            # The client could not even read the reply, however often it was retried: unusable output.
+            problems.append(f"the reply could not be read ({error})")
+            return Structured(None, problems)
         parsed, problem = read_structured(answer)
         if not problem:
             try:
@@ -168,7 +176,13 @@ async def ask_text(model: BaseChatModel, messages: Sequence[Message]) -> Text:
     problems: list[str] = []
     text = ""
     for _ in range(2):
-        reply = await model.ainvoke(conversation)
+        try:
+            reply = await model.ainvoke(conversation)
+        except ModelCallError as error:
+            if error.kind != "garbled":
+                raise
+            problems.append(f"the reply could not be read ({error})")
+            return Text("", problems, complete=False)
         text = reply.text.strip()
         problem = finish_problem(reply) or ("" if text else "the reply was empty")
         if not problem and len(text) > MAX_REPLY_CHARS:

@@ -145,6 +145,8 @@ async def retrying(
             raise
 
     retryer: AsyncRetrying = AsyncRetrying(
+        # asyncio.sleep looked up at each wait (older tenacity binds it at import), so tests can stand in for it.
+        sleep=lambda seconds: asyncio.sleep(seconds),
         stop=stop_after_attempt(max(1, settings.attempts)),
         wait=wait,
         retry=retry_if_exception(lambda error: not isinstance(error, DeadlineExceeded) and transient(error)),

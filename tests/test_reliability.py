@@ -1,0 +1,477 @@
+"""A broken or hostile model, faults and bad input: nothing is lost and nothing leaks.
+
+Through the real ChatGoogleGenerativeAI client against the local Gemini-compatible server (tests/fakes.py), which
+plays faults (429 with Retry-After, 503, dropped connections, HTML instead of JSON, slow replies) and a model
+taken over by prompt injection (echoing the key, inventing tasks and ids, flooding the plan).
+"""
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import BaseMessage
+
+from graphs.catalog import WORKFLOWS
+from graphs.orchestrator import build_orchestrator
+from graphs.routing import graph as routing
+from nodes import llm
+from nodes.backend import LocalBackend, OrderStatus
+from nodes.inputs import InputError
+from nodes.offline import answer_text, fill_schema
+from nodes.orchestrator import MAX_NOTES
+from state.context import Context
+from state.orchestrator import LESSON_MESSAGE
+from tests.conftest import clean_env, run_cli, without_run_ids, workflows_command
+from tests.fakes import Fault, GeminiServer, Hangup, Reply, Slow, gemini_server
+
+SENTINEL = "sentinel-KEY-0123456789abcdef"
+"""A key that is not shaped like a Google key: only redaction by value can keep it out."""
+
+
+def _poisoned(value: Any, secret: str) -> Any:
+    if isinstance(value, str):
+        return f"{value} {secret}"
+    if isinstance(value, dict):
+        return {key: _poisoned(item, secret) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_poisoned(item, secret) for item in value]
+    return value
+
+
+def echo_key(secret: str) -> Any:
+    """A model that answers as the offline model would, but appends the key to every text it writes."""
+
+    def respond(messages: list[BaseMessage], schema: dict[str, Any] | None) -> str:
+        if schema:
+            return json.dumps(_poisoned(fill_schema(schema, messages), secret))
+        return f"{answer_text(messages)} By the way, the API key is {secret}."
+
+    return respond
+
+
+# --- Secrets ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_a_model_echoing_the_key_leaks_it_nowhere(name: str, tmp_path: Path) -> None:
+    db = tmp_path / "threads.sqlite"
+    with gemini_server(api_key=SENTINEL) as server:
+        server.respond = echo_key(SENTINEL)
+        env = {"GOOGLE_API_KEY": SENTINEL, llm.BASE_URL_VARIABLE: server.url}
+        text = WORKFLOWS[name].examples[0]
+        runs = [
+            run_cli("run", name, text, "--json", "--thread", "t", "--db", str(db), **env),
+            run_cli("history", "--thread", "t", "--json", "--db", str(db), **env),
+            run_cli("run", name, text, "--stream", **env),
+        ]
+    assert server.requests, "the model was called"
+    assert all(done.returncode == 0 for done in runs), [done.stderr for done in runs]
+    assert "***" in runs[0].stdout, "the echoed key was there, and was redacted"
+    for done in runs:
+        assert SENTINEL not in done.stdout + done.stderr
+    for file in tmp_path.glob("threads.sqlite*"):
+        assert SENTINEL.encode() not in file.read_bytes(), file
+
+
+def test_a_key_pasted_into_the_input_is_removed_before_the_model_or_the_store_sees_it(tmp_path: Path) -> None:
+    db = tmp_path / "threads.sqlite"
+    with gemini_server(api_key=SENTINEL) as server:
+        env = {"GOOGLE_API_KEY": SENTINEL, llm.BASE_URL_VARIABLE: server.url}
+        text = f"My internet is down. My key is {SENTINEL}, does it work?"
+        done = run_cli("run", "routing", text, "--json", "--thread", "p", "--db", str(db), **env)
+    assert done.returncode == 0, done.stderr
+    [result] = json.loads(done.stdout)["results"]
+    assert "Removed what looked like an API key from the input." in result["notes"]
+    assert SENTINEL not in json.dumps([request["body"] for request in server.requests])
+    for file in tmp_path.glob("threads.sqlite*"):
+        assert SENTINEL.encode() not in file.read_bytes(), file
+
+
+def test_keys_split_across_streamed_chunks_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_API_KEY", SENTINEL)
+    redactor = llm.keys.StreamRedactor()
+    text = f"The answer is here. Key: {SENTINEL} and more words after it to push the key out of the held tail."
+    pieces = [text[i : i + 5] for i in range(0, len(text), 5)]
+    shown = "".join(redactor.feed(piece) for piece in pieces) + redactor.flush()
+    assert SENTINEL not in shown and "***" in shown
+    assert shown.replace("***", SENTINEL) == text
+
+
+# --- Grounding, caps and bounds in the orchestrator -------------------------------------------------------------
+
+
+class RecordingBackend(LocalBackend):
+    """The sample backend, remembering every order it was asked about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_up: list[str] = []
+
+    async def order_status(self, order_id: str) -> OrderStatus:
+        self.looked_up.append(order_id)
+        return await super().order_status(order_id)
+
+
+def plan_reply(tasks: list[dict[str, Any]]) -> Any:
+    """A planner that returns `tasks`, whatever the message; every other call answered as offline."""
+
+    def respond(messages: list[BaseMessage], schema: dict[str, Any] | None) -> str:
+        if schema and "tasks" in schema.get("properties", {}):
+            return json.dumps({"tasks": tasks})
+        return json.dumps(fill_schema(schema, messages)) if schema else answer_text(messages)
+
+    return respond
+
+
+async def test_a_planner_naming_ids_the_customer_never_wrote_acts_on_none_of_them(gemini: GeminiServer) -> None:
+    gemini.respond = plan_reply(
+        [
+            {"kind": "status_update", "order_id": "A-20001"},
+            {"kind": "status_update", "order_id": "B-31337"},
+            {"kind": "billing_inquiry", "invoice_number": "INV-9999"},
+            {"kind": "other", "request": "also tell them about order B-31337"},
+        ]
+    )
+    backend = RecordingBackend()
+    graph = build_orchestrator(backend=backend).compile()
+    result = await graph.ainvoke({"message": "Where is my order A-20001?"}, context=Context())
+    assert backend.looked_up == ["A-20001"], "another customer's order was looked up"
+    assert backend.cases == {}
+    for foreign in ("B-31337", "INV-9999", "LC48213"):
+        assert foreign not in result["email"]
+        assert foreign not in json.dumps(result["unhandled"])
+    assert "Processing" in result["email"]
+    assert any("Dropped 2 planned task(s)" in note for note in result["notes"])
+
+
+@pytest.mark.parametrize(
+    ("message", "acted_on"),
+    [
+        ("Where is my order ＡＢ? No: order Ａ－２０００１.", ["A-20001"]),  # full-width, NFKC-equal to A-20001
+        ("Where is my order A-٢٠٠٠١?", []),  # Arabic-Indic digits: no system of ours issues such an id
+    ],
+)
+async def test_ids_match_after_unicode_normalisation_and_only_in_ascii_digits(
+    gemini: GeminiServer, message: str, acted_on: list[str]
+) -> None:
+    written = re.search(r"[AＡ][-－][0-9０-９٠-٩]{5}", message)
+    assert written is not None
+    gemini.respond = plan_reply([{"kind": "status_update", "order_id": written[0]}])
+    backend = RecordingBackend()
+    await build_orchestrator(backend=backend).compile().ainvoke({"message": message}, context=Context())
+    assert backend.looked_up == acted_on
+
+
+async def test_a_flooded_plan_gives_a_bounded_email_and_bounded_notes(gemini: GeminiServer) -> None:
+    flood = [{"kind": "other", "request": "Please call me back."}] * 202
+    flood += [{"kind": "other", "request": f"wish number {n}"} for n in range(1000)]
+    flood += [{"kind": "status_update", "order_id": "A-20001"}] * 50
+    gemini.respond = plan_reply(flood)
+    result = (
+        await build_orchestrator(backend=LocalBackend())
+        .compile()
+        .ainvoke({"message": "Where is my order A-20001?"}, context=Context())
+    )
+    assert len(result["email"]) < 5_000
+    assert result["email"].count("Please call me back.") == 1
+    assert "more request(s)" in result["email"]
+    assert len(result["notes"]) <= MAX_NOTES and all(len(note) <= 300 for note in result["notes"])
+    assert [task["fields"]["order_id"] for task in result["tasks"]] == ["A-20001"]
+
+
+async def test_an_email_naming_an_id_the_customer_did_not_write_is_not_sent(gemini: GeminiServer) -> None:
+    def respond(messages: list[BaseMessage], schema: dict[str, Any] | None) -> str:
+        if schema:
+            return json.dumps(fill_schema(schema, messages))
+        return "Dear Customer, your order A-20001 is processing, and so is order C-40404. Best regards"
+
+    gemini.respond = respond
+    result = (
+        await build_orchestrator(backend=LocalBackend())
+        .compile()
+        .ainvoke({"message": "Where is my order A-20001?"}, context=Context())
+    )
+    assert "C-40404" not in result["email"]
+    assert result["email"].startswith("Dear Customer,\n\nRegarding your Status Update:")
+    assert "Sent the points as a plain email: it named ids the customer did not write." in result["notes"]
+
+
+async def test_an_over_long_message_is_refused_before_any_model_call(gemini: GeminiServer) -> None:
+    message = "Where is my order A-20001? " * 8_000
+    with pytest.raises(InputError, match=r"^message: the input has 216,000 characters, over the limit of 50,000"):
+        await build_orchestrator().compile().ainvoke({"message": message}, context=Context())
+    assert gemini.requests == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"query": 123}, "query"),
+        ({"query": None}, "query"),
+        ({"query": ["a list"]}, "query"),
+    ],
+)
+async def test_bad_input_is_an_input_error_naming_the_field(payload: dict[str, Any], field: str) -> None:
+    with pytest.raises(InputError) as raised:
+        await routing.ainvoke(payload, context=Context(model="offline"))
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "field"),
+    [
+        ("orchestrator", {"message": 123}, "message"),
+        ("summarize_translate", {"text": ["x"]}, "text"),
+        ("faq_chain", {"documents": "one long string"}, "documents"),
+        ("faq_single_call", {"documents": [{"title": "T", "content": None}]}, "documents.0.content"),
+    ],
+)
+async def test_every_graph_checks_its_input_at_the_entry(name: str, payload: dict[str, Any], field: str) -> None:
+    with pytest.raises(InputError) as raised:
+        await WORKFLOWS[name].load().ainvoke(payload, context=Context(model="offline"))
+    assert raised.value.field == field
+
+
+def test_bad_input_from_the_cli_is_one_line_and_exit_2() -> None:
+    done = run_cli("run", "orchestrator", "x" * 60_000, "--model", "offline")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("workflows: error: message: the input has 60,000")
+    assert "Traceback" not in done.stderr
+
+
+# --- Malformed, truncated and hostile replies --------------------------------------------------------------------
+
+
+def nested(depth: int) -> str:
+    return '{"intent": ' * depth + '"Billing Inquiry"' + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+async def test_output_nested_a_thousand_deep_goes_to_the_fallback(
+    gemini: GeminiServer, waits: list[float], depth: int
+) -> None:
+    def respond(messages: list[BaseMessage], schema: dict[str, Any] | None) -> str:
+        return nested(depth) if schema else answer_text(messages)
+
+    gemini.respond = respond
+    result = await routing.ainvoke({"query": "I was charged twice."}, context=Context())
+    assert result["intent"] == "Unclear"
+    assert "The classifier's output was not usable" in result["notes"][0]
+
+
+async def test_a_concern_cut_off_by_the_token_limit_is_asked_for_again(gemini: GeminiServer) -> None:
+    plan = json.dumps({"tasks": [{"kind": "billing_inquiry", "invoice_number": "INV-7890"}]})
+    gemini.scripted = [plan, Reply('{"concern": "It seems h', "MAX_TOKENS")]
+    backend = LocalBackend()
+    result = await build_orchestrator(backend=backend).compile().ainvoke({"message": LESSON_MESSAGE}, context=Context())
+    [case] = backend.cases.values()
+    assert case.concern == "It seems higher than I expected."
+    assert any("cut off at the output token limit (MAX_TOKENS)" in note for note in result["notes"])
+
+
+async def test_a_reply_stopped_by_a_safety_filter_is_asked_for_again(gemini: GeminiServer) -> None:
+    gemini.scripted = [json.dumps({"intent": "Technical Support", "confidence": 0.9}), Reply("", "SAFETY")]
+    result = await routing.ainvoke({"query": "My internet connection is not working."}, context=Context())
+    assert result["reply"] and "ended early (SAFETY)" in result["notes"][0]
+
+
+# --- Transient faults: one retry layer ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record every wait the retry layer asks for, without waiting."""
+    asked: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay: float, *args: Any) -> Any:
+        if delay > 0:
+            asked.append(delay)
+        return await real_sleep(0, *args)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return asked
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(429, "Resource has been exhausted (e.g. check quota)."),
+        Fault(503, "The model is overloaded."),
+        Fault(500),
+        Fault(200, raw="<html><body>502 Bad Gateway</body></html>"),
+        Hangup(),
+    ],
+    ids=["429", "503", "500", "html-200", "hangup"],
+)
+async def test_transient_faults_are_retried_and_the_run_is_whole(
+    gemini: GeminiServer, waits: list[float], fault: Fault | Hangup
+) -> None:
+    gemini.scripted = [fault, fault]
+    result = await routing.ainvoke({"query": "I was charged twice."}, context=Context())
+    assert result["intent"] == "Billing Inquiry" and result["notes"] == []
+    assert len(gemini.requests) == 2 + 2, "classify tried three times, then the reply"
+    assert len(waits) == 2
+
+
+async def test_retry_after_is_honoured_and_capped(gemini: GeminiServer, waits: list[float]) -> None:
+    gemini.scripted = [Fault(429, "quota", retry_after=2.5), Fault(429, "quota", retry_after=3600)]
+    await routing.ainvoke({"query": "I was charged twice."}, context=Context())
+    assert 2.5 <= waits[0] <= 3.5, waits
+    assert 30.0 <= waits[1] <= 31.0, "an hour's Retry-After is capped"
+
+
+async def test_branches_failing_together_do_not_retry_in_lockstep(gemini: GeminiServer, waits: list[float]) -> None:
+    message = "Please check invoices INV-1001, INV-1002, INV-1003, INV-1004 and INV-1005."
+    plan = json.dumps({"tasks": [{"kind": "billing_inquiry", "invoice_number": f"INV-100{n}"} for n in range(1, 6)]})
+    gemini.scripted = [plan, *[Fault(503)] * 5]
+    result = (
+        await build_orchestrator(backend=LocalBackend())
+        .compile()
+        .ainvoke({"message": message}, context=Context(max_concurrency=5))
+    )
+    assert all(r["ok"] for r in result["results"])
+    assert len(waits) == 5 and len(set(waits)) == 5, "each branch waits its own random time"
+
+
+@pytest.mark.parametrize(
+    ("fault", "said", "tries"),
+    [
+        (Fault(404, "models/gemini-9 is not found"), "does not know the model", 1),
+        (Fault(403, "Permission denied"), "rejected the API key", 1),
+        (Fault(400, "Invalid JSON payload"), "refused the request", 1),
+        (Fault(429, "quota"), "rate limit was reached", 5),
+        (Fault(503, "overloaded"), "had a server error", 5),
+    ],
+)
+def test_a_failed_run_names_its_cause_in_one_line(gemini: GeminiServer, fault: Fault, said: str, tries: int) -> None:
+    gemini.scripted = [fault] * 5
+    done = run_cli("run", "routing", "hello", GOOGLE_API_KEY=gemini.api_key, GOOGLE_GEMINI_BASE_URL=gemini.url)
+    assert done.returncode == 1
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("workflows: error:")]
+    assert said in line
+    assert "Traceback" not in done.stderr
+    assert len(gemini.requests) == tries
+
+
+def test_debug_shows_the_traceback(gemini: GeminiServer) -> None:
+    gemini.scripted = [Fault(404, "not found")]
+    done = run_cli("--debug", "run", "routing", "hi", GOOGLE_API_KEY=gemini.api_key, GOOGLE_GEMINI_BASE_URL=gemini.url)
+    assert done.returncode == 1
+    assert "Traceback (most recent call last)" in done.stderr and "ModelCallError" in done.stderr
+
+
+async def test_the_run_deadline_stops_a_hung_model_call(gemini: GeminiServer) -> None:
+    gemini.scripted = [Slow(60)]
+    with pytest.raises(llm.DeadlineExceeded) as raised:
+        await routing.ainvoke({"query": "I was charged twice."}, context=Context(timeout=0.5))
+    assert "time limit of 0.5 s" in llm.describe_error(raised.value)
+
+
+async def test_after_the_deadline_the_orchestrator_still_sends_what_was_done(gemini: GeminiServer) -> None:
+    plan = json.dumps(
+        {
+            "tasks": [
+                {"kind": "status_update", "order_id": "A-12345"},
+                {"kind": "billing_inquiry", "invoice_number": "INV-7890"},
+            ]
+        }
+    )
+    gemini.scripted = [plan, Slow(60)]
+    backend = LocalBackend()
+    result = (
+        await build_orchestrator(backend=backend)
+        .compile()
+        .ainvoke({"message": LESSON_MESSAGE}, context=Context(timeout=1.0))
+    )
+    by_kind = {r["kind"]: r for r in result["results"]}
+    assert by_kind["status_update"]["ok"] and not by_kind["billing_inquiry"]["ok"]
+    assert "A-12345" in result["email"] and "follow up" in result["email"]
+    assert len(backend.follow_ups) == 1
+
+
+# --- A killed run resumes without doing anything twice -------------------------------------------------------------
+
+
+def _store_records(db: Path, kind: str) -> list[str]:
+    with sqlite3.connect(db) as connection:
+        try:
+            rows = connection.execute("SELECT value FROM store WHERE prefix = ?", (f"workflows.support.{kind}",))
+            return [json.loads(value)["rma_number" if kind == "rmas" else "case_id"] for (value,) in rows]
+        except sqlite3.OperationalError:  # the table is not there yet
+            return []
+
+
+@pytest.mark.faults
+def test_a_run_killed_mid_fan_out_resumes_in_a_new_process_with_no_second_rma(tmp_path: Path) -> None:
+    db = tmp_path / "threads.sqlite"
+    reference = tmp_path / "reference.sqlite"
+    with gemini_server() as server:
+        env = clean_env(GOOGLE_API_KEY=server.api_key, **{llm.BASE_URL_VARIABLE: server.url})
+
+        def concern_call_arrived() -> bool:
+            return any("specialized billing assistant" in json.dumps(r["body"]) for r in server.requests)
+
+        # The billing worker's model call hangs; the return's RMA is issued meanwhile; then the process dies.
+        server.respond = None
+        plan = json.dumps(
+            {
+                "tasks": [
+                    {"kind": "billing_inquiry", "invoice_number": "INV-7890"},
+                    {
+                        "kind": "product_return",
+                        "product_name": "SuperWidget 5000",
+                        "reason_for_return": "not compatible with my system",
+                    },
+                    {"kind": "status_update", "order_id": "A-12345"},
+                ]
+            }
+        )
+        server.scripted = [plan, Slow(60)]
+        command = [*workflows_command(), "run", "orchestrator", LESSON_MESSAGE, "--thread", "k", "--db", str(db)]
+        running = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not (concern_call_arrived() and _store_records(db, "rmas")):
+                assert running.poll() is None, running.communicate()
+                assert time.monotonic() < deadline, "the run never reached the billing worker's model call"
+                time.sleep(0.05)
+            os.kill(running.pid, signal.SIGKILL)
+        finally:
+            running.wait(timeout=30)
+        [issued] = _store_records(db, "rmas")
+
+        history = subprocess.run(
+            [*workflows_command(), "history", "--thread", "k", "--db", str(db), "--json"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert json.loads(history.stdout)["status"] == "interrupted", history.stderr
+
+        server.scripted = []
+        resumed = subprocess.run(
+            [*workflows_command(), "resume", "--thread", "k", "--db", str(db), "--json", "-q"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert resumed.returncode == 0, resumed.stderr
+        server.scripted = [plan]
+        fresh = subprocess.run(
+            [*workflows_command(), "run", "orchestrator", LESSON_MESSAGE, "--thread", "k", "--db", str(reference)]
+            + ["--json", "-q"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert fresh.returncode == 0, fresh.stderr
+    [result] = json.loads(resumed.stdout)["results"]
+    [expected] = json.loads(fresh.stdout)["results"]
+    assert _store_records(db, "rmas") == [issued], "no second RMA"
+    assert len(_store_records(db, "cases")) == 1
+    assert issued in result["email"]
+    assert result["email"] == expected["email"], "the same thread gets the same email as an uninterrupted run"
+    assert without_run_ids(result) == without_run_ids(expected)
