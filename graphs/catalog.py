@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from nodes.documents import DocumentError, check_documents, documents_from_text, lesson_markdown
 from nodes.scorecard import passed
+from state.evaluator_optimizer import SUPPORT_CASE_FACTS
 from state.faq import LESSON_PAGES, Document
 from state.orchestrator import LESSON_MESSAGE
 from state.routing import LESSON_QUERIES
+from state.sectioning import SECTIONING_QUERIES
+from state.voting import VOTING_ANSWERS
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
@@ -113,6 +116,42 @@ def _render_summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _render_sectioning(result: dict[str, Any]) -> str:
+    marks = {"passed": "pass", "flagged": "FLAG", "failed": "fail"}
+    lines = [f"Query:    {result.get('query', '')}", "Screens:"]
+    for screen in result.get("screens", []):
+        reason = f": {screen['reason']}" if screen["status"] != "passed" and screen["reason"] else ""
+        lines.append(f"  [{marks.get(screen['status'], screen['status'])}] {screen['label']}{reason}")
+    lines += [f"Decision: {result.get('decision', '')}", f"Reply:    {result.get('reply', '')}"]
+    return "\n".join(lines)
+
+
+def _render_voting(result: dict[str, Any]) -> str:
+    lines = [f"Answer:   {result.get('answer', '')}", "Votes:"]
+    for vote in result.get("votes", []):
+        score = f"{vote['score']:.2f}" if vote["score"] is not None else "-"
+        lines.append(
+            f"  [{vote['status']}] {vote['label']}: score {score}, pass mark {vote['pass_mark']:.2f}; {vote['reason']}"
+        )
+    verdict = "supported" if result.get("supported") else "not supported"
+    lines += [
+        f"Verdict:  {verdict} (rule {result.get('rule', '?')}, agreement {result.get('agreement', 0.0):.0%})",
+        f"Decision: {result.get('decision', '')}",
+    ]
+    return "\n".join(lines)
+
+
+def _render_evaluator_optimizer(result: dict[str, Any]) -> str:
+    lines = []
+    for round_ in result.get("rounds", []):
+        score = f"{round_['score']:.2f}" if round_["score"] is not None else "unreadable"
+        lines.append(f"Round {round_['round']}: score {score}, {'passed' if round_['passed'] else 'not passed'}")
+        lines += [f"  - {line}" for line in round_["feedback"]]
+    lines += [f"Outcome: {result.get('outcome', '')}", "Email:"]
+    lines += [f"  {line}" for line in result.get("email", "").splitlines()]
+    return "\n".join(lines)
+
+
 def _faq_from_text(text: str) -> dict[str, Any]:
     documents = documents_from_text(text)
     if not documents:
@@ -165,6 +204,30 @@ WORKFLOWS: dict[str, Workflow] = {
         make_input=lambda text: {"text": text},
         render=_render_summary,
         documents_input=lambda documents: [{"text": doc["content"]} for doc in documents],
+    ),
+    "sectioning": Workflow(
+        module="graphs.sectioning",
+        description="Parallelization, sectioning: draft a reply while screens check the query (injection, abuse, "
+        "personal data, scope) at the same time; send the draft only if every screen passes.",
+        examples=SECTIONING_QUERIES,
+        make_input=lambda text: {"query": text},
+        render=_render_sectioning,
+    ),
+    "voting": Workflow(
+        module="graphs.voting",
+        description="Parallelization, voting: several judges score whether an FAQ answer is supported by the "
+        "documents; a rule (majority, threshold, unanimity) turns their votes into a verdict.",
+        examples=VOTING_ANSWERS,
+        make_input=lambda text: {"answer": text},
+        render=_render_voting,
+    ),
+    "evaluator_optimizer": Workflow(
+        module="graphs.evaluator_optimizer",
+        description="Evaluator-optimizer: write a customer email from the facts, evaluate it (exact checks and a "
+        "judge), and revise it with the feedback until it passes or the round limit.",
+        examples=(SUPPORT_CASE_FACTS,),
+        make_input=lambda text: {"facts": text},
+        render=_render_evaluator_optimizer,
     ),
 }
 """Name -> workflow; the names match studio/langgraph.json."""

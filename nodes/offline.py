@@ -5,7 +5,8 @@ the option whose description means most what the user's text says (shared words 
 vocabulary, typos corrected, an option's own name in the text ignored), a string with a `pattern` takes that
 pattern's first match in the user's text (as a whole token when the pattern is anchored; never an example from
 the instructions), a field named like a name takes a quoted phrase and one named like a reason what follows
-"because", a confidence reflects the winning margin. A list of object variants takes one item per request in the
+"because", a confidence reflects the winning margin (with no choice to make, a score rates how much of the prompt's
+quoted text the rest of the prompt supplies). A list of object variants takes one item per request in the
 message: per id a variant's pattern finds or per quoted name, a thing named after the verb, and what no variant
 takes as the catch-all variant's free text. Titled documents between --- lines are read as sections, one per
 document: a list drawn from them takes a spread of their sentences (phrased as questions for a question field),
@@ -39,6 +40,7 @@ from nodes.text import (
     MARKDOWN_HEADING,
     PRONOUNS,
     approx_tokens,
+    content_words,
     is_request,
     lead_in_removed,
     meaning,
@@ -181,6 +183,20 @@ class Prompt:
         return any(section.heading for section in self.sections)
 
     @property
+    def grounding(self) -> float | None:
+        """The share of the quoted fields' content words that the rest of the prompt (material, instructions) holds.
+
+        How much of the quoted text is drawn from what the model was given; None without quoted text and material.
+        """
+        quoted = content_words(" ".join(self.fields.values()))
+        if not quoted or not self.material:
+            return None
+        instructions = self.instructions
+        for value in self.fields.values():
+            instructions = instructions.replace(value, " ")
+        return len(quoted & content_words(f"{self.material} {instructions}")) / len(quoted)
+
+    @property
     def focus(self) -> str:
         """What the prompt asks about: its quoted fields (a question, an answer) if any, else the user's text."""
         return " ".join(self.fields.values()) or _BLOCK.sub("", self.user_text).strip()
@@ -319,8 +335,12 @@ class SchemaFiller:
         for key, sub in properties.items():
             if key in result:
                 continue
-            if any(word in key.lower() for word in _CONFIDENCE_NAMES) and margin is not None:
+            rated = any(word in key.lower() for word in _CONFIDENCE_NAMES)
+            if rated and margin is not None:
                 result[key] = round(margin, 2)
+            elif rated and self.prompt.grounding is not None:
+                # Nothing chosen to be sure of: rate the quoted text (an answer, a draft) against the material.
+                result[key] = round(self.prompt.grounding, 2)
             else:
                 result[key] = self.fill(sub, key, text)
         return result

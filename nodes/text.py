@@ -368,3 +368,8 @@ PARTICLES = frozenset("back up off out away over in".split())
 def _is_name_word(word: str) -> bool:
     lowered = word.lower()
     return bool(re.fullmatch(r"[\w'’-]+", word)) and lowered not in STOPWORDS and lowered not in PARTICLES
+
+
+def one_line(text: str) -> str:
+    """Collapse text onto one line with no double quotes, so it can stand in a prompt as a `Label: "..."` field."""
+    return " ".join(text.split()).replace('"', "'")

@@ -27,7 +27,8 @@ class Context:
     min_confidence: float = 0.5
     """Classifier verdicts below this confidence go to the fallback handler."""
     max_concurrency: int = 5
-    """Most model calls that run at the same time (fan-out branches: orchestrator workers, FAQ chain answers).
+    """Most model calls that run at the same time (parallel branches: orchestrator workers, FAQ chain answers,
+    sectioning's draft and screens, voting's judges).
     The bound is per event loop: runs in one process with the same bound (a server's concurrent runs) share it."""
     timeout: float | None = None
     """Seconds a run may take, counted from its first model call; model calls past it fail (and are not retried),

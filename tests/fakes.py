@@ -40,6 +40,35 @@ class ScriptedChatModel(OfflineChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+class ProviderRefusal(Exception):
+    """A provider's refusal as its client raises it, the HTTP status on the exception: a model failure that is not
+    retried (a RuntimeError would be a bug, which fails the run)."""
+
+    code = 400
+
+
+class KeyedChatModel(OfflineChatModel):
+    """Replies by what the prompt holds, so parallel branches get their own answer in any order; records every prompt.
+
+    `answers` maps a piece of text to the reply for any call whose messages or JSON schema contain it: a text (JSON
+    for a structured call) or an exception to raise. The first key found wins; other calls get the offline answer.
+    """
+
+    answers: dict[str, Any] = {}
+    prompts: list[str] = []
+
+    def _answer(self, messages: list[BaseMessage], schema: dict[str, Any] | None) -> ChatResult:
+        text = "\n".join(m.text for m in messages) + (json.dumps(schema) if schema else "")
+        self.prompts.append(text)
+        for key, answer in self.answers.items():
+            if key in text:
+                if isinstance(answer, Exception):
+                    raise answer
+                usage = {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}
+                return ChatResult(generations=[ChatGeneration(message=AIMessage(content=answer, usage_metadata=usage))])
+        return super()._answer(messages, schema)
+
+
 _PATH = re.compile(
     r"^/(?P<version>v1|v1beta|v1alpha)/(?P<model>(?:models|tunedModels)/[^:/]+)"
     r":(?P<method>generateContent|streamGenerateContent)$"

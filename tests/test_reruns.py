@@ -7,13 +7,19 @@ from uuid import uuid4
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from graphs.evaluator_optimizer import builder as evaluator_optimizer
 from graphs.faq_chain import builder as faq_chain
 from graphs.faq_single_call import builder as faq_single_call
 from graphs.orchestrator import builder as orchestrator
 from graphs.routing import builder as routing
+from graphs.sectioning import builder as sectioning
 from graphs.summarize_translate import builder as summarize_translate
+from graphs.voting import builder as voting
 from nodes.documents import lesson_documents
 from state.context import Context
+from state.evaluator_optimizer import SUPPORT_CASE_FACTS
+from state.sectioning import SECTIONING_QUERIES
+from state.voting import VOTING_ANSWERS
 from tests.conftest import without_run_ids
 from tests.fakes import ScriptedChatModel
 
@@ -35,6 +41,19 @@ CASES: list[tuple[str, Any, dict[str, Any], dict[str, Any]]] = [
         summarize_translate,
         {"text": TEXT, "language": "German", "max_words": 40},
         {"text": TEXT, "language": "Italian", "max_words": 30},
+    ),
+    ("sectioning", sectioning, {"query": SECTIONING_QUERIES[1]}, {"query": SECTIONING_QUERIES[0]}),
+    (
+        "voting",
+        voting,
+        {"answer": VOTING_ANSWERS[1], "rule": "unanimity"},
+        {"answer": VOTING_ANSWERS[0], "rule": "majority"},
+    ),
+    (
+        "evaluator_optimizer",
+        evaluator_optimizer,
+        {"facts": SUPPORT_CASE_FACTS, "max_words": 40, "max_rounds": 2},
+        {"facts": SUPPORT_CASE_FACTS, "max_words": 150, "max_rounds": 3},
     ),
 ]
 

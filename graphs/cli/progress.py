@@ -63,7 +63,7 @@ def item_label(item: Any, width: int = 48) -> str:
         name = f"{name} {next(iter(fields.values()))}".strip()
     if not name:
         name = next((str(value) for value in item.values() if isinstance(value, str) and value), "")
-    return clip(name, width)
+    return clip(" ".join(name.split()), width)  # one line, even when the item's text has several (a draft)
 
 
 def describe_update(update: Any, width: int = 100) -> str:
