@@ -146,6 +146,8 @@ async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, 
             notes.append(f"The single call's first output was not usable ({reply.problems[0]}); asked again.")
         items, dropped = parse_single_call(reply.value)
         notes += dropped
+        if not items and not dropped:
+            notes.append("The single call returned no FAQ items.")
     return {
         "faqs": items,
         "documents": documents,

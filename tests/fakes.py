@@ -361,3 +361,69 @@ def gemini_server(api_key: str = "test-key-not-secret", lifetime: float = 120.0)
         watchdog.cancel()
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class FaultOutcomes:
+    """How runs of one workflow fared against a server that injects faults."""
+
+    workflow: str
+    rate: float
+    runs: int = 0
+    clean: int = 0
+    """Finished with no note: every fault was absorbed by retries."""
+    degraded: int = 0
+    """Finished with notes saying what was worked around."""
+    failed: list[str] = field(default_factory=list)
+    """One line per run that raised (the CLI would exit 1 with it)."""
+    requests: int = 0
+    faults: int = 0
+
+    @property
+    def finished(self) -> int:
+        """Runs that returned a result, clean or degraded."""
+        return self.clean + self.degraded
+
+
+async def outcomes_under_faults(
+    workflow: str, rate: float, runs: int, seed: int = 0, context: Any = None
+) -> FaultOutcomes:
+    """Run `workflow` on its lesson input `runs` times through the real Gemini client, `rate` of requests failing.
+
+    Faults are a 429 with Retry-After, a 503 and an HTML page instead of JSON (Chaos' defaults), seeded. The
+    caller sets how long retries wait (tests shorten them); `context` defaults to Context() ("auto": Gemini).
+    """
+    import os
+
+    from graphs.catalog import WORKFLOWS
+    from nodes import llm
+    from state.context import Context
+
+    entry = WORKFLOWS[workflow]
+    graph = entry.load()
+    outcome = FaultOutcomes(workflow, rate)
+    saved = {name: os.environ.get(name) for name in ("GOOGLE_API_KEY", llm.BASE_URL_VARIABLE)}
+    with gemini_server() as server:
+        server.chaos = Chaos(rate=rate, seed=seed)
+        os.environ["GOOGLE_API_KEY"], os.environ[llm.BASE_URL_VARIABLE] = server.api_key, server.url
+        try:
+            for number in range(runs):
+                outcome.runs += 1
+                try:
+                    result = await graph.ainvoke(entry.inputs(None)[0], context=context or Context())
+                except Exception as error:  # noqa: BLE001 - counted; the figures say how runs ended
+                    outcome.failed.append(f"run {number + 1}: {llm.describe_error(error)}")
+                    continue
+                if result.get("notes"):
+                    outcome.degraded += 1
+                else:
+                    outcome.clean += 1
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        outcome.requests = len(server.requests)
+        outcome.faults = server.chaos.injected
+    return outcome

@@ -286,22 +286,30 @@ def test_when_every_item_fails_the_eval_fails_with_one_line(
 
 
 async def test_items_run_concurrently_up_to_the_bound() -> None:
-    running = peak = 0
+    running = peak = done = 0
+    bound = 1
+    inputs = [{"query": f"My router number {n} is broken"} for n in range(12)]
 
     class Slow(OfflineChatModel):
         async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
-            nonlocal running, peak
+            nonlocal running, peak, done
             running += 1
             peak = max(peak, running)
-            for _ in range(20):  # let every item that may start, start
-                await asyncio.sleep(0)
-            running -= 1
-            return await super()._agenerate(messages, *args, **kwargs)
+            try:
+                # Hold each call until `bound` are in flight (or no more can come), however slowly items start
+                # on a loaded machine: a bound that let more through would show in `peak`.
+                for _ in range(1000):
+                    if running >= bound or done + running >= len(inputs):
+                        break
+                    await asyncio.sleep(0.005)
+                return await super()._agenerate(messages, *args, **kwargs)
+            finally:
+                running -= 1
+                done += 1
 
     graph = WORKFLOWS["routing"].load()
-    inputs = [{"query": f"My router number {n} is broken"} for n in range(12)]
     for bound in (1, 4):
-        peak = 0
+        peak = done = 0
         context = Context(chat_model=Slow(), max_concurrency=bound)
         states, cost = await run_items(graph, "classify", inputs, context, Progress("t", len(inputs)))
         assert peak == bound

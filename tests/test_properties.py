@@ -1,0 +1,113 @@
+"""Property tests: whatever a model returns where structured output is expected, the graph finishes and says so.
+
+hypothesis generates the model's replies (any JSON, JSON near the expected shape, or plain text); each graph must
+finish without raising, with results of the right shape, nothing acted on that the customer did not write, and
+bounded output.
+"""
+
+import asyncio
+import json
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graphs.faq_single_call import graph as single_call
+from graphs.orchestrator import build_orchestrator
+from graphs.routing import graph as routing
+from nodes.backend import LocalBackend, OrderStatus
+from nodes.intents import FALLBACK, INTENTS
+from nodes.orchestrator import MAX_NOTES
+from nodes.workers import WORKERS
+from state.context import Context
+from tests.fakes import ScriptedChatModel
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+texts = st.text(max_size=120) | json_values.map(json.dumps)
+
+
+def model(*replies: str) -> ScriptedChatModel:
+    return ScriptedChatModel(replies=list(replies), prompts=[], schemas=[])
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+classifier_replies = texts | st.fixed_dictionaries(
+    {"intent": st.sampled_from([*(i.label for i in INTENTS.values()), "Sales", ""]) | json_values},
+    optional={"confidence": json_values | st.floats(min_value=-2, max_value=2)},
+).map(json.dumps)
+
+
+@SETTINGS
+@given(first=classifier_replies, second=classifier_replies)
+def test_any_classifier_output_routes_to_a_registered_intent_or_the_fallback(first: str, second: str) -> None:
+    scripted = model(first, second)
+    result = run(routing.ainvoke({"query": "Something happened."}, context=Context(chat_model=scripted)))
+    assert result["intent"] in {*(i.label for i in INTENTS.values()), FALLBACK.label}
+    assert 0.0 <= result["confidence"] <= 1.0
+    assert isinstance(result["reply"], str) and result["reply"]
+    assert all(isinstance(note, str) for note in result["notes"])
+
+
+MESSAGE = "Please check invoice INV-4521 and tell me where order K-33003 is."
+ids = st.sampled_from(["INV-4521", "K-33003", "INV-9999", "B-31337", "INV-٤٥٢١", "k-33003", "#INV-4521", ""])
+tasks = st.fixed_dictionaries(
+    {"kind": st.sampled_from([*WORKERS, "other", "refund", ""]) | json_values},
+    optional={
+        "invoice_number": ids | json_values,
+        "order_id": ids | json_values,
+        "product_name": st.text(max_size=40),
+        "reason_for_return": st.text(max_size=40),
+        "request": st.text(max_size=60) | json_values,
+    },
+)
+plans = st.fixed_dictionaries({"tasks": st.lists(tasks, max_size=30) | json_values}).map(json.dumps) | texts
+
+
+class RecordingBackend(LocalBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_up: list[str] = []
+
+    async def order_status(self, order_id: str) -> OrderStatus:
+        self.looked_up.append(order_id)
+        return await super().order_status(order_id)
+
+
+@SETTINGS
+@given(first=plans, second=plans, concern=texts)
+def test_any_plan_ends_in_a_bounded_email_acting_only_on_the_customers_ids(
+    first: str, second: str, concern: str
+) -> None:
+    backend = RecordingBackend()
+    graph = build_orchestrator(backend=backend).compile()
+    result = run(graph.ainvoke({"message": MESSAGE}, context=Context(chat_model=model(first, second, concern))))
+    assert set(backend.looked_up) <= {"K-33003"}
+    assert {case.invoice_number for case in backend.cases.values()} <= {"INV-4521"}
+    email = result["email"]
+    assert email.startswith("Dear") and len(email) < 20_000
+    for foreign in ("INV-9999", "B-31337"):
+        assert foreign not in email
+    assert len(result["notes"]) <= 2 * MAX_NOTES
+    assert re.fullmatch(r"(?s).+", email)
+
+
+@SETTINGS
+@given(first=texts, second=texts)
+def test_any_single_call_output_gives_well_formed_items_or_a_note(first: str, second: str) -> None:
+    result = run(single_call.ainvoke({"num_questions": 3}, context=Context(chat_model=model(first, second))))
+    for item in result["faqs"]:
+        assert isinstance(item["question"], str) and isinstance(item["answer"], str)
+        assert all(isinstance(source, str) for source in item["sources"])
+    assert result["faqs"] or result["notes"], "an empty FAQ always says why"
+    assert result["scorecard"]
