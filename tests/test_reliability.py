@@ -453,7 +453,7 @@ def test_a_run_killed_mid_fan_out_resumes_in_a_new_process_with_no_second_rma(tm
             [*workflows_command(), "history", "--thread", "k", "--db", str(db), "--json"],
             env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-        assert json.loads(history.stdout)["status"] == "interrupted", history.stderr
+        assert json.loads(history.stdout)["status"] == "interrupted", history.stdout + history.stderr
 
         server.scripted = []
         resumed = subprocess.run(
