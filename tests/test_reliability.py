@@ -423,7 +423,8 @@ def _store_records(db: Path, kind: str) -> list[str]:
 def test_a_run_killed_mid_fan_out_resumes_in_a_new_process_with_no_second_rma(tmp_path: Path) -> None:
     db = tmp_path / "threads.sqlite"
     reference = tmp_path / "reference.sqlite"
-    with gemini_server() as server:
+    # Four CLI processes in a row: on a loaded machine that outlasts the server's default two-minute lifetime.
+    with gemini_server(lifetime=600) as server:
         env = clean_env(GOOGLE_API_KEY=server.api_key, **{llm.BASE_URL_VARIABLE: server.url})
 
         def concern_call_arrived() -> bool:
