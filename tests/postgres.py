@@ -46,7 +46,7 @@ def binaries() -> Path | None:
     return versions[-1].parent if versions else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -65,7 +65,7 @@ class Server:
         self.bin_dir = bin_dir
         self.folder = Path(tempfile.mkdtemp(prefix="workflows-pg-"))
         self.password = secrets.token_urlsafe(16)
-        self.port = _free_port()
+        self.port = free_port()
         self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             try:
@@ -184,4 +184,9 @@ def contents(url: str) -> bytes:
 
 def unused_url(url: str) -> str:
     """Return `url` pointed at a port of 127.0.0.1 where nothing listens (a refused connection)."""
-    return _url({**conninfo_to_dict(url), "host": "127.0.0.1", "port": str(_free_port())})
+    return _url({**conninfo_to_dict(url), "host": "127.0.0.1", "port": str(free_port())})
+
+
+def with_password(url: str, password: str) -> str:
+    """Return `url` with another password (same server, user and database)."""
+    return _url({**conninfo_to_dict(url), "password": password})

@@ -41,8 +41,8 @@ USAGE_TABLE = (
 """What each run or resume of a thread used (a Usage), so a resumed thread keeps to its budget."""
 
 
-class Unreachable(Exception):
-    """The server cannot be reached, or refused the connection (the driver's message says which)."""
+class CannotConnect(Exception):
+    """The URL cannot be read, the server cannot be reached, or it refused the login (the message says which)."""
 
 
 class NoThreadStore(Exception):
@@ -76,10 +76,13 @@ async def connect(url: str, *, read_only: bool) -> Connection:
     """Connect as LangGraph's Postgres classes expect (autocommit, dict rows, no prepared statements).
 
     `read_only` makes every transaction of the session read-only, so `history` and `threads` cannot change a
-    store even by mistake. Raises `Unreachable` when the server cannot be reached or refuses the connection, and
-    `Error` for a URL libpq cannot read.
+    store even by mistake. Raises `CannotConnect` for a URL libpq cannot read, a server that cannot be reached, or a
+    refused login.
     """
-    given = conninfo_to_dict(url)
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        raise CannotConnect(f"not a database URL libpq can read: {error}") from error
     settings: dict[str, Any] = {}
     if "connect_timeout" not in given:
         settings["connect_timeout"] = CONNECT_TIMEOUT
@@ -90,7 +93,7 @@ async def connect(url: str, *, read_only: bool) -> Connection:
             url, autocommit=True, prepare_threshold=0, row_factory=dict_row, **settings
         )
     except psycopg.OperationalError as error:
-        raise Unreachable(str(error)) from error
+        raise CannotConnect(str(error)) from error
 
 
 async def holds_threads(connection: Connection) -> bool:

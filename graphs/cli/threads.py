@@ -200,10 +200,11 @@ async def _open_sqlite(db: str | None, *, create: bool, read_only: bool) -> Asyn
             else:
                 connection = await stack.enter_async_context(aiosqlite.connect(str(path)))
                 saver = AsyncSqliteSaver(connection, serde=RedactingSerializer())
-                await saver.setup()
                 store = await stack.enter_async_context(AsyncSqliteStore.from_conn_string(str(path)))
-                await store.setup()
-                await saver.conn.execute(_USAGE_TABLE)
+                async with _setup_lock(path):
+                    await saver.setup()
+                    await store.setup()
+                    await saver.conn.execute(_USAGE_TABLE)
         except (sqlite3.Error, OSError) as error:
             raise ThreadError(f"--db {path} is not a usable thread store ({error})") from None
         yield Stores(saver, store, SqliteTables(saver.conn))
@@ -226,13 +227,36 @@ async def _open_postgres(url: str, *, create: bool, read_only: bool) -> AsyncIte
                 f"no thread store in {shown_db(url)}; start a thread with: "
                 f"workflows run NAME TEXT --thread ID --db {shlex.quote(shown_db(url))}"
             ) from None
-        except postgres.Unreachable as error:
+        except postgres.CannotConnect as error:
             reason = _without_password(" ".join(str(error).split()), url)
             raise ThreadError(f"--db {shown_db(url)}: cannot connect to the database ({reason})") from None
         except postgres.Error as error:
             reason = _without_password(" ".join(str(error).split()), url)
             raise ThreadError(f"--db {shown_db(url)} is not a usable thread store ({reason})") from None
         yield Stores(saver, store, tables)
+
+
+@asynccontextmanager
+async def _setup_lock(path: Path) -> AsyncIterator[None]:
+    """Hold an exclusive lock on the store's folder while the store's tables are made or migrated.
+
+    Two processes making the same new store at once would otherwise both record LangGraph's store migrations
+    (one fails: "UNIQUE constraint failed: store_migrations.v"). The lock is on the folder, not the file:
+    SQLite's own locks on the file are POSIX locks, which closing another descriptor of the file would release.
+    Where there is no flock (Windows) or the folder cannot be opened, setup runs unlocked, as LangGraph's does.
+    """
+    try:
+        import fcntl
+
+        folder = os.open(path.parent, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        await asyncio.to_thread(fcntl.flock, folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
 
 
 async def _connect_read_only(stack: AsyncExitStack, path: Path) -> aiosqlite.Connection:
