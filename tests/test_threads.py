@@ -110,6 +110,14 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
     assert FAKE_KEY.encode() not in stored_bytes(db)
 
 
+SAMPLED = ("routing", "orchestrator", "faq_chain")
+"""The workflows whose history, replay and fork also run on PostgreSQL, to keep the suite fast: a plain chain, a
+`Send` fan-out that keeps records in the store, and a wide fan-out. Every workflow pauses and resumes on both."""
+SAMPLED_ON_POSTGRES = [pytest.param(name, "sqlite", id=f"sqlite-{name}") for name in WORKFLOWS] + [
+    pytest.param(name, "postgres", id=f"postgres-{name}", marks=pytest.mark.postgres) for name in SAMPLED
+]
+
+
 def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
     # Parallel branches of one step may finish in any order; compare the writes as a sorted list. History shows
     # an Overwrite write as its value, so the stream's writes are compared the same way.
@@ -118,7 +126,7 @@ def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize(("name", "thread_db"), SAMPLED_ON_POSTGRES, indirect=["thread_db"])
 def test_history_lists_each_node_that_ran_and_what_it_wrote(
     name: str, thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -153,7 +161,7 @@ def test_history_lists_each_node_that_ran_and_what_it_wrote(
     assert text.rstrip().splitlines()[-2] == "Finished."
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize(("name", "thread_db"), SAMPLED_ON_POSTGRES, indirect=["thread_db"])
 def test_replay_from_a_checkpoint_reruns_the_later_steps_on_a_new_branch(
     name: str, thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -171,7 +179,7 @@ def test_replay_from_a_checkpoint_reruns_the_later_steps_on_a_new_branch(
     assert (fork["source"], fork["parent"], fork["ran"]) == ("fork", start["checkpoint"], [])
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize(("name", "thread_db"), SAMPLED_ON_POSTGRES, indirect=["thread_db"])
 def test_editing_the_input_at_a_checkpoint_forks_a_run_on_the_edited_input(
     name: str, thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -552,7 +560,7 @@ def test_a_refused_login_or_a_missing_database_is_one_line_without_the_password(
             postgres.with_database(postgres_url, "no_such_database"),
             'database "no_such_database" does not exist',
         )
-    assert main(["run", "routing", "hello", "--thread", "t", "--db", url]) == 2
+    assert main(["run", "routing", "hello", "--thread", "t", "--model", "offline", "--db", url]) == 2
     err = one_error_line(capsys)
     assert "cannot connect to the database" in err and said in err, err
 
@@ -567,6 +575,7 @@ def test_a_database_without_threads_is_no_store_and_reading_it_creates_nothing(
         assert f"no thread store in {threads.shown_db(postgres_url)}; start a thread with: " in err, err
     assert postgres.contents(postgres_url) == b"", "nothing was created"
     assert main(["run", "routing", lesson("routing"), "--thread", "t", "--db", postgres_url, "-q"]) == 0
+    capsys.readouterr()
     assert main(["threads", "--db", postgres_url, "--json"]) == 0
     assert [row["thread"] for row in json.loads(capsys.readouterr().out)["threads"]] == ["t"]
 
