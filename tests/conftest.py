@@ -46,8 +46,12 @@ def scripted() -> ScriptedChatModel:
 
 @pytest.fixture
 def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiServer]:
-    """A Gemini-compatible server on 127.0.0.1, with the key and base URL set for the real client."""
-    with gemini_server() as server:
+    """A Gemini-compatible server on 127.0.0.1, with the key and base URL set for the real client.
+
+    It lives as long as the test (ten minutes at most): a test that runs several CLI processes in a row can
+    outlast the server's default two minutes on a loaded machine.
+    """
+    with gemini_server(lifetime=600) as server:
         monkeypatch.setenv("GOOGLE_API_KEY", server.api_key)
         monkeypatch.setenv(llm.BASE_URL_VARIABLE, server.url)
         yield server

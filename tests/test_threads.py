@@ -483,7 +483,7 @@ def test_two_processes_resume_different_threads_of_one_store_at_once(thread_db: 
 
     # Each resume's model call waits until the other's has arrived, so both processes are mid-run on the same
     # store at the same time (a barrier, not a timing guess: if they ran one after the other, both would fail).
-    both = threading.Barrier(2, timeout=60)
+    both = threading.Barrier(2, timeout=120)
 
     def meet(messages: list[Any], schema: dict[str, Any] | None) -> str:
         both.wait()
