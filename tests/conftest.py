@@ -13,6 +13,7 @@ from nodes import llm
 from nodes.llm import keys, retry
 from nodes.llm.retry import RetrySettings
 from state.context import Context
+from tests import postgres
 from tests.fakes import GeminiServer, ScriptedChatModel, gemini_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,11 +46,52 @@ def scripted() -> ScriptedChatModel:
 
 @pytest.fixture
 def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiServer]:
-    """A Gemini-compatible server on 127.0.0.1, with the key and base URL set for the real client."""
-    with gemini_server() as server:
+    """A Gemini-compatible server on 127.0.0.1, with the key and base URL set for the real client.
+
+    It lives as long as the test (ten minutes at most): a test that runs several CLI processes in a row can
+    outlast the server's default two minutes on a loaded machine.
+    """
+    with gemini_server(lifetime=600) as server:
         monkeypatch.setenv("GOOGLE_API_KEY", server.api_key)
         monkeypatch.setenv(llm.BASE_URL_VARIABLE, server.url)
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server on 127.0.0.1 for this session (CI's, or one started here), else a skip."""
+    try:
+        with postgres.server_url() as url:
+            yield url
+    except postgres.Unavailable as reason:
+        pytest.skip(str(reason))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL database of this test's own (dropped after it), as a `postgresql://` URL with a password."""
+    with postgres.database(postgres_server) as url:
+        yield url
+
+
+STORE_KINDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+"""The thread stores a test runs against; the PostgreSQL one is marked `postgres`."""
+
+
+@pytest.fixture(params=STORE_KINDS)
+def thread_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The `--db` of a new thread store: a SQLite file, or a PostgreSQL database of the test's own."""
+    if request.param == "sqlite":
+        return str(tmp_path / "threads.sqlite")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def stored_bytes(db: str) -> bytes:
+    """Everything a thread store holds, as stored: the SQLite file and its journals, or every table's rows."""
+    if db.startswith("postgresql://"):
+        return postgres.contents(db)
+    return b"".join(file.read_bytes() for file in Path(db).parent.glob(Path(db).name + "*"))
 
 
 def workflows_command() -> list[str]:

@@ -69,8 +69,8 @@ def test_list_json_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "examples:\n  workflows list" in capsys.readouterr().out
 
 
-def test_threads_lists_and_deletes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "t.sqlite")
+def test_threads_lists_and_deletes(thread_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    db = thread_db
     quiet = ["--model", "offline", "--db", db, "-q"]
     assert main(["run", "routing", "I was charged twice", "--thread", "done", *quiet]) == 0
     pause = ["--interrupt-before", "billing_inquiry"]

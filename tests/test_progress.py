@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from graphs.catalog import WORKFLOWS
+from graphs.cli import threads
 from graphs.cli.commands import main
 from graphs.cli.progress import PlainProgress, RichProgress, as_data, stream_run
 from nodes import llm
@@ -88,8 +90,9 @@ def test_a_failed_call_line(gemini: GeminiServer, capsys: pytest.CaptureFixture[
     assert re.search(r"general_question done \(.*; 1 call, ", err), "retried inside one call, which then succeeded"
 
 
-def test_a_budget_stops_the_run_and_the_thread_resumes_with_a_larger_one(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.sqlite")
+def test_a_budget_stops_the_run_and_the_thread_resumes_with_a_larger_one(thread_db: str) -> None:
+    # The thread's budget counts what its earlier runs used, kept in the store beside the checkpoints.
+    db = thread_db
     whole = run_cli("run", "orchestrator", LESSON_MESSAGE, "--json", "-q")
     nodes = json.loads(whole.stdout)["usage"]["nodes"]
     # Spent by the plan and the billing worker, so the run stops before the synthesizer's call.
@@ -99,7 +102,7 @@ def test_a_budget_stops_the_run_and_the_thread_resumes_with_a_larger_one(tmp_pat
     )
     assert stopped.returncode == 3, stopped.stderr
     assert "workflows: stopped: the token budget is spent" in stopped.stderr
-    assert f"workflows resume --thread b --db {db} --max-tokens N" in stopped.stderr
+    assert f"workflows resume --thread b --db {shlex.quote(threads.shown_db(db))} --max-tokens N" in stopped.stderr
     assert re.search(r"\ntotal +\d", stopped.stdout)
     again = run_cli("resume", "--thread", "b", "--db", db, "-q", "--json")
     assert again.returncode == 3  # the thread keeps its budget, and it is spent

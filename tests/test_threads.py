@@ -1,9 +1,17 @@
-"""Durable threads from the CLI: pause, resume in another process, history, replay and fork, bad input."""
+"""Durable threads from the CLI: pause, resume in another process, history, replay and fork, bad input.
+
+Most tests run on both thread stores, a SQLite file and a PostgreSQL database (`thread_db`; the PostgreSQL runs are
+marked `postgres`), and end with the same results on both.
+"""
 
 import asyncio
 import json
 import os
+import shlex
 import sqlite3
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +21,19 @@ from graphs.catalog import WORKFLOWS
 from graphs.cli import main, threads
 from graphs.cli.progress import as_data
 from nodes import llm
+from nodes.offline import answer_text
 from state.context import Context
-from tests.conftest import edited_text, nodes_run, run_cli, updates_of, without_run_ids
+from tests import postgres
+from tests.conftest import (
+    clean_env,
+    edited_text,
+    nodes_run,
+    run_cli,
+    stored_bytes,
+    updates_of,
+    without_run_ids,
+    workflows_command,
+)
 from tests.fakes import GeminiServer
 
 FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
@@ -29,14 +48,37 @@ def lesson(name: str) -> str:
     return WORKFLOWS[name].examples[0]
 
 
+def hint(thread: str, db: str) -> str:
+    """The `--thread T --db DB` the CLI prints for a thread: a database URL with its password as ***."""
+    return f"--thread {thread} --db {shlex.quote(threads.shown_db(db))}"
+
+
+def checkpoint_metadata(db: str, thread: str) -> list[dict[str, Any]]:
+    """The metadata of each checkpoint of `thread`, newest first, read through the store's own saver."""
+
+    async def read() -> list[dict[str, Any]]:
+        async with threads.open_store(db, create=False, read_only=True) as stores:
+            return [dict(c.metadata) async for c in stores.saver.alist(threads.thread_config(thread))]
+
+    return asyncio.run(read())
+
+
+def thread_ids(db: str) -> list[str]:
+    async def read() -> list[str]:
+        async with threads.open_store(db, create=False, read_only=True) as stores:
+            return await stores.tables.thread_ids()
+
+    return asyncio.run(read())
+
+
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_result(
-    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str, thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = lesson(name)
     last = asyncio.run(nodes_run(WORKFLOWS[name], text))[-1]
     uninterrupted = run_json(capsys, "run", name, text, "--model", "offline")
-    db = str(tmp_path / "threads.sqlite")
+    db = thread_db
     # A key that cannot work: if `resume` forgot the thread's --model offline, it would pick Gemini and fail.
     env = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: "http://127.0.0.1:9"}
 
@@ -46,7 +88,7 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
     assert paused.returncode == 0, paused.stderr
     assert paused.stdout.startswith(f"Paused before {last}")
     assert f"(workflow {name}, thread t-1, checkpoint " in paused.stdout
-    assert f"workflows resume --thread t-1 --db {db}" in paused.stdout
+    assert f"workflows resume {hint('t-1', db)}" in paused.stdout
 
     resumed = run_cli("resume", "--thread", "t-1", "--db", db, "--json", **env)
     assert resumed.returncode == 0, resumed.stderr
@@ -55,7 +97,15 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
     # The resume used only what was left; with what the paused run used, the thread used what one run does.
     assert finished.pop("usage")["thread_total"] == uninterrupted.pop("usage")["total"]
     assert without_run_ids(finished) == without_run_ids(uninterrupted)
-    assert FAKE_KEY not in Path(db).read_bytes().decode("latin-1")
+    assert FAKE_KEY.encode() not in stored_bytes(db)
+
+
+SAMPLED = ("routing", "orchestrator", "faq_chain")
+"""The workflows whose history, replay and fork also run on PostgreSQL, to keep the suite fast: a plain chain, a
+`Send` fan-out that keeps records in the store, and a wide fan-out. Every workflow pauses and resumes on both."""
+SAMPLED_ON_POSTGRES = [pytest.param(name, "sqlite", id=f"sqlite-{name}") for name in WORKFLOWS] + [
+    pytest.param(name, "postgres", id=f"postgres-{name}", marks=pytest.mark.postgres) for name in SAMPLED
+]
 
 
 def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
@@ -66,15 +116,15 @@ def canonical(pairs: list[tuple[str, Any]]) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize(("name", "thread_db"), SAMPLED_ON_POSTGRES, indirect=["thread_db"])
 def test_history_lists_each_node_that_ran_and_what_it_wrote(
-    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str, thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workflow = WORKFLOWS[name]
     expected = asyncio.run(updates_of(workflow, lesson(name)))
     last = expected[-1][0]
     before_last = expected[: [node for node, _ in expected].index(last)]
-    db = str(tmp_path / "t.sqlite")
+    db = thread_db
     paused = run_json(capsys, "run", name, lesson(name), "--thread", "h", "--interrupt-before", last, "--db", db)
     assert paused["paused_before"] == [node for node, _ in expected if node == last]
 
@@ -101,11 +151,11 @@ def test_history_lists_each_node_that_ran_and_what_it_wrote(
     assert text.rstrip().splitlines()[-2] == "Finished."
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize(("name", "thread_db"), SAMPLED_ON_POSTGRES, indirect=["thread_db"])
 def test_replay_from_a_checkpoint_reruns_the_later_steps_on_a_new_branch(
-    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str, thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "t.sqlite")
+    db = thread_db
     first = run_json(capsys, "run", name, lesson(name), "--thread", "r", "--db", db)["results"][0]
     history = run_json(capsys, "history", "--thread", "r", "--db", db)["checkpoints"]
     start = history[1]  # the input is in the state; the first node has not run yet
@@ -119,13 +169,13 @@ def test_replay_from_a_checkpoint_reruns_the_later_steps_on_a_new_branch(
     assert (fork["source"], fork["parent"], fork["ran"]) == ("fork", start["checkpoint"], [])
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize(("name", "thread_db"), SAMPLED_ON_POSTGRES, indirect=["thread_db"])
 def test_editing_the_input_at_a_checkpoint_forks_a_run_on_the_edited_input(
-    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str, thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workflow = WORKFLOWS[name]
     first, other = workflow.examples[0], edited_text(workflow)
-    db = str(tmp_path / "t.sqlite")
+    db = thread_db
     order = asyncio.run(nodes_run(workflow, first))
     run_json(capsys, "run", name, first, "--thread", "f", "--interrupt-before", order[0], "--db", db)
     edits = [f"--set={key}={json.dumps(value)}" for key, value in workflow.make_input(other).items()]
@@ -138,17 +188,26 @@ def test_editing_the_input_at_a_checkpoint_forks_a_run_on_the_edited_input(
 
 
 def test_the_thread_remembers_its_workflow_and_context_in_checkpoint_metadata(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "t.sqlite"
     name = next(iter(WORKFLOWS))
-    args = ["run", name, lesson(name), "--thread", "m", "--db", str(db), "--model", "offline", "--max-concurrency", "3"]
+    args = [
+        "run",
+        name,
+        lesson(name),
+        "--thread",
+        "m",
+        "--db",
+        thread_db,
+        "--model",
+        "offline",
+        "--max-concurrency",
+        "3",
+    ]
     assert main(args) == 0, capsys.readouterr().err
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute("SELECT metadata FROM checkpoints WHERE thread_id = 'm'").fetchall()
-    assert rows
-    for (raw,) in rows:
-        metadata = json.loads(raw)
+    stored = checkpoint_metadata(thread_db, "m")
+    assert stored
+    for metadata in stored:
         assert metadata[threads.WORKFLOW_KEY] == name
         context = threads.context_from_json(metadata[threads.CONTEXT_KEY])
         assert context == Context(model="offline", max_concurrency=3)
@@ -165,8 +224,8 @@ def test_without_db_threads_go_to_the_user_state_folder(tmp_path: Path, capsys: 
 
 
 @pytest.fixture
-def finished_thread(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    db = str(tmp_path / "t.sqlite")
+def finished_thread(thread_db: str, capsys: pytest.CaptureFixture[str]) -> str:
+    db = thread_db
     name = next(iter(WORKFLOWS))
     assert main(["run", name, lesson(name), "--thread", "done", "--db", db, "--model", "offline"]) == 0
     capsys.readouterr()
@@ -222,13 +281,12 @@ def test_a_bad_db_path_is_one_clear_line_and_exit_code_2(
 
 
 def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is_fixed(
-    gemini: GeminiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    gemini: GeminiServer, thread_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # classify runs offline and finishes; the handler calls the local Gemini server with a key it rejects.
     text = lesson("routing")
     models = ["--model", "gemini-2.5-flash", "--node-model", "classify=offline"]
-    db = str(tmp_path / "t.sqlite")
-    hint = f"--thread f --db {db}"
+    db = thread_db
     wrong = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: gemini.url}
 
     failed = run_cli("run", "routing", text, *models, "--thread", "f", "--db", db, "--quiet", **wrong)
@@ -236,8 +294,8 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
     error, keeps = failed.stderr.splitlines()
     assert error.startswith("workflows: error: The model provider rejected the API key"), error
     assert keeps == (
-        f"The thread keeps the steps that finished: workflows resume {hint} (after fixing the cause), "
-        f"workflows history {hint}."
+        f"The thread keeps the steps that finished: workflows resume {hint('f', db)} (after fixing the cause), "
+        f"workflows history {hint('f', db)}."
     )
     assert failed.stdout == ""
 
@@ -264,8 +322,8 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
     assert run_json(capsys, "history", "--thread", "f", "--db", db)["status"] == "finished"
 
 
-def test_history_json_keeps_non_ascii_text_readable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "t.sqlite")
+def test_history_json_keeps_non_ascii_text_readable(thread_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    db = thread_db
     assert main(["run", "routing", "Mon reçu est faux — facture n° 7", "--thread", "u", "--db", db]) == 0
     capsys.readouterr()
     assert main(["history", "--thread", "u", "--db", db, "--json"]) == 0
@@ -274,12 +332,12 @@ def test_history_json_keeps_non_ascii_text_readable(tmp_path: Path, capsys: pyte
 
 
 def test_a_thread_whose_run_failed_after_an_edit_still_resumes_with_its_settings(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    thread_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A key that cannot work: if the thread's --model offline were lost, the default would pick Gemini and fail.
     monkeypatch.setenv("GOOGLE_API_KEY", FAKE_KEY)
     monkeypatch.setenv(llm.BASE_URL_VARIABLE, "http://127.0.0.1:9")
-    db = str(tmp_path / "t.sqlite")
+    db = thread_db
     text = lesson("routing")
     settings = ["--model", "offline", "--max-concurrency", "3"]
     paused = run_json(
@@ -298,11 +356,8 @@ def test_a_thread_whose_run_failed_after_an_edit_still_resumes_with_its_settings
 
     resumed = run_json(capsys, "resume", "--thread", "e", f"--set=query={json.dumps(text)}", "--db", db)
     assert resumed["results"] == run_json(capsys, "run", "routing", text, *settings)["results"]
-    with sqlite3.connect(db) as connection:
-        last = connection.execute("SELECT metadata FROM checkpoints ORDER BY checkpoint_id DESC LIMIT 1").fetchone()
-    assert threads.context_from_json(json.loads(last[0])[threads.CONTEXT_KEY]) == Context(
-        model="offline", max_concurrency=3
-    )
+    last = checkpoint_metadata(db, "e")[0]
+    assert threads.context_from_json(last[threads.CONTEXT_KEY]) == Context(model="offline", max_concurrency=3)
 
 
 def test_history_only_reads_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -343,9 +398,9 @@ def test_a_run_refused_before_it_starts_creates_no_thread_store(capsys: pytest.C
 
 
 def test_json_says_whether_a_run_paused_or_finished_and_where_its_thread_stands(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    thread_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "t.sqlite")
+    db = thread_db
     text = lesson("routing")
     paused = run_json(capsys, "run", "routing", text, "--thread", "j", "--interrupt-before", "classify", "--db", db)
     assert (paused["status"], paused["thread"], paused["paused_before"]) == ("paused", "j", ["classify"])
@@ -357,14 +412,12 @@ def test_json_says_whether_a_run_paused_or_finished_and_where_its_thread_stands(
     assert plain["status"] == "finished" and "thread" not in plain and "checkpoint" not in plain
 
 
-def test_thread_ids_are_stripped_and_may_not_be_blank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "t.sqlite")
+def test_thread_ids_are_stripped_and_may_not_be_blank(thread_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    db = thread_db
     assert main(["run", "routing", lesson("routing"), "--thread", " a ", "--db", db]) == 0
     assert main(["history", "--thread", "a", "--db", db]) == 0
     assert capsys.readouterr().out.splitlines()[-2] == "Finished."
-    with sqlite3.connect(db) as connection:
-        assert connection.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall() == [("a",)]
-    connection.close()
+    assert thread_ids(db) == ["a"]
     for command in (["run", "routing", "hi"], ["history"], ["resume"]):
         with pytest.raises(SystemExit) as exited:
             main([*command, "--thread", "  ", "--db", db])
@@ -380,4 +433,149 @@ def test_a_thread_needs_one_input_and_the_hint_shows_where_it_goes(
     assert err == (
         "workflows: error: a thread holds one run: pass the input text, e.g. "
         "workflows run summarize_translate TEXT --thread s\n"
+    )
+
+
+# --- Several processes on one store ----------------------------------------------------------------------------
+
+
+def test_two_processes_resume_different_threads_of_one_store_at_once(thread_db: str, gemini: GeminiServer) -> None:
+    env = {"GOOGLE_API_KEY": gemini.api_key, llm.BASE_URL_VARIABLE: gemini.url}
+    models = ["--model", "gemini-2.5-flash", "--node-model", "classify=offline"]
+    texts = {"a": lesson("routing"), "b": WORKFLOWS["routing"].examples[1]}
+
+    def at_once(*commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+        running = [
+            subprocess.Popen(
+                [*workflows_command(), *command, "--db", thread_db, "--json", "-q"],
+                env=clean_env(**env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            for command in commands
+        ]
+        finished = []
+        for process in running:
+            out, err = process.communicate(timeout=120)
+            finished.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+        return finished
+
+    # Both threads start on a new store at once: both create its tables, neither trips over the other.
+    started = at_once(
+        *(
+            ["run", "routing", text, *models, "--thread", thread, "--interrupt-before", "classify"]
+            for thread, text in texts.items()
+        )
+    )
+    assert [json.loads(done.stdout)["status"] for done in started] == ["paused", "paused"], [d.stderr for d in started]
+
+    # Each resume's model call waits until the other's has arrived, so both processes are mid-run on the same
+    # store at the same time (a barrier, not a timing guess: if they ran one after the other, both would fail).
+    both = threading.Barrier(2, timeout=120)
+
+    def meet(messages: list[Any], schema: dict[str, Any] | None) -> str:
+        both.wait()
+        return answer_text(messages)
+
+    gemini.respond = meet
+    resumed = at_once(*(["resume", "--thread", thread] for thread in texts))
+    gemini.respond = None
+    assert [done.returncode for done in resumed] == [0, 0], [done.stderr for done in resumed]
+    for (thread, text), done in zip(texts.items(), resumed, strict=True):
+        alone = run_cli("run", "routing", text, *models, "--json", "-q", **env)
+        assert json.loads(done.stdout)["results"] == json.loads(alone.stdout)["results"], thread
+        assert json.loads(done.stdout)["thread"] == thread
+    assert sorted(thread_ids(thread_db)) == ["a", "b"]
+
+
+# --- PostgreSQL: bad URLs, missing packages, passwords ----------------------------------------------------------
+
+PASSWORD = "pw-NEVER-shown-4711"
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.err.startswith("workflows: error: ") and captured.err.count("\n") == 1, captured.err
+    assert PASSWORD not in captured.out + captured.err
+    return captured.err
+
+
+THREAD_COMMANDS = [
+    ["run", "routing", "hello", "--thread", "t", "--model", "offline"],
+    ["resume", "--thread", "t"],
+    ["history", "--thread", "t"],
+    ["threads"],
+    ["threads", "--delete", "t"],
+]
+
+
+@pytest.mark.parametrize("command", THREAD_COMMANDS, ids=" ".join)
+def test_an_unreachable_database_is_one_line_without_the_password(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"postgresql://workflows:{PASSWORD}@127.0.0.1:{postgres.free_port()}/threads"
+    assert main([*command, "--db", url]) == 2
+    err = one_error_line(capsys)
+    assert err.startswith("workflows: error: --db postgresql://workflows:***@127.0.0.1:"), err
+    assert "cannot connect to the database (connection failed: " in err and "Connection refused" in err, err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "said"),
+    [
+        # A password in the query string, and a URL libpq cannot read (its message quotes the URL).
+        (f"postgres://workflows@127.0.0.1:1/x?password={PASSWORD}", "?password=***", "Connection refused"),
+        (f"postgresql://workflows:{PASSWORD}@[::1/x", "workflows:***@", "not a database URL libpq can read"),
+    ],
+)
+def test_a_password_anywhere_in_the_url_is_never_printed(
+    url: str, shown: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history", "--thread", "t", "--db", url]) == 2
+    err = one_error_line(capsys)
+    assert shown in err and said in err, err
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("problem", ["password", "database"])
+def test_a_refused_login_or_a_missing_database_is_one_line_without_the_password(
+    problem: str, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if problem == "password":
+        url, said = postgres.with_password(postgres_url, PASSWORD), "password authentication failed"
+    else:
+        url, said = (
+            postgres.with_database(postgres_url, "no_such_database"),
+            'database "no_such_database" does not exist',
+        )
+    assert main(["run", "routing", "hello", "--thread", "t", "--model", "offline", "--db", url]) == 2
+    err = one_error_line(capsys)
+    assert "cannot connect to the database" in err and said in err, err
+
+
+@pytest.mark.postgres
+def test_a_database_without_threads_is_no_store_and_reading_it_creates_nothing(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in (["history", "--thread", "t"], ["resume", "--thread", "t"], ["threads"]):
+        assert main([*command, "--db", postgres_url]) == 2
+        err = one_error_line(capsys)
+        assert f"no thread store in {threads.shown_db(postgres_url)}; start a thread with: " in err, err
+    assert postgres.contents(postgres_url) == b"", "nothing was created"
+    assert main(["run", "routing", lesson("routing"), "--thread", "t", "--db", postgres_url, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["threads", "--db", postgres_url, "--json"]) == 0
+    assert [row["thread"] for row in json.loads(capsys.readouterr().out)["threads"]] == ["t"]
+
+
+def test_a_postgres_url_without_the_postgres_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # importing it now fails, as when it is not installed
+    assert main(["history", "--thread", "t", "--db", f"postgresql://workflows:{PASSWORD}@127.0.0.1/x"]) == 2
+    assert one_error_line(capsys) == (
+        "workflows: error: --db postgresql://... needs the psycopg[binary] package, which is not installed: "
+        "pip install 'langgraph-workflow-patterns[postgres]'\n"
     )

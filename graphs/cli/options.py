@@ -152,8 +152,9 @@ def thread_id(text: str) -> str:
 def _add_db(parser: "argparse._ActionsContainer") -> None:
     parser.add_argument(
         "--db",
-        metavar="PATH",
-        help="SQLite file that keeps the threads (default: ~/.local/state/workflows/threads.sqlite)",
+        metavar="PATH|URL",
+        help="SQLite file, or postgresql://USER@HOST/DB database, that keeps the threads "
+        "(default: ~/.local/state/workflows/threads.sqlite)",
     )
 
 

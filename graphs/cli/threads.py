@@ -1,10 +1,11 @@
-"""Durable threads for the CLI: runs kept in a SQLite file that pause before a node, resume, replay and fork."""
+"""Durable threads for the CLI: runs kept in SQLite or PostgreSQL that pause before a node, resume, replay, fork."""
 
 import argparse
 import asyncio
 import dataclasses
 import json
 import os
+import re
 import shlex
 import sqlite3
 import sys
@@ -15,11 +16,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
+from urllib.parse import unquote
 
 import aiosqlite
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.errors import InvalidUpdateError
 from langgraph.graph.state import CompiledStateGraph
@@ -30,11 +32,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from graphs.catalog import WORKFLOWS, Workflow
 from graphs.cli.costs import report_budget_stop, usage_report
-from graphs.cli.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names
+from graphs.cli.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names, require
 from graphs.cli.progress import as_data, choose, stream_run
 from nodes import llm
 from nodes.llm import BudgetSpent, Usage, UsageMeter
-from nodes.llm.keys import RedactingSerializer
+from nodes.llm.keys import REDACTED, RedactingSerializer
 from nodes.text import clip
 from state.context import Context
 
@@ -89,6 +91,37 @@ def main(args: argparse.Namespace, show: Show) -> int:
     return asyncio.run(_history(args))
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+"""`--db` values that name a PostgreSQL database (libpq's URL forms) rather than a SQLite file."""
+POSTGRES_EXTRA = "postgres"
+"""The project extra that installs the PostgreSQL thread store's packages."""
+
+
+def is_postgres(db: str | None) -> bool:
+    """Tell whether `--db` names a PostgreSQL database (a `postgresql://` or `postgres://` URL), not a file."""
+    return db is not None and db.startswith(POSTGRES_SCHEMES)
+
+
+_URL_PASSWORD = re.compile(r"^(?P<head>[a-z]+://[^:@/?#]*:)(?P<password>[^@]*)@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<password>[^&#]*)", re.IGNORECASE)
+
+
+def shown_db(db: str) -> str:
+    """Return `--db` as it may be printed: a password in a database URL becomes `***`."""
+    if not is_postgres(db):
+        return db
+    db = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}@", db)
+    return _QUERY_PASSWORD.sub(rf"\g<head>{REDACTED}", db)
+
+
+def _without_password(text: str, db: str) -> str:
+    """Return `text` (a driver's message, which may quote the URL) with the URL's password taken out."""
+    found = [match["password"] for match in (*_URL_PASSWORD.finditer(db), *_QUERY_PASSWORD.finditer(db))]
+    for password in sorted({*found, *(unquote(password) for password in found)} - {""}, key=len, reverse=True):
+        text = text.replace(password, REDACTED)
+    return text.replace(db, shown_db(db))
+
+
 def store_path(db: str | None, *, create: bool) -> Path:
     """Return the thread store's path, checked; only `create` accepts a missing file (and makes its folder)."""
     path = Path(db).expanduser() if db else default_db()
@@ -107,25 +140,57 @@ def store_path(db: str | None, *, create: bool) -> Path:
     return path
 
 
+class StoreTables(Protocol):
+    """The CLI's own queries beside the saver: what each run of a thread used, and which threads there are."""
+
+    async def spent(self, thread: str) -> Usage:
+        """Return what all runs of `thread` used so far (nothing for a store from before usage was kept)."""
+        ...
+
+    async def record(self, thread: str, used: Usage) -> None:
+        """Add what one run of `thread` used."""
+        ...
+
+    async def forget(self, thread: str) -> None:
+        """Delete what the runs of `thread` used (the thread is being deleted)."""
+        ...
+
+    async def thread_ids(self) -> list[str]:
+        """Return the id of every thread with a checkpoint."""
+        ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Stores:
-    """One SQLite file holding a workflow's threads (checkpoints) and, beside them, its long-lived records."""
+    """Where the threads (checkpoints) live and, beside them, the long-lived records: SQLite or PostgreSQL."""
 
-    saver: AsyncSqliteSaver
+    saver: BaseCheckpointSaver[Any]
     """Checkpoints: what each thread's run did, to pause, resume and replay."""
     store: BaseStore | None
     """The LangGraph store the graphs' nodes see as `runtime.store`: the orchestrator keeps its cases, RMAs and
     follow-ups there, so a run resumed in another process finds them (None when opened read-only)."""
+    tables: StoreTables
+    """What each run used (for thread budgets) and the list of threads."""
 
 
 @asynccontextmanager
 async def open_store(db: str | None, *, create: bool, read_only: bool = False) -> AsyncIterator[Stores]:
-    """Open the thread store at `db` (default: `default_db()`); only `create` makes a missing file.
+    """Open the thread store at `db`: a SQLite file (default: `default_db()`) or a `postgresql://` URL.
 
-    `read_only` opens it without write access and without creating tables, so a store the user may only read
-    (a shared or archived file) can still be shown. Checkpoints are written through a RedactingSerializer: a key
-    in a run's input never reaches the file.
+    Only `create` makes a missing store. `read_only` opens it without write access and without creating
+    tables, so a store the user may only read (a shared or archived file, a read-only database role) can still
+    be shown. Checkpoints are written through a RedactingSerializer: a key in a run's input is never written.
     """
+    if db and is_postgres(db):
+        opening = _open_postgres(db, create=create, read_only=read_only)
+    else:
+        opening = _open_sqlite(db, create=create, read_only=read_only)
+    async with opening as stores:
+        yield stores
+
+
+@asynccontextmanager
+async def _open_sqlite(db: str | None, *, create: bool, read_only: bool) -> AsyncIterator[Stores]:
     path = store_path(db, create=create and not read_only)
     async with AsyncExitStack() as stack:
         try:
@@ -135,13 +200,63 @@ async def open_store(db: str | None, *, create: bool, read_only: bool = False) -
             else:
                 connection = await stack.enter_async_context(aiosqlite.connect(str(path)))
                 saver = AsyncSqliteSaver(connection, serde=RedactingSerializer())
-                await saver.setup()
                 store = await stack.enter_async_context(AsyncSqliteStore.from_conn_string(str(path)))
-                await store.setup()
-                await saver.conn.execute(_USAGE_TABLE)
+                async with _setup_lock(path):
+                    await saver.setup()
+                    await store.setup()
+                    await saver.conn.execute(_USAGE_TABLE)
         except (sqlite3.Error, OSError) as error:
             raise ThreadError(f"--db {path} is not a usable thread store ({error})") from None
-        yield Stores(saver, store)
+        yield Stores(saver, store, SqliteTables(saver.conn))
+
+
+@asynccontextmanager
+async def _open_postgres(url: str, *, create: bool, read_only: bool) -> AsyncIterator[Stores]:
+    needed_for = f"--db {url.partition('://')[0]}://..."
+    require("psycopg", "psycopg[binary]", needed_for, extra=POSTGRES_EXTRA)
+    require("langgraph.checkpoint.postgres.aio", "langgraph-checkpoint-postgres", needed_for, extra=POSTGRES_EXTRA)
+    from graphs.cli import postgres
+
+    async with AsyncExitStack() as stack:
+        try:
+            saver, store, tables = await stack.enter_async_context(
+                postgres.open_stores(url, create=create, read_only=read_only)
+            )
+        except postgres.NoThreadStore:
+            raise ThreadError(
+                f"no thread store in {shown_db(url)}; start a thread with: "
+                f"workflows run NAME TEXT --thread ID --db {shlex.quote(shown_db(url))}"
+            ) from None
+        except postgres.CannotConnect as error:
+            reason = _without_password(" ".join(str(error).split()), url)
+            raise ThreadError(f"--db {shown_db(url)}: cannot connect to the database ({reason})") from None
+        except postgres.Error as error:
+            reason = _without_password(" ".join(str(error).split()), url)
+            raise ThreadError(f"--db {shown_db(url)} is not a usable thread store ({reason})") from None
+        yield Stores(saver, store, tables)
+
+
+@asynccontextmanager
+async def _setup_lock(path: Path) -> AsyncIterator[None]:
+    """Hold an exclusive lock on the store's folder while the store's tables are made or migrated.
+
+    Two processes making the same new store at once would otherwise both record LangGraph's store migrations
+    (one fails: "UNIQUE constraint failed: store_migrations.v"). The lock is on the folder, not the file:
+    SQLite's own locks on the file are POSIX locks, which closing another descriptor of the file would release.
+    Where there is no flock (Windows) or the folder cannot be opened, setup runs unlocked, as LangGraph's does.
+    """
+    try:
+        import fcntl
+
+        folder = os.open(path.parent, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        await asyncio.to_thread(fcntl.flock, folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
 
 
 async def _connect_read_only(stack: AsyncExitStack, path: Path) -> aiosqlite.Connection:
@@ -172,26 +287,48 @@ CREATE TABLE IF NOT EXISTS workflows_usage (thread_id TEXT NOT NULL, recorded_at
 """What each run or resume of a thread used (a Usage as JSON), so a resumed thread keeps to its budget."""
 
 
-async def spent(saver: AsyncSqliteSaver, thread: str) -> Usage:
-    """Return what all runs of `thread` used so far (nothing for a store from before usage was kept)."""
-    total = Usage()
-    try:
-        async with saver.conn.execute("SELECT usage FROM workflows_usage WHERE thread_id = ?", (thread,)) as rows:
-            async for (raw,) in rows:
-                total.add(Usage.from_dict(json.loads(raw)))
-    except sqlite3.OperationalError:  # a read-only store written before this table existed
-        pass
-    return total
+class SqliteTables:
+    """The CLI's own queries beside the SQLite saver (see StoreTables), on the saver's connection."""
 
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        """Query through `connection`."""
+        self.connection = connection
 
-async def _record(saver: AsyncSqliteSaver, thread: str, meter: UsageMeter) -> None:
-    used = meter.run_total()
-    if used.calls:
+    async def spent(self, thread: str) -> Usage:
+        """Return what all runs of `thread` used so far (nothing for a store from before usage was kept)."""
+        total = Usage()
+        try:
+            query = "SELECT usage FROM workflows_usage WHERE thread_id = ?"
+            async with self.connection.execute(query, (thread,)) as rows:
+                async for (raw,) in rows:
+                    total.add(Usage.from_dict(json.loads(raw)))
+        except sqlite3.OperationalError:  # a read-only store written before this table existed
+            pass
+        return total
+
+    async def record(self, thread: str, used: Usage) -> None:
+        """Add what one run of `thread` used."""
         now = datetime.now(UTC).isoformat()
-        await saver.conn.execute(
+        await self.connection.execute(
             "INSERT INTO workflows_usage VALUES (?, ?, ?)", (thread, now, json.dumps(used.as_dict()))
         )
-        await saver.conn.commit()
+        await self.connection.commit()
+
+    async def forget(self, thread: str) -> None:
+        """Delete what the runs of `thread` used (the thread is being deleted)."""
+        await self.connection.execute("DELETE FROM workflows_usage WHERE thread_id = ?", (thread,))
+        await self.connection.commit()
+
+    async def thread_ids(self) -> list[str]:
+        """Return the id of every thread with a checkpoint."""
+        async with self.connection.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
+            return [thread for (thread,) in await cursor.fetchall()]
+
+
+async def _record(stores: Stores, thread: str, meter: UsageMeter) -> None:
+    used = meter.run_total()
+    if used.calls:
+        await stores.tables.record(thread, used)
 
 
 def durable(workflow: Workflow, stores: Stores) -> Graph:
@@ -227,7 +364,7 @@ def _waiting(nodes: Sequence[str]) -> str:
 
 
 def _hint(args: argparse.Namespace) -> str:
-    db = f" --db {shlex.quote(args.db)}" if args.db else ""
+    db = f" --db {shlex.quote(shown_db(args.db))}" if args.db else ""
     return f"--thread {shlex.quote(args.thread)}{db}"
 
 
@@ -244,7 +381,7 @@ async def _start(
             )
         graph = durable(workflow, stores)
         config = _with_metadata(thread_config(args.thread), args.name, context, args.interrupt_before)
-        return await _go(stores.saver, graph, args, workflow, payload, config, context, show, Usage())
+        return await _go(stores, graph, args, workflow, payload, config, context, show, Usage())
 
 
 def _failed(args: argparse.Namespace, error: Exception) -> int:
@@ -298,7 +435,7 @@ async def _report(
     return 0
 
 
-async def _thread(saver: AsyncSqliteSaver, thread: str) -> tuple[Workflow, str, Context]:
+async def _thread(saver: BaseCheckpointSaver[Any], thread: str) -> tuple[Workflow, str, Context]:
     """Return the thread's workflow, its name and the Context its run was started (or last resumed) with."""
     seen = False
     metadata: dict[str, Any] = {}
@@ -400,13 +537,13 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
                 config = await graph.aupdate_state(config, updates)
             except InvalidUpdateError as error:
                 raise ThreadError(f"--set: {error}") from None
-        earlier = await spent(stores.saver, args.thread)
+        earlier = await stores.tables.spent(args.thread)
         config = _with_metadata(config, name, context, args.interrupt_before)
-        return await _go(stores.saver, graph, args, workflow, None, config, context, show, earlier)
+        return await _go(stores, graph, args, workflow, None, config, context, show, earlier)
 
 
 async def _go(
-    saver: AsyncSqliteSaver,
+    stores: Stores,
     graph: Graph,
     args: argparse.Namespace,
     workflow: Workflow,
@@ -435,7 +572,7 @@ async def _go(
         )
     except BudgetSpent as stop:
         progress.close()
-        await _record(saver, args.thread, meter)
+        await _record(stores, args.thread, meter)
         checkpoint = (await graph.aget_state(thread_config(args.thread))).config["configurable"]["checkpoint_id"]
         limit = "--max-tokens N" if stop.reason.startswith("the token") else "--max-cost USD"
         hint = (
@@ -446,10 +583,10 @@ async def _go(
         return report_budget_stop(args, stop, usage_report([meter], earlier), where, hint)
     except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
         progress.close()
-        await _record(saver, args.thread, meter)
+        await _record(stores, args.thread, meter)
         return _failed(args, error)
     progress.close()
-    await _record(saver, args.thread, meter)
+    await _record(stores, args.thread, meter)
     return await _report(graph, args, workflow, result, show, usage_report([meter], earlier))
 
 
@@ -565,10 +702,8 @@ async def _history(args: argparse.Namespace) -> int:
 async def thread_rows(stores: Stores) -> list[dict[str, Any]]:
     """Describe every thread of a store, newest first: workflow, status, last step, time and what it used."""
     saver = stores.saver
-    async with saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
-        ids = [thread for (thread,) in await cursor.fetchall()]
-    rows = []
-    for thread in ids:
+    rows: list[dict[str, Any]] = []
+    for thread in await stores.tables.thread_ids():
         try:
             workflow, name, _ = await _thread(saver, thread)
         except ThreadError:  # a thread of no registered workflow (Studio's, or an older version's)
@@ -585,7 +720,7 @@ async def thread_rows(stores: Stores) -> list[dict[str, Any]]:
                 "step": (state.metadata or {}).get("step"),
                 "next": list(state.next),
                 "updated": state.created_at,
-                "usage": (await spent(saver, thread)).as_dict(),
+                "usage": (await stores.tables.spent(thread)).as_dict(),
             }
         )
     return sorted(rows, key=lambda row: str(row["updated"]), reverse=True)
@@ -628,8 +763,7 @@ async def _delete(args: argparse.Namespace) -> int:
         if await saver.aget_tuple(thread_config(args.delete)) is None:
             raise ThreadError(f"unknown thread {args.delete!r}; see workflows threads")
         await saver.adelete_thread(args.delete)
-        await saver.conn.execute("DELETE FROM workflows_usage WHERE thread_id = ?", (args.delete,))
-        await saver.conn.commit()
+        await stores.tables.forget(args.delete)
     if args.json:
         print(json.dumps({"deleted": args.delete}))
     else:
