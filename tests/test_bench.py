@@ -36,7 +36,7 @@ def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def call(run: str, step: int | None, task: str, seconds: float) -> Call:
-    return Call(run, step, task, "node", 1, 1, seconds, 0.0, 0.0, [], None)
+    return Call(run, step, task, "node", 1, 1, seconds, 0.0, [], None)
 
 
 def test_a_call_takes_the_fixed_latency_plus_the_time_per_output_token(slept: list[float]) -> None:
@@ -178,10 +178,20 @@ def test_bad_options_are_one_line_and_exit_2(
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_an_unknown_group_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["bench", "--only", "everything"])
-    assert exit_info.value.code == 2 and "invalid choice: 'everything'" in capsys.readouterr().err
+def test_only_picks_groups_and_scenarios_and_refuses_unknown_names(capsys: pytest.CaptureFixture[str]) -> None:
+    def keys(*only: str) -> list[str]:
+        return [scenario.key for scenario in bench.scenarios_of(bench.FULL, only)]
+
+    assert keys("faq_chain/10") == ["faq_chain/10", "faq_chain/10/max_concurrency=10"]
+    assert keys("faq_chain/10/max_concurrency=10", "orchestrator/3") == [
+        "orchestrator/3",
+        "faq_chain/10/max_concurrency=10",
+    ]
+    assert keys("parallel") == ["parallel/faq_chain/10x1", "parallel/faq_chain/10x4"]
+    assert keys("overhead") == []
+    assert main(["bench", "--only", "everything"]) == 2
+    err = capsys.readouterr().err
+    assert "--only everything: no such group or scenario" in err and len(err.strip().splitlines()) == 1
 
 
 def test_a_new_workflow_joins_the_bench_by_its_catalog_entry(monkeypatch: pytest.MonkeyPatch) -> None:

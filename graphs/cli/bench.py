@@ -45,9 +45,10 @@ if TYPE_CHECKING:
     Graph = CompiledStateGraph[Any, Any, Any, Any]
 
 LATENCY = 0.05
-"""Default seconds per model call: Gemini Flash's first-token time (about 0.5 s) at a tenth of the scale."""
+"""Default seconds per model call: a fast remote model's round trip (about 0.5 s) at a tenth of the scale, so the
+few hundred routing runs made one after another fit in half a minute."""
 TOKEN_LATENCY = 0.0004
-"""Default seconds per output token: Gemini Flash's writing speed (about 250 tokens a second) at the same scale."""
+"""Default seconds per output token: such a model's writing speed (about 250 tokens a second) at the same scale."""
 RUN_KEY = "bench_run"
 """Metadata key naming the run a model call belongs to, so runs at once get a floor each."""
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -115,7 +116,7 @@ class Call:
     seconds: float
     """The simulated time of the call (the model's `call_seconds`): what the floor is made of."""
     started: float
-    ended: float
+    """When the call reached the model (past any concurrency slot): the lesson's loop replays calls in this order."""
     messages: "list[BaseMessage]"
     schema: dict[str, Any] | None
 
@@ -144,8 +145,9 @@ def answer_key(messages: "Sequence[BaseMessage]", schema: dict[str, Any] | None)
 def simulated(base: "type[OfflineChatModel] | None" = None) -> "type[OfflineChatModel]":
     """Return `base` (default OfflineChatModel) answering from a cache and recording each call in a CallLog.
 
-    Set the model's `log` and `answers` private attributes to share them; a guarded view of the model shares them
-    too. The class is made per base so a benchmark's own offline model (one that forgets facts, say) can be timed.
+    Its `_log` and `_answers` private attributes are what it records into and answers from (see make_model); a
+    guarded view of the model shares them. The class is made per base, so a benchmark's own offline model (one
+    that forgets facts, say) can be timed too.
     """
     from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
     from langchain_core.messages import BaseMessage
@@ -197,7 +199,6 @@ def simulated(base: "type[OfflineChatModel] | None" = None) -> "type[OfflineChat
                     output_tokens=usage.get("output_tokens", 0),
                     seconds=self.call_seconds(result, schema),
                     started=started,
-                    ended=time.perf_counter(),
                     messages=list(messages),
                     schema=schema,
                 )
@@ -307,6 +308,9 @@ class Measured:
     input_tokens: int
     output_tokens: int
     wall: float
+    cpu: float
+    """CPU time the process spent meanwhile (all its threads): near the wall, the run waited on the CPU, not the
+    model, and other processes on the machine slow it."""
     floor: float
     sequential: float
     """Wall time of the lesson's loop: the same calls, one after another, on the same model."""
@@ -319,7 +323,6 @@ class Measured:
     """Seconds from the start to the first model call: set-up before any request leaves."""
     uncached: int
     problems: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def efficiency(self) -> float:
@@ -348,6 +351,7 @@ class Measured:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "wall_seconds": round(self.wall, 4),
+            "cpu_seconds": round(self.cpu, 4),
             "floor_seconds": round(self.floor, 4),
             "efficiency": round(self.efficiency, 3),
             "sequential_seconds": round(self.sequential, 4),
@@ -359,7 +363,6 @@ class Measured:
             "first_call_after_seconds": round(self.first_call_after, 4),
             "uncached_answers": self.uncached,
             "problems": self.problems,
-            **self.extra,
         }
 
 
@@ -415,9 +418,9 @@ class Bench:
         await scenario.runner(Context(chat_model=warm, **scenario.context))
         log = CallLog()
         context = Context(chat_model=self.model(scenario, log, timed=True), **scenario.context)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = await scenario.runner(context)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         calls = log.calls
         runs = len({call.run for call in calls}) or 1
         sequential, model_time = await self.lesson_loop(scenario, calls)
@@ -431,6 +434,7 @@ class Bench:
             input_tokens=sum(call.input_tokens for call in calls),
             output_tokens=sum(call.output_tokens for call in calls),
             wall=wall,
+            cpu=cpu,
             floor=floor(calls, scenario.at_once),
             sequential=sequential,
             sequential_model_time=model_time,
@@ -693,8 +697,12 @@ def parallel_scenarios(sizes: Sizes) -> list[Scenario]:
 
 def load_benchmark(name: str) -> ModuleType | None:
     """Import benchmarks/NAME.py from the checkout, or return None where it is not (an installed package)."""
-    path = BENCHMARKS / f"{name}.py"
-    spec = util.spec_from_file_location(f"benchmarks_{name}", path) if path.is_file() else None
+    return _load_script(BENCHMARKS / f"{name}.py")
+
+
+@cache
+def _load_script(path: Path) -> ModuleType | None:
+    spec = util.spec_from_file_location(f"benchmarks_{path.stem}", path) if path.is_file() else None
     if spec is None or spec.loader is None:
         return None
     module = util.module_from_spec(spec)
@@ -989,27 +997,41 @@ SCENARIOS: dict[str, Callable[[Sizes], list[Scenario]]] = {
 }
 
 
-async def run_bench(sizes: Sizes, groups: Sequence[str] = GROUPS, report: Callable[[str], None] = print) -> Results:
-    """Run the chosen groups of scenarios and measurements, in GROUPS order."""
+def chosen(scenario: Scenario, only: Sequence[str] | None) -> bool:
+    """Tell whether `--only` picks the scenario: by its group, its key, or a key it falls under ("faq_chain/10")."""
+    return only is None or any(
+        name in (scenario.group, scenario.key) or scenario.key.startswith(f"{name}/") for name in only
+    )
+
+
+def scenarios_of(sizes: Sizes, only: Sequence[str] | None = None) -> list[Scenario]:
+    """Return the scenarios `--only` picks (all without it), in GROUPS order; refuse a name that picks nothing."""
+    every = [scenario for group in GROUPS if group in SCENARIOS for scenario in SCENARIOS[group](sizes)]
+    for name in only or ():
+        if name not in GROUPS and not any(chosen(scenario, [name]) for scenario in every):
+            raise UsageError(
+                f"--only {name}: no such group or scenario; groups: {', '.join(GROUPS)}; scenarios: "
+                + ", ".join(scenario.key for scenario in every)
+            )
+    return [scenario for scenario in every if chosen(scenario, only)]
+
+
+async def run_bench(sizes: Sizes, only: Sequence[str] | None = None, report: Callable[[str], None] = print) -> Results:
+    """Run the scenarios and measurements `only` picks (groups or scenario keys; all when None), in GROUPS order."""
     bench = Bench(sizes, report)
     results = Results(sizes)
-    for group in GROUPS:
-        if group not in groups:
-            continue
-        if group in SCENARIOS:
-            scenarios = SCENARIOS[group](sizes)
-            if group == "canon" and not scenarios:
-                results.notes.append(f"canon benchmarks skipped: {BENCHMARKS} is not here (run from a checkout)")
-            for scenario in scenarios:
-                results.scenarios.append(await bench.measure(scenario))
-        elif group == "overhead":
-            results.overhead = await overhead(bench)
-        elif group == "startup":
-            results.startup = startup(sizes.startup_repeats, sizes.startup_cache)
-            report(f"`workflows list` start-up: best {results.startup['best_seconds']:.2f} s")
-        elif group == "memory":
-            results.memory = await memory(bench)
-            report(f"memory: {results.memory}")
+    for scenario in scenarios_of(sizes, only):
+        results.scenarios.append(await bench.measure(scenario))
+    if (only is None or "canon" in only) and not canon_scenarios(sizes):
+        results.notes.append(f"canon benchmarks skipped: {BENCHMARKS} is not here (run from a checkout)")
+    if only is None or "overhead" in only:
+        results.overhead = await overhead(bench)
+    if only is None or "startup" in only:
+        results.startup = startup(sizes.startup_repeats, sizes.startup_cache)
+        report(f"`workflows list` start-up: best {results.startup['best_seconds']:.2f} s")
+    if only is None or "memory" in only:
+        results.memory = await memory(bench)
+        report(f"memory: {results.memory}")
     return results
 
 
@@ -1074,6 +1096,7 @@ def render(data: dict[str, Any]) -> str:
                 str(s["model_calls"]),
                 f"{s['input_tokens'] + s['output_tokens']:,}",
                 f"{s['wall_seconds']:.2f}",
+                f"{s['cpu_seconds']:.2f}",
                 f"{s['floor_seconds']:.2f}",
                 f"{s['efficiency']:.2f}",
                 f"{s['sequential_seconds']:.2f}",
@@ -1084,14 +1107,15 @@ def render(data: dict[str, Any]) -> str:
             ]
         )
     if rows:
-        header = ["scenario", "calls", "tokens", "wall s", "floor s", "eff", "loop s", "speedup", "ceiling", "peak"]
-        lines += _table([*header, "width"], rows)
+        header = ["scenario", "calls", "tokens", "wall s", "cpu s", "floor s", "eff", "loop s", "speedup", "ceiling"]
+        lines += _table([*header, "peak", "width"], rows)
         lines += [
             "",
-            "floor: the least time these calls take given their latencies; eff = floor / wall; loop: the lesson's "
-            "sequential loop",
-            "(the same calls one after another); ceiling: the best speedup the calls allow; peak: most calls in flight "
-            "/ max_concurrency; width: calls the widest step could have in flight.",
+            "cpu: the process's CPU time meanwhile; floor: the least time these calls take given their latencies; "
+            "eff = floor / wall;",
+            "loop: the lesson's sequential loop (the same calls one after another); ceiling: the best speedup the "
+            "calls allow;",
+            "peak: most calls in flight / max_concurrency; width: calls the widest step could have in flight.",
         ]
         for s in data["scenarios"]:
             lines += [f"[!] {s['title']}: {problem}" for problem in s["problems"]]
@@ -1160,9 +1184,9 @@ def add_bench_command(commands: "argparse._SubParsersAction[argparse.ArgumentPar
     bench.add_argument(
         "--only",
         action="append",
-        choices=GROUPS,
-        metavar="GROUP",
-        help=f"run only this group (repeatable): {', '.join(GROUPS)}",
+        metavar="NAME",
+        help=f"run only this group ({', '.join(GROUPS)}) or scenario (its key in the JSON, as faq_chain/10); "
+        "repeatable",
     )
     bench.add_argument("--latency", type=float, metavar="SECONDS", help=f"seconds per model call (default {LATENCY})")
     bench.add_argument(
@@ -1197,8 +1221,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"bench: {line}", file=sys.stderr, flush=True)
 
+    scenarios_of(sizes, args.only)  # an unknown name is refused before anything runs
     started = environment()
-    results = asyncio.run(run_bench(sizes, args.only or GROUPS, progress))
+    results = asyncio.run(run_bench(sizes, args.only, progress))
     data = as_json(results, started)
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if args.json == "-":
