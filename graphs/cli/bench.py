@@ -76,10 +76,14 @@ class Sizes:
     startup_cache: bool = True
     """Start `workflows list` with a bytecode cache of its own, filled by a first start (False: as the environment
     has it, one start fewer)."""
+    timed_runs: int = 3
+    """Timed runs per scenario, the fastest counting; fewer once they took REPEAT_WITHIN seconds together."""
     latency: float = LATENCY
     token_latency: float = TOKEN_LATENCY
 
 
+REPEAT_WITHIN = 5.0
+"""Seconds of timed runs after which a scenario is not run again: a long run is its own average."""
 FULL = Sizes()
 QUICK = Sizes(
     orchestrator_tasks=(1, 3),
@@ -92,6 +96,7 @@ QUICK = Sizes(
     overhead_repeats=2,
     startup_repeats=1,
     startup_cache=False,
+    timed_runs=1,
     latency=0.002,
     token_latency=0.00001,
 )
@@ -416,11 +421,22 @@ class Bench:
 
         warm = self.model(scenario, CallLog(), timed=False)
         await scenario.runner(Context(chat_model=warm, **scenario.context))
-        log = CallLog()
-        context = Context(chat_model=self.model(scenario, log, timed=True), **scenario.context)
-        started, cpu = time.perf_counter(), time.process_time()
-        results = await scenario.runner(context)
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        # Other processes on the machine only ever slow a run down: the fastest of a few timed runs is the figure.
+        best: tuple[float, float, float, CallLog, Context, list[dict[str, Any]]] | None = None
+        spent = 0.0
+        for _ in range(max(1, self.sizes.timed_runs)):
+            log = CallLog()
+            context = Context(chat_model=self.model(scenario, log, timed=True), **scenario.context)
+            started, cpu = time.perf_counter(), time.process_time()
+            results = await scenario.runner(context)
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            if best is None or wall < best[1]:
+                best = (started, wall, cpu, log, context, results)
+            spent += wall
+            if spent >= REPEAT_WITHIN:
+                break
+        assert best is not None
+        started, wall, cpu, log, context, results = best
         calls = log.calls
         runs = len({call.run for call in calls}) or 1
         sequential, model_time = await self.lesson_loop(scenario, calls)
