@@ -21,12 +21,13 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import util
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from graphs.catalog import WORKFLOWS
 from graphs.cli.options import RUN_ERROR, UsageError
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from state.context import Context
 
     Graph = CompiledStateGraph[Any, Any, Any, Any]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 LATENCY = 0.05
 """Default seconds per model call: a fast remote model's round trip (about 0.5 s) at a tenth of the scale, so the
@@ -228,6 +232,24 @@ def make_model(
     return cast("OfflineChatModel", model)
 
 
+class CountingPool(ThreadPoolExecutor):
+    """The event loop's default thread pool, counting the work handed to it: each item is a thread hop.
+
+    `asyncio.to_thread` (building a node's model) and LangChain's `run_in_executor` (sync parsers and lambdas of
+    a structured-output chain) both hand work to this pool; under load, a woken thread can wait its turn for
+    milliseconds, so hops are where a busy machine slows a run down.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(thread_name_prefix="bench")
+        self.submitted = 0
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> "Future[T]":
+        """Count the item, then run it as the pool would."""
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
 # --- Floors --------------------------------------------------------------------------------------------------
 
 
@@ -316,6 +338,8 @@ class Measured:
     cpu: float
     """CPU time the process spent meanwhile (all its threads): near the wall, the run waited on the CPU, not the
     model, and other processes on the machine slow it."""
+    thread_hops: int
+    """Work handed to the event loop's thread pool meanwhile (0 when the pool is not counted)."""
     floor: float
     sequential: float
     """Wall time of the lesson's loop: the same calls, one after another, on the same model."""
@@ -357,6 +381,7 @@ class Measured:
             "output_tokens": self.output_tokens,
             "wall_seconds": round(self.wall, 4),
             "cpu_seconds": round(self.cpu, 4),
+            "thread_hops": self.thread_hops,
             "floor_seconds": round(self.floor, 4),
             "efficiency": round(self.efficiency, 3),
             "sequential_seconds": round(self.sequential, 4),
@@ -407,6 +432,8 @@ class Bench:
         self.report = report
         self.caches: dict[str, AnswerCache] = defaultdict(AnswerCache)
         self.baselines: dict[str, tuple[float, float]] = {}
+        self.pool = CountingPool()
+        """Counts thread hops once `run_bench` makes it the event loop's default pool."""
 
     def model(self, scenario: Scenario, log: CallLog, timed: bool) -> "OfflineChatModel":
         """Return the scenario's model: at the bench's latencies when timed, answering at once otherwise."""
@@ -422,21 +449,21 @@ class Bench:
         warm = self.model(scenario, CallLog(), timed=False)
         await scenario.runner(Context(chat_model=warm, **scenario.context))
         # Other processes on the machine only ever slow a run down: the fastest of a few timed runs is the figure.
-        best: tuple[float, float, float, CallLog, Context, list[dict[str, Any]]] | None = None
+        best: tuple[float, float, float, int, CallLog, Context, list[dict[str, Any]]] | None = None
         spent = 0.0
         for _ in range(max(1, self.sizes.timed_runs)):
             log = CallLog()
             context = Context(chat_model=self.model(scenario, log, timed=True), **scenario.context)
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu, hops = time.perf_counter(), time.process_time(), self.pool.submitted
             results = await scenario.runner(context)
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             if best is None or wall < best[1]:
-                best = (started, wall, cpu, log, context, results)
+                best = (started, wall, cpu, self.pool.submitted - hops, log, context, results)
             spent += wall
             if spent >= REPEAT_WITHIN:
                 break
         assert best is not None
-        started, wall, cpu, log, context, results = best
+        started, wall, cpu, hops, log, context, results = best
         calls = log.calls
         runs = len({call.run for call in calls}) or 1
         sequential, model_time = await self.lesson_loop(scenario, calls)
@@ -451,6 +478,7 @@ class Bench:
             output_tokens=sum(call.output_tokens for call in calls),
             wall=wall,
             cpu=cpu,
+            thread_hops=hops,
             floor=floor(calls, scenario.at_once),
             sequential=sequential,
             sequential_model_time=model_time,
@@ -836,8 +864,9 @@ async def overhead(bench: Bench) -> list[dict[str, Any]]:
         scenario = Scenario(f"overhead/{name}", name, "overhead", graph_runner(name, [payload]))
         log = CallLog()
         context = Context(chat_model=bench.model(scenario, log, timed=False))
+        hops = bench.pool.submitted
         widths = await _step_widths(graph, payload, context)
-        nodes, calls = sum(widths), len(log.calls)
+        nodes, calls, hops = sum(widths), len(log.calls), bench.pool.submitted - hops
         ours = await _best_of(bench.sizes.overhead_repeats, graph, payload, context)
         plain = await _best_of(bench.sizes.overhead_repeats, bare_graph(widths), {})
         rows.append(
@@ -846,6 +875,7 @@ async def overhead(bench: Bench) -> list[dict[str, Any]]:
                 "nodes": nodes,
                 "steps": len(widths),
                 "model_calls": calls,
+                "thread_hops": hops,
                 "run_ms": round(ours * 1000, 2),
                 "bare_langgraph_ms": round(plain * 1000, 2),
                 "per_node_ms": round(ours * 1000 / nodes, 3),
@@ -1035,6 +1065,7 @@ def scenarios_of(sizes: Sizes, only: Sequence[str] | None = None) -> list[Scenar
 async def run_bench(sizes: Sizes, only: Sequence[str] | None = None, report: Callable[[str], None] = print) -> Results:
     """Run the scenarios and measurements `only` picks (groups or scenario keys; all when None), in GROUPS order."""
     bench = Bench(sizes, report)
+    asyncio.get_running_loop().set_default_executor(bench.pool)
     results = Results(sizes)
     for scenario in scenarios_of(sizes, only):
         results.scenarios.append(await bench.measure(scenario))
@@ -1136,14 +1167,24 @@ def render(data: dict[str, Any]) -> str:
         for s in data["scenarios"]:
             lines += [f"[!] {s['title']}: {problem}" for problem in s["problems"]]
     if data["overhead"]:
-        lines += ["", "Engine overhead, model answering at once (best of the runs):"]
+        lines += ["", "Engine overhead, model answering at once (best of the runs; hops: thread-pool items per run):"]
         lines += _table(
-            ["workflow", "nodes", "calls", "run ms", "bare LangGraph ms", "per node ms", "overhead per node ms"],
+            [
+                "workflow",
+                "nodes",
+                "calls",
+                "thread hops",
+                "run ms",
+                "bare LangGraph ms",
+                "per node ms",
+                "overhead per node ms",
+            ],
             [
                 [
                     o["workflow"],
                     str(o["nodes"]),
                     str(o["model_calls"]),
+                    str(o["thread_hops"]),
                     f"{o['run_ms']:.1f}",
                     f"{o['bare_langgraph_ms']:.1f}",
                     f"{o['per_node_ms']:.2f}",
