@@ -211,3 +211,13 @@ def test_product_sheets_hold_room_for_fifty_distinct_questions() -> None:
 def test_benchmarks_missing_leave_the_canon_scenarios_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(bench, "BENCHMARKS", tmp_path)
     assert bench.canon_scenarios(bench.QUICK) == []
+
+
+def test_the_counting_pool_counts_each_thread_hop() -> None:
+    pool = bench.CountingPool()
+
+    async def hop_twice() -> list[int]:
+        asyncio.get_running_loop().set_default_executor(pool)
+        return [await asyncio.to_thread(len, "ab"), await asyncio.to_thread(len, "abc")]
+
+    assert asyncio.run(hop_twice()) == [2, 3] and pool.submitted == 2
