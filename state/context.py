@@ -26,10 +26,13 @@ class Context:
     """Sampling temperature for every model built from a name."""
     min_confidence: float = 0.5
     """Classifier verdicts below this confidence go to the fallback handler."""
-    max_concurrency: int = 5
-    """Most model calls that run at the same time (parallel branches: orchestrator workers, FAQ chain answers,
-    sectioning's draft and screens, voting's judges).
-    The bound is per event loop: runs in one process with the same bound (a server's concurrent runs) share it."""
+    max_concurrency: int = 16
+    """Most model calls one run makes at the same time (its fan-out branches: orchestrator workers, FAQ chain
+    answers, screens, judges). Per run: concurrent runs do not share it. Enough for a run of ten parallel
+    branches to reach its floor; a provider's quota is `requests_per_minute`'s job."""
+    requests_per_minute: dict[str, float] = field(default_factory=dict)
+    """Requests per minute each model may get, shared by every run and branch of the process, e.g.
+    {"gemini-2.5-flash": 10} for Gemini's free tier; the key "*" covers models without an entry. Empty: no limit."""
     timeout: float | None = None
     """Seconds a run may take, counted from its first model call; model calls past it fail (and are not retried),
     and the graph ends as its fallbacks allow. None: no limit. Each resume of a thread gets the whole time again."""

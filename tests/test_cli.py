@@ -139,7 +139,7 @@ def test_model_options_left_out_take_the_context_defaults(capsys: pytest.Capture
         main(["run", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert f"(default: {Context().model})" in help_text
-    assert f"most parallel model calls (default: {Context().max_concurrency})" in help_text
+    assert f"most parallel model calls of one run (default: {Context().max_concurrency})" in help_text
 
 
 def test_a_closed_output_pipe_ends_quietly_with_the_sigpipe_code() -> None:

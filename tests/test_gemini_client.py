@@ -145,6 +145,7 @@ async def test_the_gemini_path_works_whichever_api_version_the_client_chooses(
     else:
         monkeypatch.setenv("GOOGLE_GENAI_API_VERSION", chosen)
     models._gemini.cache_clear()  # the client reads the version when it is built
+    models._built.clear()
     for query, route in LESSON_ROUTES.items():
         result = await graph.ainvoke({"query": query}, context=Context())
         assert result["intent"] == INTENTS[route].label

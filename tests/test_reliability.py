@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -225,19 +226,27 @@ async def test_bad_input_is_an_input_error_naming_the_field(payload: dict[str, A
     assert raised.value.field == field
 
 
-@pytest.mark.parametrize(
-    ("name", "payload", "field"),
-    [
-        ("orchestrator", {"message": 123}, "message"),
-        ("summarize_translate", {"text": ["x"]}, "text"),
-        ("faq_chain", {"documents": "one long string"}, "documents"),
-        ("faq_single_call", {"documents": [{"title": "T", "content": None}]}, "documents.0.content"),
-    ],
-)
-async def test_every_graph_checks_its_input_at_the_entry(name: str, payload: dict[str, Any], field: str) -> None:
+def _bad_payload(name: str) -> tuple[dict[str, Any], str]:
+    """A payload with one field of the wrong type: the first text field the workflow takes, else its documents."""
+    schema = WORKFLOWS[name].load().builder.input_schema
+    fields = typing.get_type_hints(schema)
+    text = next((field for field, kind in fields.items() if kind is str), None)
+    return ({text: 123}, text) if text else ({"documents": "one long string"}, "documents")
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+async def test_every_graph_checks_its_input_at_the_entry(name: str) -> None:
+    payload, field = _bad_payload(name)
     with pytest.raises(InputError) as raised:
         await WORKFLOWS[name].load().ainvoke(payload, context=Context(model="offline"))
     assert raised.value.field == field
+
+
+async def test_a_document_without_content_is_named_down_to_its_field() -> None:
+    with pytest.raises(InputError) as raised:
+        payload = {"documents": [{"title": "T", "content": None}]}
+        await WORKFLOWS["faq_single_call"].load().ainvoke(payload, context=Context(model="offline"))
+    assert raised.value.field == "documents.0.content"
 
 
 def test_bad_input_from_the_cli_is_one_line_and_exit_2() -> None:
@@ -453,7 +462,7 @@ def test_a_run_killed_mid_fan_out_resumes_in_a_new_process_with_no_second_rma(tm
             [*workflows_command(), "history", "--thread", "k", "--db", str(db), "--json"],
             env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-        assert json.loads(history.stdout)["status"] == "interrupted", history.stderr
+        assert json.loads(history.stdout)["status"] == "interrupted", history.stdout + history.stderr
 
         server.scripted = []
         resumed = subprocess.run(

@@ -168,6 +168,10 @@ def _inputs(
         raise UsageError(str(error)) from None
 
 
+RUNS_AT_ONCE = 8
+"""Inputs `workflows run` works on at the same time (each run's own model calls are bounded by --max-concurrency)."""
+
+
 async def _run_all(
     args: argparse.Namespace,
     graph: "CompiledStateGraph[Any, Any, Any, Any]",
@@ -175,34 +179,44 @@ async def _run_all(
     context: "Context",
     meters: "list[UsageMeter]",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run each input with its own meter (so the budget is per run), showing progress on stderr.
+    """Run the inputs concurrently (at most RUNS_AT_ONCE), each with its own meter, showing progress on stderr.
 
-    One input that fails does not stop or hide the others: returns (results, failures). With one input, or
-    with --debug, the failure is raised instead (one line, or its traceback).
+    Results come back in input order. One input that fails does not stop or hide the others: returns (results,
+    failures). With one input, or with --debug, the failure is raised instead (one line, or its traceback); a
+    spent budget (BudgetSpent) is raised once every run has ended.
     """
     from graphs.cli.progress import choose, stream_run
     from nodes import llm
     from nodes.llm import UsageMeter
 
     progress = choose(args.quiet)
-    results: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
+    meters.extend(UsageMeter.for_context(context) for _ in inputs)
+    turns = asyncio.Semaphore(RUNS_AT_ONCE)
+
+    async def one(number: int, payload: dict[str, Any]) -> dict[str, Any]:
+        label = f"{number}/{len(inputs)}" if len(inputs) > 1 else ""
+        async with turns:
+            return await stream_run(
+                graph, payload, {}, context, meters[number - 1], progress, run=label, stream_text=args.stream
+            )
+
     try:
-        for number, payload in enumerate(inputs, 1):
-            meters.append(UsageMeter.for_context(context))
-            label = f"{number}/{len(inputs)}" if len(inputs) > 1 else ""
-            try:
-                result = await stream_run(
-                    graph, payload, {}, context, meters[-1], progress, run=label, stream_text=args.stream
-                )
-            except Exception as error:  # noqa: BLE001 - reported for this input; the others still run
-                if args.debug or len(inputs) == 1:
-                    raise
-                failed.append({"input": number, "error": llm.describe_error(error)})
-                continue
-            results.append(result)
+        ended = await asyncio.gather(
+            *(one(number, payload) for number, payload in enumerate(inputs, 1)), return_exceptions=True
+        )
     finally:
         progress.close()
+    results: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for number, outcome in enumerate(ended, 1):
+        if isinstance(outcome, Exception):
+            if args.debug or len(inputs) == 1:
+                raise outcome
+            failed.append({"input": number, "error": llm.describe_error(outcome)})
+        elif isinstance(outcome, BaseException):  # BudgetSpent, KeyboardInterrupt: they stop the command
+            raise outcome
+        else:
+            results.append(outcome)
     return results, failed
 
 

@@ -73,7 +73,16 @@ def add_model_options(parser: argparse.ArgumentParser, model_help: str) -> None:
         metavar="NODE=MODEL",
         help="model for one node, e.g. classify=gemini-2.5-flash-lite (repeatable)",
     )
-    parser.add_argument("--max-concurrency", type=int, help="most parallel model calls (default: 5)")
+    # The default is Context's (a test holds the two together): this module stays free of LangChain's import time.
+    parser.add_argument("--max-concurrency", type=int, help="most parallel model calls of one run (default: 16)")
+    parser.add_argument(
+        "--rpm",
+        action="append",
+        default=[],
+        metavar="[MODEL=]N",
+        help="most requests per minute to a model, shared by all runs of the process, e.g. 10 (every model) or "
+        "gemini-2.5-flash=10 (repeatable; default: no limit)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -272,10 +281,26 @@ def context_from(args: argparse.Namespace, owner: str, nodes: Sequence[str]) -> 
         "timeout": timeout,
         "max_tokens": getattr(args, "max_tokens", None),
         "max_cost": getattr(args, "max_cost", None),
+        "requests_per_minute": rate_limits(getattr(args, "rpm", [])) or None,
     }
     context = Context(node_models=overrides, **{key: value for key, value in given.items() if value is not None})
     check_models(context, nodes)
     return context
+
+
+def rate_limits(items: Sequence[str]) -> dict[str, float]:
+    """Read `--rpm [MODEL=]N` options into Context.requests_per_minute ("*" for a limit without a model)."""
+    limits: dict[str, float] = {}
+    for item in items:
+        model, sep, number = item.rpartition("=")
+        try:
+            per_minute = float(number)
+        except ValueError:
+            per_minute = 0.0
+        if not per_minute > 0 or (sep and not model.strip()):
+            raise UsageError(f"--rpm expects N or MODEL=N with N a number above 0, got {item!r}")
+        limits[model.strip() if sep else "*"] = per_minute
+    return limits
 
 
 def check_questions(questions: int | None) -> None:

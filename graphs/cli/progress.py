@@ -20,7 +20,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StreamMode
+from langgraph.types import Durability, StreamMode
 from rich.console import Console, Group
 from rich.live import Live
 from rich.spinner import Spinner
@@ -321,6 +321,7 @@ async def stream_run(
     run: str = "",
     interrupt_before: Sequence[str] | None = None,
     stream_text: bool = False,
+    durability: Durability | None = None,
 ) -> dict[str, Any]:
     """Run `graph` as `ainvoke` would, return its output, and show its progress; `meter` counts its calls.
 
@@ -337,7 +338,12 @@ async def stream_run(
     latest: dict[str, Any] = {}
     prose: dict[str, bool] = {}
     async for part in graph.astream(
-        payload, config, context=context, stream_mode=modes, interrupt_before=interrupt_before or None
+        payload,
+        config,
+        context=context,
+        stream_mode=modes,
+        interrupt_before=interrupt_before or None,
+        durability=durability,
     ):
         mode, data = cast(tuple[str, Any], part)
         if mode == "values":

@@ -429,6 +429,9 @@ async def _go(
             progress,
             interrupt_before=args.interrupt_before,
             stream_text=args.stream,
+            # Each step's checkpoint is written before the next step starts: a process killed mid-run loses at
+            # most the step it was in (LangGraph's default writes them while the next step already runs).
+            durability="sync",
         )
     except BudgetSpent as stop:
         progress.close()

@@ -23,13 +23,15 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.rate_limiters import InMemoryRateLimiter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from nodes.llm import retry
-from nodes.llm.concurrency import call_slots
+from nodes.llm.concurrency import call_slots, rate_limit_of, rate_limiter
 from nodes.llm.errors import DeadlineExceeded, classify
 from nodes.llm.keys import StreamRedactor, redact_value, secrets
 from nodes.llm.retry import Deadline, current_runtime, deadline_of, retrying
+from state.context import context_of
 
 _inside = contextvars.ContextVar("inside_guarded_call", default=False)
 """Set while a guarded call runs: a provider whose async call runs its sync one in a thread is guarded once."""
@@ -124,8 +126,11 @@ def _guard_agenerate(provider: Any) -> Any:
             return result
         runtime = current_runtime()
         slots = call_slots(runtime)
+        limiter = _limiter(self, runtime)
 
         async def attempt() -> ChatResult:
+            if limiter is not None:
+                await limiter.aacquire()
             async with slots:
                 token = _inside.set(True)
                 try:
@@ -158,8 +163,12 @@ def _guard_generate(provider: Any) -> Any:
             return result
         deadline = deadline_of(current_runtime())
 
+        limiter = _limiter(self, current_runtime())
+
         def attempt() -> ChatResult:
             deadline.remaining()
+            if limiter is not None:
+                limiter.acquire()
             token = _inside.set(True)
             try:
                 answer: ChatResult = provider(self, messages, stop, run_manager, **kwargs)
@@ -201,6 +210,9 @@ def _guard_astream(provider: Any) -> Any:
         for attempt in range(1, retry.RETRY.attempts + 1):
             started = False
             try:
+                limiter = _limiter(self, runtime)
+                if limiter is not None:
+                    await limiter.aacquire()
                 async with call_slots(runtime):
                     token = _inside.set(True)
                     try:
@@ -249,6 +261,15 @@ def _guard_stream(provider: Any) -> Any:
             yield tail
 
     return _stream
+
+
+def _limiter(model: BaseChatModel, runtime: Any) -> InMemoryRateLimiter | None:
+    """Return the process-wide rate limiter of `model` under the run's Context, if it sets one (none offline)."""
+    if runtime is None or model._llm_type == "offline":
+        return None
+    name = str(getattr(model, "model", None) or getattr(model, "model_name", None) or type(model).__name__)
+    per_minute = rate_limit_of(context_of(runtime), name)
+    return rate_limiter(name, per_minute) if per_minute else None
 
 
 def _sync_wait(state: RetryCallState, deadline: Deadline) -> float:
@@ -307,13 +328,19 @@ def is_guarded(model: BaseChatModel) -> bool:
 _PYDANTIC_STATE = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
 
 
-def guarded(model: BaseChatModel) -> BaseChatModel:
-    """Return a guarded view of `model`: the same object state under the guarded class; `model` is not changed.
+def guarded(model: BaseChatModel, *, in_place: bool = False) -> BaseChatModel:
+    """Return `model` guarded: a view of it, or, with `in_place`, the model itself with its class swapped.
 
-    The view shares the model's attribute storage rather than copying it, so a model that keeps state (a client,
-    counters, a scripted test double) behaves as one object whichever of the two is called.
+    A view shares the model's attribute storage rather than copying it, so a model that keeps state (counters, a
+    scripted test double) behaves as one object whichever of the two is called, and the caller's object is left
+    as it was: for models a user hands in. The model layer guards the models it builds itself in place: a view's
+    original, once dropped, could run a finalizer that closes the client both share (langchain-google-genai 4.0's
+    `__del__` does).
     """
     if is_guarded(model):
+        return model
+    if in_place:
+        model.__class__ = _guarded_class(type(model))
         return model
     view = object.__new__(_guarded_class(type(model)))
     for slot in _PYDANTIC_STATE:

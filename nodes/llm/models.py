@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from nodes.llm import usage
 from nodes.llm.errors import ModelSetupError
 from nodes.llm.guard import guarded
-from nodes.llm.keys import BASE_URL_VARIABLE, find_api_key, redact
+from nodes.llm.keys import BASE_URL_VARIABLE, find_api_key, keys_loaded, redact
 from nodes.llm.prices import PRICES_VARIABLE, load_prices, price_of
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
 from state.context import AUTO, OFFLINE, Context, context_of
@@ -48,8 +48,19 @@ class BuiltModel:
     label: str
 
 
+_built: dict[tuple[str, float, str | None, str | None], BuiltModel] = {}
+"""(spec, temperature, key, base URL) -> the model built for it: built once per configuration and process."""
+
+
 def build_model(spec: str, temperature: float = 0.0) -> BuiltModel:
-    """Build the chat model a spec names; raise ModelSetupError with advice when that is impossible."""
+    """Build the chat model a spec names (once per configuration); raise ModelSetupError when that is impossible."""
+    configuration = (spec, temperature, find_api_key(), os.environ.get(BASE_URL_VARIABLE))
+    if configuration not in _built:
+        _built[configuration] = _build(spec, temperature)
+    return _built[configuration]
+
+
+def _build(spec: str, temperature: float) -> BuiltModel:
     resolved = resolve_spec(spec)
     if resolved == OFFLINE:
         if spec == AUTO:
@@ -69,7 +80,7 @@ def build_model(spec: str, temperature: float = 0.0) -> BuiltModel:
 
 @lru_cache(maxsize=1)
 def _offline() -> BaseChatModel:
-    return guarded(OfflineChatModel())
+    return guarded(OfflineChatModel(), in_place=True)
 
 
 @lru_cache(maxsize=16)
@@ -81,7 +92,8 @@ def _gemini(name: str, temperature: float, key: str, base_url: str | None) -> Ba
     return guarded(
         ChatGoogleGenerativeAI(
             model=name, google_api_key=key, temperature=temperature, max_retries=1, timeout=120, base_url=base_url
-        )
+        ),
+        in_place=True,
     )
 
 
@@ -98,7 +110,7 @@ def _init_chat_model(spec: str, temperature: float) -> BaseChatModel:
             f"Unknown model {spec!r}: use 'offline', 'auto', a Gemini name such as {GEMINI_DEFAULT!r}, "
             f"or 'provider:model' ({redact(str(unknown)).splitlines()[0]})"
         ) from unknown
-    return guarded(model)
+    return guarded(model, in_place=True)
 
 
 _announced = False
@@ -126,13 +138,27 @@ def model_for(context: Context, node: str) -> BuiltModel:
 
 
 async def chat_model(runtime: Runtime[Context] | None, node: str) -> BuiltModel:
-    """Return the chat model for `node`; built in a thread, as building may read files (.env, certificates).
+    """Return the chat model for `node`: at once when it was built before, else built in a thread.
 
-    Raises usage.BudgetSpent instead when the run's budget (Context.max_tokens, max_cost) is spent.
+    Building may read files (.env, certificates), which must not block the event loop (`langgraph dev` refuses it);
+    a model already built for this configuration is returned without a thread hop, so a hundred concurrent runs do
+    not queue on the default thread pool. Raises usage.BudgetSpent instead when the run's budget is spent.
     """
     context = context_of(runtime)
     usage.watch(context, node)
+    built = _already_built(context, node)
+    if built is not None:
+        return built
     return await asyncio.to_thread(_loaded_model_for, context, node)
+
+
+def _already_built(context: Context, node: str) -> BuiltModel | None:
+    """Return the node's model if it needs no building (a Python model object, or one built before), else None."""
+    if node not in context.node_models and context.chat_model is not None:
+        return model_for(context, node)
+    if not keys_loaded():
+        return None
+    return _built.get((spec_for(context, node), context.temperature, find_api_key(), os.environ.get(BASE_URL_VARIABLE)))
 
 
 def _loaded_model_for(context: Context, node: str) -> BuiltModel:

@@ -1,0 +1,149 @@
+"""Concurrency: a per-run bound on model calls, a process-wide rate limit per model, models built once, and
+`workflows run` working on its inputs at once."""
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+import pytest
+from langchain_core.messages import BaseMessage
+
+from graphs.cli.commands import main
+from graphs.orchestrator import build_orchestrator
+from graphs.routing import graph as routing
+from nodes.backend import LocalBackend
+from nodes.llm import concurrency, models
+from nodes.offline import OfflineChatModel, answer_text, fill_schema
+from state.context import Context
+from state.routing import LESSON_QUERIES
+from tests.fakes import Fault, GeminiServer
+
+
+class HoldingModel(OfflineChatModel):
+    """Offline answers; each worker call waits (bounded) until `hold_until` calls are in flight or none can come."""
+
+    in_flight: int = 0
+    peak: int = 0
+    hold_until: int = 1
+    workers: int = 1
+    done: int = 0
+
+    async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        worker = "specialized billing assistant" in messages[0].text
+        try:
+            for _ in range(2000 if worker else 0):
+                if self.in_flight >= self.hold_until or self.done + self.in_flight >= self.workers:
+                    break
+                await asyncio.sleep(0.005)
+            return await super()._agenerate(messages, *args, **kwargs)
+        finally:
+            self.in_flight -= 1
+            self.done += worker
+
+
+def invoices(first: int, count: int) -> str:
+    return " ".join(f"Please check invoice INV-{first + n}." for n in range(count))
+
+
+async def test_each_run_has_its_own_bound_on_model_calls() -> None:
+    model = HoldingModel(hold_until=4, workers=10)
+    graph = build_orchestrator(backend=LocalBackend()).compile()
+    context = Context(chat_model=model, max_concurrency=2)
+    runs = [graph.ainvoke({"message": invoices(first, 5)}, context=context) for first in (1000, 2000)]
+    results = await asyncio.gather(*runs)
+    assert all(len(result["results"]) == 5 for result in results)
+    assert model.peak == 4, "two runs of two slots each, not two slots for the whole process"
+
+
+class CountingLimiter:
+    """Stands in for the process-wide rate limiter: counts the requests it lets through."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+
+    async def aacquire(self, blocking: bool = True) -> bool:
+        self.acquired += 1
+        return True
+
+    def acquire(self, blocking: bool = True) -> bool:
+        self.acquired += 1
+        return True
+
+
+async def test_the_rate_limit_counts_every_request_retries_included_and_is_shared_by_runs(
+    gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch, fast_retries: Any
+) -> None:
+    limiters: dict[tuple[str, float], CountingLimiter] = {}
+
+    def limiter(model: str, per_minute: float) -> CountingLimiter:
+        return limiters.setdefault((model, per_minute), CountingLimiter())
+
+    monkeypatch.setattr("nodes.llm.guard.rate_limiter", limiter)
+    gemini.scripted = [Fault(503)]
+    context = Context(requests_per_minute={"gemini-2.5-flash": 30, "*": 5}, node_models={"classify": "offline"})
+    for query in ("My internet connection is not working.", "What are your opening hours?"):
+        await routing.ainvoke({"query": query}, context=context)
+    assert list(limiters) == [("gemini-2.5-flash", 30.0)], "one limiter per model; offline calls are not limited"
+    assert limiters["gemini-2.5-flash", 30.0].acquired == len(gemini.requests) == 3
+
+
+def test_the_rate_limiter_starts_full_with_ten_seconds_of_requests() -> None:
+    limiter = concurrency.rate_limiter("some-model", 120)
+    assert limiter is concurrency.rate_limiter("some-model", 120), "shared by every run of the process"
+    assert limiter.requests_per_second == 2 and limiter.max_bucket_size == 20
+    taken = sum(limiter._consume() for _ in range(25))  # noqa: SLF001 - the bucket's own accounting
+    assert taken == 20, "a burst of ten seconds' worth goes through at once, the rest waits"
+
+
+@pytest.mark.parametrize(
+    ("limits", "model", "expected"),
+    [
+        ({}, "gemini-2.5-flash", None),
+        ({"*": 10}, "gemini-2.5-flash", 10.0),
+        ({"gemini-2.5-flash": 10, "*": 100}, "models/gemini-2.5-flash", 10.0),
+        ({"gemini-2.5-flash": 10}, "gemini-2.5-flash-lite", None),
+    ],
+)
+def test_rate_limits_are_per_model_with_a_default(limits: dict[str, float], model: str, expected: float | None) -> None:
+    assert concurrency.rate_limit_of(Context(requests_per_minute=limits), model) == expected
+
+
+async def test_a_model_is_built_once_and_then_handed_out_without_a_thread_hop(monkeypatch: pytest.MonkeyPatch) -> None:
+    await routing.ainvoke({"query": "I was charged twice."}, context=Context(model="offline"))
+    hops: list[Any] = []
+    real = asyncio.to_thread
+
+    async def to_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(function)
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(models.asyncio, "to_thread", to_thread)
+    for _ in range(3):
+        await routing.ainvoke({"query": "I was charged twice."}, context=Context(model="offline"))
+    assert hops == []
+
+
+def test_several_inputs_run_at_once_and_print_in_input_order(
+    gemini: GeminiServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = LESSON_QUERIES[0], LESSON_QUERIES[1]
+    second_arrived = threading.Event()
+
+    def respond(messages: list[BaseMessage], schema: dict[str, Any] | None) -> str:
+        text = "\n".join(message.text for message in messages)
+        if second in text:
+            second_arrived.set()
+        elif schema and first in text and not second_arrived.wait(30):
+            # Run one after another, the second input cannot arrive while the first waits: route it nowhere.
+            return json.dumps({"intent": "Sales", "confidence": 0.9})
+        return json.dumps(fill_schema(schema, messages)) if schema else answer_text(messages)
+
+    gemini.respond = respond
+    assert main(["run", "routing", "--json", "-q"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert [result["query"] for result in results] == list(LESSON_QUERIES)
+    assert [result["intent"] for result in results][:2] == ["Technical Support", "Billing Inquiry"]
+    assert {label for result in results for label in result["models"].values()} == {"google_genai:gemini-2.5-flash"}
