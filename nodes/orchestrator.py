@@ -201,8 +201,10 @@ class _Unhandled:
         """Lines that sum up requests left out (too many of them); never merged or capped away."""
 
     def add(self, index: int, kind: str, request: str, reason: str) -> None:
-        for foreign in foreign_ids(request, self.message, self.patterns):
+        # Both texts may quote what the planner wrote ("'B-31337' does not look like a valid invoice number").
+        for foreign in foreign_ids(f"{request}\n{reason}", self.message, self.patterns):
             request = request.replace(foreign, "[an id not in your message]")
+            reason = reason.replace(foreign, "[an id not in your message]")
         request = clip(" ".join(request.split()), REQUEST_CHARS) or "an unnamed request"
         merged = normalized(f"{request}|{reason}")
         if merged in self.items:

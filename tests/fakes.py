@@ -1,5 +1,6 @@
 """Test doubles: a scripted chat model and a Gemini-compatible HTTP server on 127.0.0.1."""
 
+import asyncio
 import json
 import random
 import re
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from nodes.backend import LocalBackend, OrderStatus
 from nodes.offline import OfflineChatModel, answer_text, fill_schema
 
 
@@ -84,6 +86,49 @@ _STATUS_NAMES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+
+
+class RecordingBackend(LocalBackend):
+    """The sample support backend, remembering every order it was asked about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_up: list[str] = []
+
+    async def order_status(self, order_id: str) -> OrderStatus:
+        self.looked_up.append(order_id)
+        return await super().order_status(order_id)
+
+
+class HoldingModel(OfflineChatModel):
+    """Offline answers; keeps the peak number of calls in flight at once.
+
+    Each call whose first message holds `hold_marker` waits (a bounded time) until `hold_until` calls are in flight,
+    or until no more can come (`held` calls of that kind in all): however slowly branches start on a loaded
+    machine, every call a bound lets through is in flight at once, and a bound that let more through shows in
+    `peak`.
+    """
+
+    hold_marker: str = "specialized billing assistant"
+    hold_until: int = 1
+    held: int = 1
+    in_flight: int = 0
+    peak: int = 0
+    done: int = 0
+
+    async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        holding = self.hold_marker in messages[0].text
+        try:
+            for _ in range(2000 if holding else 0):
+                if self.in_flight >= self.hold_until or self.done + self.in_flight >= self.held:
+                    break
+                await asyncio.sleep(0.005)
+            return await super()._agenerate(messages, *args, **kwargs)
+        finally:
+            self.in_flight -= 1
+            self.done += holding
 
 
 @dataclass

@@ -14,34 +14,10 @@ from graphs.orchestrator import build_orchestrator
 from graphs.routing import graph as routing
 from nodes.backend import LocalBackend
 from nodes.llm import concurrency, models
-from nodes.offline import OfflineChatModel, answer_text, fill_schema
+from nodes.offline import answer_text, fill_schema
 from state.context import Context
 from state.routing import LESSON_QUERIES
-from tests.fakes import Fault, GeminiServer
-
-
-class HoldingModel(OfflineChatModel):
-    """Offline answers; each worker call waits (bounded) until `hold_until` calls are in flight or none can come."""
-
-    in_flight: int = 0
-    peak: int = 0
-    hold_until: int = 1
-    workers: int = 1
-    done: int = 0
-
-    async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        worker = "specialized billing assistant" in messages[0].text
-        try:
-            for _ in range(2000 if worker else 0):
-                if self.in_flight >= self.hold_until or self.done + self.in_flight >= self.workers:
-                    break
-                await asyncio.sleep(0.005)
-            return await super()._agenerate(messages, *args, **kwargs)
-        finally:
-            self.in_flight -= 1
-            self.done += worker
+from tests.fakes import Fault, GeminiServer, HoldingModel
 
 
 def invoices(first: int, count: int) -> str:
@@ -49,7 +25,7 @@ def invoices(first: int, count: int) -> str:
 
 
 async def test_each_run_has_its_own_bound_on_model_calls() -> None:
-    model = HoldingModel(hold_until=4, workers=10)
+    model = HoldingModel(hold_until=4, held=10)
     graph = build_orchestrator(backend=LocalBackend()).compile()
     context = Context(chat_model=model, max_concurrency=2)
     runs = [graph.ainvoke({"message": invoices(first, 5)}, context=context) for first in (1000, 2000)]

@@ -22,7 +22,7 @@ from nodes.workers import GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
 from state.context import Context
 from state.orchestrator import LESSON_MESSAGE
 from tests.conftest import REPO, run_cli
-from tests.fakes import GeminiServer, Reply, ScriptedChatModel
+from tests.fakes import GeminiServer, HoldingModel, Reply, ScriptedChatModel
 
 OFFLINE = Context(model="offline")
 RMA = re.compile(r"RMA-\d{8}")
@@ -188,38 +188,9 @@ async def test_results_keep_the_customers_order_whatever_order_workers_finish_in
     assert rendered.index("DONE-1") < rendered.index("DONE-2") < rendered.index("DONE-3")
 
 
-class CountingModel(OfflineChatModel):
-    """Offline answers; keeps the peak number of calls in flight at once.
-
-    Each worker call waits (a bounded time) until `hold_until` calls are in flight, so however slowly the
-    branches start, every one the bound lets through is in flight at the same time.
-    """
-
-    in_flight: int = 0
-    peak: int = 0
-    hold_until: int = 1
-    workers: int = 10
-    """Worker calls the run makes in all: once the rest are in flight or done, nobody else is coming."""
-    done: int = 0
-
-    async def _agenerate(self, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        worker = "specialized billing assistant" in messages[0].text
-        try:
-            for _ in range(1000 if worker else 0):
-                if self.in_flight >= self.hold_until or self.done + self.in_flight >= self.workers:
-                    break
-                await asyncio.sleep(0.005)
-            return await super()._agenerate(messages, *args, **kwargs)
-        finally:
-            self.in_flight -= 1
-            self.done += worker
-
-
 async def test_workers_call_the_model_concurrently_up_to_max_concurrency() -> None:
     for limit, expected in [(2, 2), (5, 5), (20, 10)]:
-        model = CountingModel(hold_until=expected)
+        model = HoldingModel(hold_until=expected, held=10)
         result = await run(invoice_message(10), Context(chat_model=model, max_concurrency=limit))
         assert len(result["results"]) == 10 and all(r["ok"] for r in result["results"])
         assert model.peak == expected, limit

@@ -24,14 +24,14 @@ from graphs.catalog import WORKFLOWS
 from graphs.orchestrator import build_orchestrator
 from graphs.routing import graph as routing
 from nodes import llm
-from nodes.backend import LocalBackend, OrderStatus
+from nodes.backend import LocalBackend
 from nodes.inputs import InputError
 from nodes.offline import answer_text, fill_schema
 from nodes.orchestrator import MAX_NOTES
 from state.context import Context
 from state.orchestrator import LESSON_MESSAGE
 from tests.conftest import clean_env, run_cli, without_run_ids, workflows_command
-from tests.fakes import Fault, GeminiServer, Hangup, Reply, Slow, gemini_server
+from tests.fakes import Fault, GeminiServer, Hangup, RecordingBackend, Reply, Slow, gemini_server
 
 SENTINEL = "sentinel-KEY-0123456789abcdef"
 """A key that is not shaped like a Google key: only redaction by value can keep it out."""
@@ -107,18 +107,6 @@ def test_keys_split_across_streamed_chunks_are_redacted(monkeypatch: pytest.Monk
 
 
 # --- Grounding, caps and bounds in the orchestrator -------------------------------------------------------------
-
-
-class RecordingBackend(LocalBackend):
-    """The sample backend, remembering every order it was asked about."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.looked_up: list[str] = []
-
-    async def order_status(self, order_id: str) -> OrderStatus:
-        self.looked_up.append(order_id)
-        return await super().order_status(order_id)
 
 
 def plan_reply(tasks: list[dict[str, Any]]) -> Any:
@@ -423,7 +411,8 @@ def _store_records(db: Path, kind: str) -> list[str]:
 def test_a_run_killed_mid_fan_out_resumes_in_a_new_process_with_no_second_rma(tmp_path: Path) -> None:
     db = tmp_path / "threads.sqlite"
     reference = tmp_path / "reference.sqlite"
-    with gemini_server() as server:
+    # Four CLI processes in a row: on a loaded machine that outlasts the server's default two-minute lifetime.
+    with gemini_server(lifetime=600) as server:
         env = clean_env(GOOGLE_API_KEY=server.api_key, **{llm.BASE_URL_VARIABLE: server.url})
 
         def concern_call_arrived() -> bool:

@@ -4,7 +4,6 @@ import asyncio
 import json
 import os
 import sqlite3
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +14,10 @@ from graphs.cli import main, threads
 from graphs.cli.progress import as_data
 from nodes import llm
 from state.context import Context
-from tests.conftest import clean_env, edited_text, nodes_run, updates_of, without_run_ids, workflows_command
+from tests.conftest import edited_text, nodes_run, run_cli, updates_of, without_run_ids
 from tests.fakes import GeminiServer
 
 FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
-
-
-def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*workflows_command(), *args],
-        capture_output=True,
-        text=True,
-        env=clean_env(**env),
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
@@ -52,7 +40,7 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
     # A key that cannot work: if `resume` forgot the thread's --model offline, it would pick Gemini and fail.
     env = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: "http://127.0.0.1:9"}
 
-    paused = cli(
+    paused = run_cli(
         "run", name, text, "--model", "offline", "--thread", "t-1", "--interrupt-before", last, "--db", db, **env
     )
     assert paused.returncode == 0, paused.stderr
@@ -60,7 +48,7 @@ def test_a_run_paused_in_one_process_resumes_in_another_with_the_uninterrupted_r
     assert f"(workflow {name}, thread t-1, checkpoint " in paused.stdout
     assert f"workflows resume --thread t-1 --db {db}" in paused.stdout
 
-    resumed = cli("resume", "--thread", "t-1", "--db", db, "--json", **env)
+    resumed = run_cli("resume", "--thread", "t-1", "--db", db, "--json", **env)
     assert resumed.returncode == 0, resumed.stderr
     finished = json.loads(resumed.stdout)
     assert finished.pop("thread") == "t-1" and finished.pop("checkpoint")
@@ -243,7 +231,7 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
     hint = f"--thread f --db {db}"
     wrong = {"GOOGLE_API_KEY": FAKE_KEY, llm.BASE_URL_VARIABLE: gemini.url}
 
-    failed = cli("run", "routing", text, *models, "--thread", "f", "--db", db, "--quiet", **wrong)
+    failed = run_cli("run", "routing", text, *models, "--thread", "f", "--db", db, "--quiet", **wrong)
     assert failed.returncode == 1
     error, keeps = failed.stderr.splitlines()
     assert error.startswith("workflows: error: The model provider rejected the API key"), error
@@ -269,9 +257,9 @@ def test_a_run_that_fails_keeps_its_thread_says_so_and_resumes_once_the_cause_is
     assert capsys.readouterr().err.splitlines()[1] == keeps
 
     right = {"GOOGLE_API_KEY": gemini.api_key, llm.BASE_URL_VARIABLE: gemini.url}
-    resumed = cli("resume", "--thread", "f", "--db", db, "--json", **right)
+    resumed = run_cli("resume", "--thread", "f", "--db", db, "--json", **right)
     assert resumed.returncode == 0, resumed.stderr
-    uninterrupted = cli("run", "routing", text, *models, "--json", **right)
+    uninterrupted = run_cli("run", "routing", text, *models, "--json", **right)
     assert json.loads(resumed.stdout)["results"] == json.loads(uninterrupted.stdout)["results"]
     assert run_json(capsys, "history", "--thread", "f", "--db", db)["status"] == "finished"
 
