@@ -12,8 +12,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
 from graphs.sectioning import build_sectioning
@@ -33,16 +31,9 @@ class SlowTextModel(OfflineChatModel):
 
     text_latency: float = DRAFT_LATENCY
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        structured = kwargs.get("response_json_schema") is not None
-        await asyncio.sleep(self.latency if structured else self.text_latency)
-        return self._answer(messages, kwargs.get("response_json_schema"))
+    def call_seconds(self, result: ChatResult, schema: dict[str, Any] | None) -> float:
+        """Take `latency` for a JSON verdict and `text_latency` for prose."""
+        return self.latency if schema is not None else self.text_latency
 
 
 @dataclass(frozen=True)

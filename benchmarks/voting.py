@@ -99,9 +99,9 @@ async def measure(cases: list[Case]) -> list[Outcome]:
     return outcomes
 
 
-async def timed_vote(latency: float = LATENCY) -> float:
-    """Time one vote with every judge on a model that takes `latency` seconds per call."""
-    context = Context(chat_model=OfflineChatModel(latency=latency), max_concurrency=len(JUDGES))
+async def timed_vote(latency: float = LATENCY, model: OfflineChatModel | None = None) -> float:
+    """Time one vote with every judge on `model` (by default one that takes `latency` seconds per call)."""
+    context = Context(chat_model=model or OfflineChatModel(latency=latency), max_concurrency=len(JUDGES))
     started = time.perf_counter()
     await vote(lesson_cases()[0], "majority", context)
     return time.perf_counter() - started

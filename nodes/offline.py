@@ -692,7 +692,10 @@ class OfflineChatModel(BaseChatModel):
     """Deterministic chat model for offline use and tests; answers derive from the prompt, never canned."""
 
     latency: float = 0.0
-    """Seconds each call waits before answering, to simulate a remote model in benchmarks."""
+    """Seconds each call waits before answering, whatever it answers: a remote model's round trip, in benchmarks."""
+    token_latency: float = 0.0
+    """Seconds per token of the reply, on top of `latency`: a remote model's writing time, so that a long reply
+    takes longer than a short one, as it does on a real model. Deterministic, like the answers."""
 
     @property
     def _llm_type(self) -> str:
@@ -700,7 +703,16 @@ class OfflineChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"latency": self.latency}
+        return {"latency": self.latency, "token_latency": self.token_latency}
+
+    def call_seconds(self, result: ChatResult, schema: dict[str, Any] | None) -> float:
+        """Return how long the call that answered `result` takes: `latency` plus `token_latency` per output token.
+
+        Subclasses may time calls otherwise (say, by `schema`: JSON verdicts faster than prose); benchmarks read
+        the same figure to work out the least time a run of these calls can take.
+        """
+        usage = getattr(result.generations[0].message, "usage_metadata", None) or {}
+        return self.latency + self.token_latency * int(usage.get("output_tokens", 0))
 
     def _answer(self, messages: list[BaseMessage], schema: dict[str, Any] | None) -> ChatResult:
         prompt = Prompt.from_messages(messages)
@@ -725,9 +737,12 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.latency:
-            time.sleep(self.latency)
-        return self._answer(messages, kwargs.get("response_json_schema"))
+        schema = kwargs.get("response_json_schema")
+        result = self._answer(messages, schema)
+        delay = self.call_seconds(result, schema)
+        if delay > 0:
+            time.sleep(delay)
+        return result
 
     async def _agenerate(
         self,
@@ -736,9 +751,13 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        return self._answer(messages, kwargs.get("response_json_schema"))
+        schema = kwargs.get("response_json_schema")
+        # Answered first, then waited for: the reply's length sets how long a remote model would take to write it.
+        result = self._answer(messages, schema)
+        delay = self.call_seconds(result, schema)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return result
 
     def with_structured_output(
         self,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphs.catalog import WORKFLOWS, Workflow
+from graphs.cli.bench import add_bench_command
 from graphs.cli.evaluate import add_eval_command
 from graphs.cli.options import (
     DISTRIBUTION,
@@ -58,7 +59,8 @@ EXAMPLES = """examples:
   workflows resume --thread t1 --max-cost 0.05      continue a paused, failed or stopped thread
   workflows threads                                 the threads in the store (--delete ID)
   workflows draw orchestrator --png graph.png       a picture of the graph (also --svg, --ascii)
-  workflows compare faq                             one big call against the chain, side by side"""
+  workflows compare faq                             one big call against the chain, side by side
+  workflows bench --quick                           time every workflow on a simulated remote model"""
 
 
 def _version() -> str:
@@ -144,6 +146,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     add_thread_commands(commands)
     add_compare_command(commands)
     add_eval_command(commands)
+    add_bench_command(commands)
     return parser
 
 
@@ -414,6 +417,10 @@ def _command(args: argparse.Namespace) -> int:
         from graphs.cli import evaluate
 
         return evaluate.run(args)
+    if args.command == "bench":
+        from graphs.cli import bench
+
+        return bench.run(args)
     return _run(args)
 
 
