@@ -79,55 +79,53 @@ CONCEPTS: dict[str, tuple[float, str]] = {
         "kindle, tv, television, smart tv, tv box, set-top box, decoder, remote, remote control, router, modem, "
         "printer, scanner, headphones, headset, earbuds, earphones, speaker, speakers, soundbar, microphone, mic, "
         "camera, webcam, screen, touchscreen, display, monitor, keyboard, mouse, trackpad, touchpad, console, "
-        "controller, smartwatch, charger, charging port, cable, adapter, plug, battery, sim, "
-        "sim card, hard drive, usb, port, button, sound, audio, volume, picture, image, video, power, "
-        "landline, handset, voicemail, ringtone",
+        "controller, smartwatch, charger, charging port, cable, adapter, plug, battery, sim, sim card, hard drive, "
+        "usb, port, button, sound, audio, volume, picture, image, video, power, landline, handset, voicemail, ringtone",
     ),
     "connection": (
         0.5,
         "internet, wifi, wi-fi, wireless, wlan, network, broadband, fibre, fiber, connection, connections, connect, "
         "connected, connecting, connectivity, signal, reception, coverage, bluetooth, online, 4g, 5g, lte, mobile "
-        "data, roaming, ethernet, hotspot, dial tone, line, phone line, calls, call, texts, sms, bandwidth, "
-        "speed, speeds, download speed, upload, latency, ping",
+        "data, roaming, ethernet, hotspot, dial tone, line, phone line, calls, call, texts, sms, bandwidth, speed, "
+        "speeds, download speed, upload, latency, ping",
     ),
     "software": (
         0.5,
         "app, apps, application, applications, software, program, programs, website, websites, site, web, page, "
         "browser, email, e-mail, emails, inbox, update, updates, download, downloads, driver, drivers, firmware, "
-        "operating system, streaming, stream, sync, syncing, synced, license, licence, license key, portal, "
-        "dashboard, settings, notifications, backup, cloud",
+        "operating system, streaming, stream, sync, syncing, synced, license, licence, license key, portal, dashboard, "
+        "settings, notifications, backup, cloud",
     ),
     # What goes wrong with them, or what needs doing.
     "fault": (
         1.0,
         "broken, break, breaks, broke, cracked, cracks, smashed, shattered, damaged, not working, stopped working, "
-        "stops working, won't, wont, can't, cant, cannot, couldn't, doesn't, doesnt, isn't, isnt, aren't, dead, "
-        "crash, crashes, crashed, crashing, freeze, freezes, freezing, frozen, froze, hang, hangs, hanging, error, errors, error code, error message, bug, "
-        "bugs, glitch, glitches, glitchy, fail, fails, failed, failing, failure, faulty, defective, malfunction, "
-        "malfunctioning, slow, sluggish, drop, drops, dropped, dropping, outage, outages, down, disconnect, "
-        "disconnects, disconnected, disconnecting, cuts out, cutting out, keeps cutting, unresponsive, "
-        "not responding, stopped responding, won't respond, flicker, flickers, flickering, stuck, restarting, "
-        "restarts, rebooting, reboots, shuts down, shutting down, buffering, lag, lags, lagging, laggy, black "
-        "screen, blank screen, blue screen, blinking, invalid, rejected, not accepted, overheating, overheats, "
-        "crackle, crackles, crackling, static, distorted, echo, noise, noisy, buzzing, hum, humming, beeping, "
-        "weak, intermittent, unstable, spotty, patchy, offline, timed out, timeout, loading, won't load, "
-        "not loading, turn on, switch on, power on, start up, boot, boots, booting, logs me out, logged me out, "
-        "keeps logging me out, kicks me out, not receiving, never arrives, didn't arrive, never received, "
-        "not syncing",
+        "stops working, won't, wont, can't, cant, cannot, couldn't, doesn't, doesnt, isn't, isnt, aren't, dead, crash, "
+        "crashes, crashed, crashing, freeze, freezes, freezing, frozen, froze, hang, hangs, hanging, error, errors, "
+        "error code, error message, bug, bugs, glitch, glitches, glitchy, fail, fails, failed, failing, failure, "
+        "faulty, defective, malfunction, malfunctioning, slow, sluggish, drop, drops, dropped, dropping, outage, "
+        "outages, down, disconnect, disconnects, disconnected, disconnecting, cuts out, cutting out, keeps cutting, "
+        "unresponsive, not responding, stopped responding, won't respond, flicker, flickers, flickering, stuck, "
+        "restarting, restarts, rebooting, reboots, shuts down, shutting down, buffering, lag, lags, lagging, laggy, "
+        "black screen, blank screen, blue screen, blinking, invalid, rejected, not accepted, overheating, overheats, "
+        "crackle, crackles, crackling, static, distorted, echo, noise, noisy, buzzing, hum, humming, beeping, weak, "
+        "intermittent, unstable, spotty, patchy, offline, timed out, timeout, loading, won't load, not loading, turn "
+        "on, switch on, power on, start up, boot, boots, booting, logs me out, logged me out, keeps logging me out, "
+        "kicks me out, not receiving, never arrives, didn't arrive, never received, not syncing",
     ),
     "setup": (
         1.0,
-        "set up, setup, setting up, install, installing, installation, reinstall, uninstall, configure, "
-        "configuring, configuration, reset, resetting, factory settings, factory reset, pair, pairing, paired, "
-        "activate, activating, activation, troubleshoot, troubleshooting, how do i use, how to use, connect to, "
-        "transfer my data, migrate",
+        "set up, setup, setting up, install, installing, installation, reinstall, uninstall, configure, configuring, "
+        "configuration, reset, resetting, factory settings, factory reset, pair, pairing, paired, activate, "
+        "activating, activation, troubleshoot, troubleshooting, how do i use, how to use, connect to, transfer my "
+        "data, migrate",
     ),
     "sign_in": (
         1.0,
-        "login, logins, log in, logging in, log-in, log on, access, accessing, sign in, signing in, sign-in, "
-        "sign on, password, passwords, passcode, pin, pin code, username, user name, locked out, locked, lockout, authentication, "
-        "two-factor, 2fa, verification code, verification email, security code, one-time code, otp, credentials, "
-        "log out, logs out, logged out, sign out, signed out",
+        "login, logins, log in, logging in, log-in, log on, access, accessing, sign in, signing in, sign-in, sign on, "
+        "password, passwords, passcode, pin, pin code, username, user name, locked out, locked, lockout, "
+        "authentication, two-factor, 2fa, verification code, verification email, security code, one-time code, otp, "
+        "credentials, log out, logs out, logged out, sign out, signed out",
     ),
     # Money between the customer and the company.
     "invoice": (
@@ -138,15 +136,15 @@ CONCEPTS: dict[str, tuple[float, str]] = {
     "charge": (
         1.0,
         "charge, charges, charged, overcharge, overcharged, overcharging, fee, fees, cost, costs, price, prices, "
-        "pricing, rate, rates, tariff, expensive, cheaper, how much, amount, total, surcharge, extra charge, "
-        "double charged, charged twice, deducted, taken from my account",
+        "pricing, rate, rates, tariff, expensive, cheaper, how much, amount, total, surcharge, extra charge, double "
+        "charged, charged twice, deducted, taken from my account",
     ),
     "payment": (
         1.0,
         "pay, pays, paid, paying, payment, payments, debit, direct debit, standing order, credit card, debit card, "
         "card details, bank, bank account, bank transfer, transfer, paypal, instalment, instalments, installment, "
-        "installments, balance, due, overdue, owe, owed, outstanding, arrears, declined, billing address, "
-        "billing date, payment method",
+        "installments, balance, due, overdue, owe, owed, outstanding, arrears, declined, billing address, billing "
+        "date, payment method",
     ),
     "refund": (
         1.0,
@@ -155,10 +153,10 @@ CONCEPTS: dict[str, tuple[float, str]] = {
     ),
     "subscription": (
         1.0,
-        "subscription, subscriptions, subscribe, subscribed, plan, plans, premium, upgrade, downgrade, renewal, "
-        "renew, renews, renewed, auto-renewal, cancel, cancelled, canceled, cancellation, contract, monthly, "
-        "yearly, annual, annually, discount, discounts, promotion, promotional, promo, promo code, coupon, "
-        "voucher, trial, free trial, membership, package deal, bundle",
+        "subscription, subscriptions, subscribe, subscribed, plan, plans, premium, upgrade, downgrade, renewal, renew, "
+        "renews, renewed, auto-renewal, cancel, cancelled, canceled, cancellation, contract, monthly, yearly, annual, "
+        "annually, discount, discounts, promotion, promotional, promo, promo code, coupon, voucher, trial, free trial, "
+        "membership, package deal, bundle",
     ),
     # The company itself.
     "store": (
@@ -169,30 +167,28 @@ CONCEPTS: dict[str, tuple[float, str]] = {
     ),
     "hours": (
         1.0,
-        "hours, opening, open, opens, close, closes, closing, closed, opening times, opening hours, today, "
-        "tomorrow, tonight, open late, weekend, weekends, weekday, weekdays, monday, mondays, tuesday, "
-        "tuesdays, wednesday, wednesdays, thursday, thursdays, friday, fridays, saturday, saturdays, sunday, "
-        "sundays, holiday, holidays, public holidays, bank holiday, bank holidays, christmas, christmas eve, "
-        "new year, easter, what time",
+        "hours, opening, open, opens, close, closes, closing, closed, opening times, opening hours, today, tomorrow, "
+        "tonight, open late, weekend, weekends, weekday, weekdays, monday, mondays, tuesday, tuesdays, wednesday, "
+        "wednesdays, thursday, thursdays, friday, fridays, saturday, saturdays, sunday, sundays, holiday, holidays, "
+        "public holidays, bank holiday, bank holidays, christmas, christmas eve, new year, easter, what time",
     ),
     "contact": (
         1.0,
-        "contact, contact details, phone number, telephone number, number to call, call us, call you, speak, "
-        "talk, reach you, reach someone, customer service, customer services, helpline, hotline, chat, live "
-        "chat, press office, complaints department, complaints team, fax, postal address",
+        "contact, contact details, phone number, telephone number, number to call, call us, call you, speak, talk, "
+        "reach you, reach someone, customer service, customer services, helpline, hotline, chat, live chat, press "
+        "office, complaints department, complaints team, fax, postal address",
     ),
     "delivery": (
         1.0,
-        "ship, ships, shipping, shipped, deliver, delivers, delivery, deliveries, delivered, courier, postage, "
-        "post, parcel, parcels, package, packages, dispatch, dispatched, pick up, pickup, collect, collection, "
-        "click and collect, next day delivery, express delivery",
+        "ship, ships, shipping, shipped, deliver, delivers, delivery, deliveries, delivered, courier, postage, post, "
+        "parcel, parcels, package, packages, dispatch, dispatched, pick up, pickup, collect, collection, click and "
+        "collect, next day delivery, express delivery",
     ),
     "offer": (
         1.0,
         "sell, sells, selling, sold, carry, stock, stocks, in stock, brand, brands, product, products, range, "
-        "catalogue, catalog, refurbished, second-hand, gift card, gift cards, gift voucher, loyalty, "
-        "loyalty card, rewards, points, programme, offer, offers, student, trade-in, trade in, accessories, "
-        "availability",
+        "catalogue, catalog, refurbished, second-hand, gift card, gift cards, gift voucher, loyalty, loyalty card, "
+        "rewards, points, programme, offer, offers, student, trade-in, trade in, accessories, availability",
     ),
     "jobs": (
         1.0,
@@ -201,8 +197,8 @@ CONCEPTS: dict[str, tuple[float, str]] = {
     ),
     "policy": (
         1.0,
-        "policy, policies, warranty, warranties, guarantee, guaranteed, recycling, recycle, privacy, terms, "
-        "terms and conditions, returns policy, return policy, data protection, gdpr, ethics, sustainability",
+        "policy, policies, warranty, warranties, guarantee, guaranteed, recycling, recycle, privacy, terms, terms and "
+        "conditions, returns policy, return policy, data protection, gdpr, ethics, sustainability",
     ),
 }
 """Concept -> (weight, the words and phrases that name it): a small vocabulary of customer-service English, so
@@ -213,11 +209,11 @@ ABROAD: dict[str, str] = {
     # The same concepts in French, Spanish, Italian, German and Portuguese, written without accents (text is
     # folded to match): the common words a customer uses, so that a query in another language is read at all.
     "device": "ordinateur, ordinateur portable, portable, telephone, tablette, imprimante, ecran, clavier, "
-    "appareil, ordenador, portatil, computadora, computador, movil, celular, telefono, impresora, pantalla, "
-    "teclado, raton, aparato, dispositivo, cellulare, stampante, schermo, tastiera, dispositivo, computer, "
-    "fernseher, handy, drucker, bildschirm, tastatur, gerat, telefone, telemovel, impressora, tela, teclado, "
-    "routeur, enrutador, batterie, bateria, batteria, akku, chargeur, cargador, caricatore, ladegerat, "
-    "carregador, television, televisor, televisore, televisao",
+    "appareil, ordenador, portatil, computadora, computador, movil, celular, telefono, impresora, pantalla, teclado, "
+    "raton, aparato, dispositivo, cellulare, stampante, schermo, tastiera, dispositivo, computer, fernseher, handy, "
+    "drucker, bildschirm, tastatur, gerat, telefone, telemovel, impressora, tela, teclado, routeur, enrutador, "
+    "batterie, bateria, batteria, akku, chargeur, cargador, caricatore, ladegerat, carregador, television, televisor, "
+    "televisore, televisao",
     "connection": "reseau, connexion, conexion, rete, connessione, netz, netzwerk, verbindung, rede, conexao, "
     "wlan, connecter, conectar, collegare, verbinden, senal, segnale, sinal, empfang, datos moviles, dati mobili, "
     "mobile daten, dados moveis, fibra, glasfaser, ligne, linea, leitung",
@@ -225,13 +221,12 @@ ABROAD: dict[str, str] = {
     "site web, sitio web, pagina web, sito, webseite, mise a jour, actualizacion, aggiornamento, aktualisierung, "
     "atualizacao, courriel, correo, correo electronico",
     "fault": "ne marche pas, ne marche plus, marche pas, marche plus, ne fonctionne pas, ne fonctionne plus, "
-    "fonctionne pas, fonctionne plus, en panne, panne, bloque, lent, erreur, s'allume pas, s'allume plus, "
-    "allume pas, allume plus, arrive pas a, no funciona, no anda, no enciende, no se enciende, no prende, "
-    "no carga, no va, no puedo, roto, rota, lento, lenta, caido, se cuelga, error, "
-    "non funziona, non va, non si accende, non riesco, rotto, rotta, bloccato, bloccata, errore, guasto, "
-    "funktioniert nicht, funktioniert nicht mehr, geht nicht, geht nicht mehr, kaputt, defekt, langsam, fehler, "
-    "sturzt ab, absturz, nao funciona, nao liga, nao consigo, avariado, quebrado, quebrada, "
-    "travado, erro, lentissimo, lente, lentes, lents",
+    "fonctionne pas, fonctionne plus, en panne, panne, bloque, lent, erreur, s'allume pas, s'allume plus, allume pas, "
+    "allume plus, arrive pas a, no funciona, no anda, no enciende, no se enciende, no prende, no carga, no va, no "
+    "puedo, roto, rota, lento, lenta, caido, se cuelga, error, non funziona, non va, non si accende, non riesco, "
+    "rotto, rotta, bloccato, bloccata, errore, guasto, funktioniert nicht, funktioniert nicht mehr, geht nicht, geht "
+    "nicht mehr, kaputt, defekt, langsam, fehler, sturzt ab, absturz, nao funciona, nao liga, nao consigo, avariado, "
+    "quebrado, quebrada, travado, erro, lentissimo, lente, lentes, lents",
     "setup": "installer, configurer, reinitialiser, instalar, configurar, restablecer, installare, configurare, "
     "ripristinare, installieren, einrichten, zurucksetzen, konfigurieren",
     "sign_in": "mot de passe, se connecter, identifiant, contrasena, iniciar sesion, acceder, usuario, accedere, "
@@ -239,33 +234,32 @@ ABROAD: dict[str, str] = {
     "invoice": "facture, factures, facturation, factura, facturas, facturacion, fattura, fatture, bolletta, "
     "fatturazione, rechnung, rechnungen, fatura, faturas, recibo, ricevuta, quittung, releve",
     "charge": "frais, prix, tarif, cher, eleve, elevee, montant, combien, preleve, cargo, cargos, cobro, "
-    "cobrado, cobrados, cobraron, cobrar, precio, tarifa, caro, importe, cuanto, addebito, addebitato, "
-    "addebitati, costo, prezzo, tariffa, importo, quanto, gebuhr, gebuhren, preis, kosten, teuer, hoch, betrag, "
-    "abgebucht, wie viel, cobranca, cobrado, preco, taxa, valor, cobraram",
+    "cobrado, cobrados, cobraron, cobrar, precio, tarifa, caro, importe, cuanto, addebito, addebitato, addebitati, "
+    "costo, prezzo, tariffa, importo, quanto, gebuhr, gebuhren, preis, kosten, teuer, hoch, betrag, abgebucht, wie "
+    "viel, cobranca, cobrado, preco, taxa, valor, cobraram",
     "payment": "paiement, payer, paye, virement, prelevement, carte bancaire, pago, pagar, pague, pagado, "
-    "transferencia, tarjeta, domiciliacion, pagamento, pagare, pagato, bonifico, carta di credito, zahlung, "
-    "zahlen, bezahlen, bezahlt, uberweisung, lastschrift, kreditkarte, cartao, boleto",
+    "transferencia, tarjeta, domiciliacion, pagamento, pagare, pagato, bonifico, carta di credito, zahlung, zahlen, "
+    "bezahlen, bezahlt, uberweisung, lastschrift, kreditkarte, cartao, boleto",
     "refund": "remboursement, rembourser, rembourse, reembolso, reembolsar, rimborso, rimborsare, rimborsato, "
     "ruckerstattung, erstattung, erstatten, zuruckerstatten, geld zuruck, estorno, reembolsado",
     "subscription": "abonnement, forfait, contrat, resilier, annuler, suscripcion, contrato, cancelar, "
     "abbonamento, contratto, disdire, annullare, abo, vertrag, kundigen, kundigung, assinatura, plano, mensuel, "
     "mensual, mensile, monatlich, mensal",
     "store": "magasin, magasins, boutique, boutiques, agence, succursale, adresse, tienda, tiendas, sucursal, "
-    "direccion, negozio, negozi, punto vendita, indirizzo, geschaft, geschafte, laden, filiale, adresse, loja, "
-    "lojas, endereco, plus proche, mas cercana, mas cercano, piu vicino, nachste, nachstes, mais proxima",
+    "direccion, negozio, negozi, punto vendita, indirizzo, geschaft, geschafte, laden, filiale, adresse, loja, lojas, "
+    "endereco, plus proche, mas cercana, mas cercano, piu vicino, nachste, nachstes, mais proxima",
     "hours": "horaire, horaires, ouvert, ouverte, ouvrez, ouvre, ouverture, ferme, fermez, fermeture, "
-    "aujourd'hui, demain, dimanche, samedi, feries, horario, horarios, abierto, abre, abren, cierra, cierran, "
-    "domingo, sabado, festivos, orari, orario, aperto, aperti, apre, aprite, apertura, chiude, chiudete, "
-    "domenica, sabato, festivi, offnungszeiten, geoffnet, offnen, offen, schliessen, sonntag, samstag, "
-    "feiertag, feiertagen, heute, morgen, aberto, abrem, fecham, domingos, sabados, feriados, a que hora, "
-    "a quelle heure, a che ora, um wie viel uhr",
+    "aujourd'hui, demain, dimanche, samedi, feries, horario, horarios, abierto, abre, abren, cierra, cierran, domingo, "
+    "sabado, festivos, orari, orario, aperto, aperti, apre, aprite, apertura, chiude, chiudete, domenica, sabato, "
+    "festivi, offnungszeiten, geoffnet, offnen, offen, schliessen, sonntag, samstag, feiertag, feiertagen, heute, "
+    "morgen, aberto, abrem, fecham, domingos, sabados, feriados, a que hora, a quelle heure, a che ora, um wie viel "
+    "uhr",
     "contact": "contacter, joindre, parler, service client, contactar, hablar, llamar, servicio al cliente, "
-    "atencion al cliente, contattare, parlare, chiamare, servizio clienti, kontakt, kontaktieren, sprechen, "
-    "anrufen, kundenservice, kundendienst, telefonnummer, contatar, falar, ligar, atendimento",
+    "atencion al cliente, contattare, parlare, chiamare, servizio clienti, kontakt, kontaktieren, sprechen, anrufen, "
+    "kundenservice, kundendienst, telefonnummer, contatar, falar, ligar, atendimento",
     "delivery": "livraison, livrer, livrez, livrez-vous, expedition, expedier, colis, envio, envios, "
     "enviar, envian, enviais, entrega, entregas, entregan, entregar, paquete, spedizione, spedizioni, spedite, "
-    "consegna, consegnate, pacco, lieferung, liefern, liefert, versand, versenden, paket, entregam, encomenda, "
-    "frete",
+    "consegna, consegnate, pacco, lieferung, liefern, liefert, versand, versenden, paket, entregam, encomenda, frete",
     "offer": "vendez, produit, produits, marque, marques, carte cadeau, venden, vendeis, producto, productos, "
     "marca, marcas, tarjeta regalo, vendete, prodotto, prodotti, buono regalo, verkaufen, produkt, produkte, "
     "gutschein, vendem, produto, produtos, cartao presente",
