@@ -1,5 +1,6 @@
 """Plain-text helpers for the nodes, the offline model and the quality checks: words, overlap, meaning, requests."""
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -71,6 +72,12 @@ def clip(text: str, width: int) -> str:
 # --- Meaning, roughly: the offline model's small vocabulary ----------------------------------------------------
 
 CONCEPTS: dict[str, tuple[float, str]] = {
+    # What a customer does with a thing bought: send it back (what the returns of a shop are about).
+    "give_back": (
+        1.0,
+        "return, returns, returned, returning, send back, sent back, sending back, send it back, take back, take it "
+        "back, bring back, give back",
+    ),
     # Things a customer owns or uses: what a message is about, not what the customer needs, so they weigh less.
     "device": (
         0.5,
@@ -206,6 +213,8 @@ that "laptop" meets "devices" and "charged" meets "fees". A weight below 1 marks
 about but not what the customer needs."""
 
 ABROAD: dict[str, str] = {
+    "give_back": "retourner, renvoyer, rendre, rapporter, devolver, devolverlo, devolverla, restituire, "
+    "restituirlo, restituirla, rendere, zuruckgeben, zuruckschicken, zurucksenden, retournieren, umtauschen",
     # The same concepts in French, Spanish, Italian, German and Portuguese, written without accents (text is
     # folded to match): the common words a customer uses, so that a query in another language is read at all.
     "device": "ordinateur, ordinateur portable, portable, telephone, tablette, imprimante, ecran, clavier, "
@@ -283,7 +292,7 @@ FUNCTION_WORDS_ABROAD = frozenset(
 
 GENERIC = frozenset(
     """ask asking help question questions inquiry enquiry issue issues problem problems query request need want
-    like support service services general thing things something anything everything hello hi thanks thank
+    like support service services general thing things something anything everything hello hi thanks thank one
     regarding aide
     probleme ayuda problema pregunta aiuto domanda hilfe frage ajuda pergunta""".split()
 )
@@ -381,22 +390,41 @@ def typo_distance(a: str, b: str) -> int:
     return rows[-1][-1]
 
 
+class _Lexicon:
+    """Words a slip may be corrected to, filed by first letter and length so a look-up reads only a few."""
+
+    def __init__(self, known: Iterable[str]) -> None:
+        self.filed: dict[tuple[str, int], list[str]] = {}
+        for word in sorted(set(known)):
+            if word:
+                self.filed.setdefault((word[0], len(word)), []).append(word)
+
+    def near(self, word: str, spread: int) -> list[str]:
+        """Return the words that start as `word` does and are at most `spread` letters longer or shorter."""
+        sizes = range(len(word) - spread, len(word) + spread + 1)
+        return [known for size in sizes for known in self.filed.get((word[0], size), [])]
+
+
+_VOCABULARY = _Lexicon(KNOWN_WORDS)
+
+
 def correct(word: str, known: Iterable[str]) -> str:
     """Return the known word `word` is one slip away from (two for long words), else `word` itself.
 
     Known words, function words and words of two letters stay as they are, and a slip never changes the first
     letter. A word of three letters is only ever a doubled letter short ("bil" for "bill"): most are words.
     """
+    return _correct(word, (_Lexicon(known),))
+
+
+def _correct(word: str, lexicons: Iterable[_Lexicon]) -> str:
     if len(word) < 3 or word in _UNCORRECTED or word in KNOWN_WORDS or stem(word) in _STEMS or _root(word) in _ROOTS:
         return word
     allowed = 0 if len(word) == 3 else 1 if len(word) < 8 else 2
     best, best_distance = word, allowed + 1
-    for candidate in sorted(known):
-        if candidate[0] != word[0] or abs(len(candidate) - len(word)) > max(allowed, 1):
-            continue
+    for candidate in sorted({near for lexicon in lexicons for near in lexicon.near(word, max(allowed, 1))}):
         if not allowed:
-            doubled = any(candidate == word[: i + 1] + word[i:] for i in range(len(word)))
-            if doubled:
+            if any(candidate == word[: i + 1] + word[i:] for i in range(len(word))):
                 return candidate
             continue
         distance = typo_distance(word, candidate)
@@ -408,13 +436,16 @@ def correct(word: str, known: Iterable[str]) -> str:
 def _sense(tokens: list[str], position: int, size: int, concept: str) -> str | None:
     """Return the concept a matched phrase has where it stands: some words mean another thing in context.
 
-    "open" or "close" before a thing ("open the app") is something done to it, not opening hours; "charge" after
-    a fault ("won't charge") and "charging" not before a person ("stopped charging") speak of a battery, not money.
+    "open" or "close" before a thing ("open the app") is something done to it, not opening hours; an "update" on
+    a status or to a person is news, not software; "charge" after a fault ("won't charge") and "charging" not
+    before a person ("stopped charging") speak of a battery, not money.
     """
     word = tokens[position]
     after = tokens[position + size] if position + size < len(tokens) else ""
     before = tokens[position - 1] if position else ""
     if size == 1 and concept == "hours" and word in {"open", "opens", "close", "closes"} and after in _ACTED_ON:
+        return None
+    if size == 1 and word in {"update", "updates"} and (before == "status" or after in {"me", "us", "on", "about"}):
         return None
     if size == 1 and word in {"charge", "charging"}:
         fault_before = _PHRASES.get((before,)) == "fault" or before in {"not", "never"}
@@ -423,37 +454,66 @@ def _sense(tokens: list[str], position: int, size: int, concept: str) -> str | N
     return concept
 
 
+_SEPARABLE = frozenset("back out up in on off down".split())
+"""Particles of phrasal verbs, which may stand a few words after their verb ("send the lamp back", "logs me out")."""
+
+
+def _match(tokens: list[str], position: int) -> tuple[str | None, int]:
+    """Return the concept of the longest phrase at `position` and how many tokens it takes (at least one).
+
+    A phrasal verb also matches with up to four words between verb and particle: "send one back" is "send back".
+    """
+    for size in range(min(_LONGEST, len(tokens) - position), 1, -1):
+        concept = _PHRASES.get(tuple(tokens[position : position + size]))
+        if concept:
+            return concept, size
+    for gap in (1, 2, 3, 4):
+        at = position + gap + 1
+        if at < len(tokens) and tokens[at] in _SEPARABLE:
+            concept = _PHRASES.get((tokens[position], tokens[at]))
+            if concept:
+                return concept, 1
+    return _PHRASES.get((tokens[position],)) or _single(tokens[position]), 1
+
+
 def meaning(text: str, known: Iterable[str] = ()) -> dict[str, float]:
     """Return what `text` is about: its concepts ("~fault") and other content words (stemmed), with weights.
 
     Misspelt words are first corrected to the vocabulary or to `known` words (a prompt's own wording). A thing
     said to be missing ("no signal") is a fault with it.
     """
-    vocabulary = KNOWN_WORDS | {fold(word) for word in known}
+    return dict(_meaning(text, frozenset(fold(word) for word in known)))
+
+
+@functools.lru_cache(maxsize=2048)
+def _meaning(text: str, known: frozenset[str]) -> dict[str, float]:
+    # Cached: a classifier reads the same option descriptions for every query and every sentence it labels.
+    lexicons = (_VOCABULARY, _Lexicon(known - KNOWN_WORDS))
+    corrected: dict[str, str] = {}
     tokens: list[str] = []
     for token in words(text):
         # A hyphenated word the vocabulary does not hold ("livrez-vous", "re-install") is read word by word.
-        parts = [token] if "-" not in token or (token,) in _PHRASES else token.split("-")
-        tokens += [correct(part, vocabulary) for part in parts if part]
+        for part in [token] if "-" not in token or (token,) in _PHRASES else token.split("-"):
+            if part and part not in corrected:
+                corrected[part] = _correct(part, lexicons)
+            if part:
+                tokens.append(corrected[part])
     terms: dict[str, float] = {}
     position = 0
     while position < len(tokens):
-        for size in range(min(_LONGEST, len(tokens) - position), 0, -1):
-            phrase = tuple(tokens[position : position + size])
-            concept = _PHRASES.get(phrase) or (_single(phrase[0]) if size == 1 else None)
-            if concept:
-                concept = _sense(tokens, position, size, concept)
-                if concept:
-                    terms[f"~{concept}"] = CONCEPTS[concept][0]
-                    if concept in _THINGS and position and tokens[position - 1] in NEGATIONS:
-                        terms["~fault"] = CONCEPTS["fault"][0]
-                position += size
-                break
+        concept, size = _match(tokens, position)
+        if concept:
+            concept = _sense(tokens, position, size, concept)
+        if concept:
+            terms[f"~{concept}"] = CONCEPTS[concept][0]
+            if concept in _THINGS and position and tokens[position - 1] in NEGATIONS:
+                terms["~fault"] = CONCEPTS["fault"][0]
         else:
+            # A word of no concept, or in a sense the vocabulary does not mean ("open the app"), is itself.
             word = tokens[position]
             if word not in _UNCORRECTED and stem(word) not in _GENERIC_STEMS and len(word) > 1:
                 terms.setdefault(stem(word), 1.0)
-            position += 1
+        position += size
     concepts = {term[1:] for term in terms if term.startswith("~")}
     if concepts and concepts <= _THINGS and _HOW_TO.search(" ".join(tokens)):
         # "How do I change my wifi name?" asks how to work something the customer uses: setting it up.
@@ -476,15 +536,32 @@ _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an
 _ASKING = re.compile(
     r"\b(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|i'd like|i would like|"
     r"i want|i wanna|i need|i wish|i'd love|help me|tell me|let me know|give me|send me|"
-    r"(?:want|need|wish|would like|'d like) to)\b|\?\s*$",
+    r"(?:want|need|wish|would like|'d like) to|"
+    # The same in French, Spanish, Italian, German and Portuguese, without accents (the clause is folded).
+    r"je veux|je voudrais|j'aimerais|voudrais|s'il vous plait|quiero|quisiera|necesito|me gustaria|por favor|"
+    r"vorrei|voglio|ho bisogno|per favore|ich mochte|ich will|ich brauche|bitte|quero|gostaria|preciso)\b|\?\s*$",
     re.I,
 )
-REQUEST_VERBS = frozenset(
-    """add amend arrange book cancel change check close confirm correct delete downgrade email exchange explain find
+_INTENT = re.compile(r"\b(?:i|we)(?:'m| am|'re| are|'ll| will| shall)(?: going to| about to)? (\w+)", re.I)
+"""A customer saying what they are doing ("I'm returning it", "we'll cancel"): a request, when the verb is one."""
+ALTERING_VERBS = frozenset(
+    """add alter amend arrange book cancel change close combine delete downgrade edit exchange fix merge modify move
+    pause postpone redirect remove renew repair replace reschedule reset schedule split stop swap switch transfer
+    unsubscribe upgrade""".split()
+)
+"""Request verbs that change or end something ("cancel order A-1"): an id after one is what it acts on, so the
+request is that action, not a question about the id."""
+REQUEST_VERBS = (
+    frozenset(
+        """add amend arrange book cancel change check close confirm correct delete downgrade email exchange explain find
     fix issue move order process refund remove renew repair replace reset return schedule send stop switch track
     transfer unsubscribe update upgrade""".split()
+    )
+    | ALTERING_VERBS
 )
 """Verbs a request may start with ("cancel my plan"): an order to the company, not a remark."""
+REQUEST_STEMS = frozenset(stem(verb) for verb in REQUEST_VERBS)
+"""The request verbs' stems, so "returning" and "returned" are "return"."""
 _LEAD_IN = re.compile(
     r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b[\w ]*?[,!.:]\s*)?"
     r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*)*",
@@ -495,8 +572,13 @@ _POLITE = re.compile(
     r"i would like to|i want to|i need to|i wish to|i'd like|i would like|i want|i need|help me)\b[,\s]*)+",
     re.I,
 )
-DETERMINERS = frozenset("the my a an this that these those our your his her their some both one two three".split())
-"""Words that open a noun phrase naming a thing ("my headphones", "two blenders")."""
+DETERMINERS = frozenset(
+    """the my a an this that these those our your his her their some both one two three le la les un une mon ma mes
+    el los las una mi mis il lo gli uno mio mia miei der die das den dem ein eine einen mein meine meinen o os as
+    um uma meu minha""".split()
+)
+"""Words that open a noun phrase naming a thing ("my headphones", "two blenders"), in English and in French,
+Spanish, Italian, German and Portuguese."""
 PRONOUNS = frozenset("it them one this that these those they".split())
 """Words that stand for a thing named earlier ("I'd like to return it")."""
 _PIECE = re.compile(r"[\"'“‘][^\"'“”‘’]{2,80}?[\"'”’](?!\w)|[\w'’-]+|[^\w\s]")
@@ -507,10 +589,18 @@ def requests(text: str) -> list[str]:
 
     A bare "and" splits only before a request of its own, a thing it names ("and the remote"), or something
     named by a number or quotes ("order A-11111 and A-22222"): "delete my account and all my data" stays one
-    request. The question mark that ends such a sentence belongs to its first part.
+    request. The question mark that ends such a sentence belongs to its first part. Politeness cut off from its
+    request ("Can you also change ...") stays with it.
     """
     clauses: list[str] = []
-    for sentence in _REQUEST_SPLIT.split(" ".join(text.split())):
+    parts = _REQUEST_SPLIT.split(" ".join(text.split()))
+    sentences_of: list[str] = []
+    for part in parts:
+        if sentences_of and not _POLITE.sub("", lead_in_removed(sentences_of[-1])).strip(" ,.!?;:-"):
+            sentences_of[-1] = f"{sentences_of[-1]} {part}"
+        else:
+            sentences_of.append(part)
+    for sentence in sentences_of:
         for number, part in enumerate(_BARE_AND.split(sentence)):
             part = part.strip(" ,;")
             if number:
@@ -534,9 +624,12 @@ def is_request(clause: str) -> bool:
 
 
 def _asks(clause: str) -> bool:
-    body = lead_in_removed(clause)
-    first = words(body)[:1]
-    return bool(_ASKING.search(body)) or (bool(first) and first[0] in REQUEST_VERBS)
+    body = fold(lead_in_removed(clause))
+    first = words(body)[:2]
+    intent = _INTENT.search(body)
+    # A verb that is a noun before an id ("Order A-12345 is late") gives no order.
+    ordered = bool(first) and first[0] in REQUEST_VERBS and not re.search(r"\d", "".join(first[1:]))
+    return bool(_ASKING.search(body)) or ordered or (intent is not None and stem(intent.group(1)) in REQUEST_STEMS)
 
 
 def what_is_asked(clause: str) -> str:
@@ -549,37 +642,97 @@ def what_is_asked(clause: str) -> str:
 def noun_phrase(text: str, after: int = 0) -> str | None:
     """Return the first thing `text` names from character `after` on: a quoted name, or words after "the/my/a".
 
-    The phrase ends at punctuation or a word that names nothing (because, it, I, with, back, ...); the opening
-    word ("the", "two") is left out. Returns the pronoun ("it", "one") when that is all the text has.
+    The phrase ends at punctuation, a word that names nothing (because, it, I, with, back, ...) or, once it has
+    a word, one that says what the thing does ("my toaster arrived broken": "toaster"); the opening word ("the",
+    "two") is left out, and so is a measure ("two pairs of boots": "boots"). Returns the pronoun ("it", "one")
+    when that is all the text has.
     """
+    return next(iter(noun_phrases(text, after)), None)
+
+
+def noun_phrases(text: str, after: int = 0) -> list[str]:
+    """Return every thing `text` names from character `after` on, in order, as `noun_phrase` reads each."""
     pieces = [piece.group() for piece in _PIECE.finditer(text, after)]
-    for number, token in enumerate(pieces):
+    found: list[str] = []
+    number = 0
+    while number < len(pieces):
+        token = pieces[number]
+        number += 1
         if token[0] in "\"'“‘" and len(token) > 2:
-            return token[1:-1].strip()
-        lowered = token.lower()
+            found.append(token[1:-1].strip())
+            continue
+        lowered = fold(token)
         if lowered not in DETERMINERS and lowered not in PRONOUNS:
             continue
         name: list[str] = []
-        for word in pieces[number + 1 :] if lowered in DETERMINERS else []:
-            if word.lower() in DETERMINERS and not name:
+        while lowered in DETERMINERS and number < len(pieces):
+            word = pieces[number]
+            if fold(word) in DETERMINERS and not name:
+                number += 1
                 continue
-            if not _is_name_word(word) or len(name) == 6:
+            if fold(word) == "of" and len(name) == 1 and fold(name[0]) in MEASURES:
+                name, number = [], number + 1
+                continue
+            if not _is_name_word(word) or len(name) == 6 or (name and _does(word)) or fold(word) in _DOING:
                 break
-            name.append(word)
+            number += 1
+            if name or _single(fold(word)) != "fault":  # "the broken lamp" names the lamp
+                name.append(word)
         if name:
-            return " ".join(name)
-        if lowered in PRONOUNS:
-            return lowered
-    return None
+            found.append(" ".join(name))
+        elif lowered in PRONOUNS:
+            found.append(lowered)
+    return found
 
 
 PARTICLES = frozenset("back up off out away over in".split())
 """Words that finish a verb ("send it back"), never part of a name."""
+MEASURES = frozenset("pair pairs set sets box boxes pack packs bag bags bottle bottles piece pieces couple".split())
+"""Words that measure out a thing ("two pairs of boots"): the thing is named after their "of"."""
+_DOING = frozenset(
+    """arrived arrives came comes keeps kept stopped stops started starts broke breaks seems seem looks feels smells
+    sounds makes needs leaks leaked leaking hurts fits works worked runs ran turned turns shows showed says said
+    gets got went goes won't doesn't didn't isn't wasn't aren't can't cannot might must may shall inside outside
+    today yesterday tonight again already still yet anymore recently last""".split()
+)
+"""Words that follow a thing's name to say what it does or when ("the kettle leaks", "the lamp arrived today")."""
+_CONJUNCTIONS = frozenset(
+    """since although though unless whereas cos est sont ist sind es esta estan et y und ou oder e o porque parce
+    perche weil denn quand cuando quando wenn aber mais pero ma mas que qui che dass pour para per fur avec con mit
+    com del della di du von dans nel ne non nicht nao""".split()
+)
+_NOT_A_NAME = STOPWORDS | PARTICLES | _CONJUNCTIONS
+"""Words that end a name: English function words and conjunctions, and the other languages' verbs "to be",
+conjunctions and prepositions (not their articles, some of which are English nouns: "hat", "den")."""
+
+
+ABSTRACT = frozenset(
+    """money time day days week weeks month months year years order orders refund refunds reason colour color size
+    mistake way problem issue rest lot bit moment account address email number invoice bill price amount fee""".split()
+)
+"""Nouns that name no product ("my money back", "this time"): never what a return sends back."""
+
+
+def is_thing(name: str) -> bool:
+    """Tell whether a noun phrase can name a product: no id or number in it, and not an abstract noun."""
+    last = fold(name).split()[-1:] or [""]
+    return not re.search(r"\d", name) and last[0] not in ABSTRACT and name not in PRONOUNS
+
+
+def _does(word: str) -> bool:
+    """Tell whether a word after a thing's name says what it does: a verb, a fault, a word of time or place."""
+    lowered = fold(word)
+    if lowered in _DOING or _single(lowered) in ("fault", "give_back"):
+        return True
+    return len(lowered) > 4 and lowered.endswith("ed") and not word[0].isupper()
 
 
 def _is_name_word(word: str) -> bool:
-    lowered = word.lower()
-    return bool(re.fullmatch(r"[\w'’-]+", word)) and lowered not in STOPWORDS and lowered not in PARTICLES
+    lowered = fold(word)
+    if not re.fullmatch(r"[\w'’-]+", word):
+        return False
+    # A capitalised word is part of a name even when it is a function word elsewhere ("Le Creuset", "Del Monte").
+    return lowered not in STOPWORDS and lowered not in PARTICLES and (word[0].isupper() or lowered not in _NOT_A_NAME)
 
 
 def one_line(text: str) -> str:
