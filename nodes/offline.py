@@ -1,20 +1,20 @@
 """A deterministic chat model that answers every prompt from the prompt itself: no key, no network.
 
-It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes
-the option whose description means most what the user's text says (shared words and concepts of a small
-vocabulary, typos corrected, an option's own name in the text ignored), a string with a `pattern` takes that
-pattern's first match in the user's text (as a whole token when the pattern is anchored; never an example from
-the instructions), a field named like a name takes a quoted phrase and one named like a reason what follows
-"because", a confidence reflects the winning margin (with no choice to make, a score rates how much of the prompt's
-quoted text the rest of the prompt supplies). A list of object variants takes one item per request in the
-message: per id a variant's pattern finds or per quoted name, a thing named after the verb, and what no variant
-takes as the catch-all variant's free text. Titled documents between --- lines are read as sections, one per
-document: a list drawn from them takes a spread of their sentences (phrased as questions for a question field),
-and a list of titles or enum options labels each sentence of the text with the document it matches best.
-Free-text calls answer extractively: the sentences of the supplied material that best match the question, a
-summary cut to its word limit, the facts of a list turned into an email, or the user's own words acknowledged in
-the role the prompt assigns. So what a node needs from it lives in that node's schema and registry text, which
-guide Gemini too.
+It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes the
+option whose description means most what the user's text says (shared words and concepts of a small vocabulary in
+English and five other European languages, typos corrected, an option's own name in the text ignored), a string with
+a `pattern` takes that pattern's first match in the user's text (as a whole token when the pattern is anchored;
+never an example from the instructions), a field named like a name takes a quoted phrase and one named like a reason
+what follows "because", a confidence reflects the winning margin (with no choice to make, a score rates how much of
+the prompt's quoted text the rest of the prompt supplies). A list of object variants takes one item per request in
+the message: per id a variant's pattern finds or per quoted name (an id mentioned only as context is none), a thing
+named after the verb, and what no variant takes as the catch-all variant's free text. Titled documents between ---
+lines are read as sections, one per document: a list drawn from them takes a spread of their sentences (phrased as
+questions for a question field), and a list of titles or enum options labels each sentence of the text with the
+document it matches best. Free-text calls answer extractively: the sentences of the supplied material that best
+match the question, a summary cut to its word limit, the facts of a list turned into an email, or the user's own
+words acknowledged in the role the prompt assigns. So what a node needs from it lives in that node's schema and
+registry text, which guide Gemini too.
 """
 
 import asyncio
@@ -772,7 +772,9 @@ def reply(prompt: Prompt) -> str:
     said = next(iter(prompt.data.values()), "") or prompt.fields.get("the user says") or prompt.user_text
     # The user's words are what is answered, not instructions: "Please refund me" must not become "I will ...".
     instructions = _FIELD.sub("", _BLOCK.sub("", prompt.instructions)).replace(said, " ")
-    told = [s for s in sentences(instructions) if not s.startswith("You are")]
+    # A sentence about the tags the data comes in ("The message is between the <message> tags") says how to
+    # read the prompt, not what to do for the user: it is no part of the answer.
+    told = [s for s in sentences(instructions) if not s.startswith("You are") and not re.search(r"<[a-z_]+>", s)]
     opening = f"You wrote: “{said}”" + ("" if said.endswith((".", "!", "?")) else ".")
     as_role = f" As your {role.group(1).strip()}, I will" if role else " I will"
     steps = " ".join(_as_reply(s[0].lower() + s[1:]) for s in told)
