@@ -104,6 +104,8 @@ _NOT_YET = re.compile(
     r"\b(?:not|never|yet|still|where|when|status|track\w*|late|(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b",
     re.I,
 )
+_AN_ID = re.compile(r"(?<![\w-])[A-Za-z]{1,5}-?[0-9]{3,}(?![\w-])")
+"""Something shaped like an id (letters, then digits: "INV-1234", "A-12345")."""
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
 
 
@@ -294,9 +296,13 @@ def _rest_after(text: str, value: str) -> str:
 
 
 def _reason_after(text: str, value: str) -> str:
-    """Return the reason that follows a thing named ("the kettle, it leaks"): not another request after it."""
+    """Return the reason that follows a thing named ("the kettle, it leaks"): not another request after it.
+
+    What asks for something, goes on with "and ...", or names an id ("invoice INV-1 is wrong") is a request of
+    its own, not the reason.
+    """
     rest = _rest_after(text, value)
-    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) or is_request(rest):
+    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) or is_request(rest) or _AN_ID.search(rest):
         return ""
     return rest
 

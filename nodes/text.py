@@ -596,7 +596,9 @@ def requests(text: str) -> list[str]:
     parts = _REQUEST_SPLIT.split(" ".join(text.split()))
     sentences_of: list[str] = []
     for part in parts:
-        if sentences_of and not _POLITE.sub("", lead_in_removed(sentences_of[-1])).strip(" ,.!?;:-"):
+        body = lead_in_removed(sentences_of[-1]) if sentences_of else ""
+        polite = _POLITE.match(body)
+        if polite and not body[polite.end() :].strip(" ,.!?;:-"):
             sentences_of[-1] = f"{sentences_of[-1]} {part}"
         else:
             sentences_of.append(part)
