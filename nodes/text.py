@@ -71,6 +71,10 @@ def clip(text: str, width: int) -> str:
 
 # --- Meaning, roughly: the offline model's small vocabulary ----------------------------------------------------
 
+BACKGROUND = 0.5
+"""The weight of what a message is about but not what the customer needs: a thing they use, a fault that befalls
+no such thing."""
+
 CONCEPTS: dict[str, tuple[float, str]] = {
     # What a customer does with a thing bought: send it back (what the returns of a shop are about).
     "give_back": (
@@ -80,7 +84,7 @@ CONCEPTS: dict[str, tuple[float, str]] = {
     ),
     # Things a customer owns or uses: what a message is about, not what the customer needs, so they weigh less.
     "device": (
-        0.5,
+        BACKGROUND,
         "device, devices, equipment, hardware, gadget, laptop, laptops, notebook, computer, computers, pc, desktop, "
         "mac, macbook, phone, phones, smartphone, mobile, mobile phone, cellphone, iphone, android, tablet, ipad, "
         "kindle, tv, television, smart tv, tv box, set-top box, decoder, remote, remote control, router, modem, "
@@ -90,14 +94,14 @@ CONCEPTS: dict[str, tuple[float, str]] = {
         "usb, port, button, sound, audio, volume, picture, image, video, power, landline, handset, voicemail, ringtone",
     ),
     "connection": (
-        0.5,
+        BACKGROUND,
         "internet, wifi, wi-fi, wireless, wlan, network, broadband, fibre, fiber, connection, connections, connect, "
         "connected, connecting, connectivity, signal, reception, coverage, bluetooth, online, 4g, 5g, lte, mobile "
         "data, roaming, ethernet, hotspot, dial tone, line, phone line, calls, call, texts, sms, bandwidth, speed, "
         "speeds, download speed, upload, latency, ping",
     ),
     "software": (
-        0.5,
+        BACKGROUND,
         "app, apps, application, applications, software, program, programs, website, websites, site, web, page, "
         "browser, email, e-mail, emails, inbox, update, updates, download, downloads, driver, drivers, firmware, "
         "operating system, streaming, stream, sync, syncing, synced, license, licence, license key, portal, dashboard, "
@@ -521,7 +525,7 @@ def _meaning(text: str, known: frozenset[str]) -> dict[str, float]:
     if "fault" in concepts and not concepts & _TECHNICAL and concepts - {"fault"}:
         # A fault befalls what the text names: with nothing a customer uses named, a payment that failed or a
         # refund for days of outage is about the money, and the fault says what is wrong, not what the topic is.
-        terms["~fault"] = CONCEPTS["device"][0]
+        terms["~fault"] = BACKGROUND
     return terms
 
 
