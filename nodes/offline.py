@@ -1,20 +1,20 @@
 """A deterministic chat model that answers every prompt from the prompt itself: no key, no network.
 
-It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes
-the option whose description means most what the user's text says (shared words and concepts of a small
-vocabulary, typos corrected, an option's own name in the text ignored), a string with a `pattern` takes that
-pattern's first match in the user's text (as a whole token when the pattern is anchored; never an example from
-the instructions), a field named like a name takes a quoted phrase and one named like a reason what follows
-"because", a confidence reflects the winning margin (with no choice to make, a score rates how much of the prompt's
-quoted text the rest of the prompt supplies). A list of object variants takes one item per request in the
-message: per id a variant's pattern finds or per quoted name, a thing named after the verb, and what no variant
-takes as the catch-all variant's free text. Titled documents between --- lines are read as sections, one per
-document: a list drawn from them takes a spread of their sentences (phrased as questions for a question field),
-and a list of titles or enum options labels each sentence of the text with the document it matches best.
-Free-text calls answer extractively: the sentences of the supplied material that best match the question, a
-summary cut to its word limit, the facts of a list turned into an email, or the user's own words acknowledged in
-the role the prompt assigns. So what a node needs from it lives in that node's schema and registry text, which
-guide Gemini too.
+It never asks which node is calling. Structured calls fill whatever JSON schema they are handed: an enum takes the
+option whose description means most what the user's text says (shared words and concepts of a small vocabulary in
+English and five other European languages, typos corrected, an option's own name in the text ignored), a string with
+a `pattern` takes that pattern's first match in the user's text (as a whole token when the pattern is anchored;
+never an example from the instructions), a field named like a name takes a quoted phrase and one named like a reason
+what follows "because", a confidence reflects the winning margin (with no choice to make, a score rates how much of
+the prompt's quoted text the rest of the prompt supplies). A list of object variants takes one item per request in
+the message: per id a variant's pattern finds or per quoted name (an id mentioned only as context is none), a thing
+named after the verb, and what no variant takes as the catch-all variant's free text. Titled documents between ---
+lines are read as sections, one per document: a list drawn from them takes a spread of their sentences (phrased as
+questions for a question field), and a list of titles or enum options labels each sentence of the text with the
+document it matches best. Free-text calls answer extractively: the sentences of the supplied material that best
+match the question, a summary cut to its word limit, the facts of a list turned into an email, or the user's own
+words acknowledged in the role the prompt assigns. So what a node needs from it lives in that node's schema and
+registry text, which guide Gemini too.
 """
 
 import asyncio
@@ -37,17 +37,23 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel
 
 from nodes.text import (
+    ALTERING_VERBS,
     MARKDOWN_HEADING,
     PRONOUNS,
+    REQUEST_STEMS,
     approx_tokens,
     content_words,
+    fold,
     is_request,
+    is_thing,
     lead_in_removed,
     meaning,
     noun_phrase,
+    noun_phrases,
     overlap,
     requests,
     sentences,
+    stem,
     what_is_asked,
     words,
 )
@@ -76,7 +82,9 @@ _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"'“”‘’]{2,80}?)[\"'”’](?!\w)")
-_BECAUSE = re.compile(r"\b(?:because|since|due to)\s+(?:(?:it|this|that|they)(?:'s|’s| is| are)\s+)?(.+)", re.I)
+_BECAUSE_WORDS = r"because|since|due to|porque|parce que|parce qu'|perché|perche|poiché|weil|denn"
+"""Words that give a reason, in English and the other languages the offline model reads."""
+_BECAUSE = re.compile(rf"\b(?:{_BECAUSE_WORDS})\s*(?:(?:it|this|that|they)(?:'s|’s| is| are)\s+)?(.+)", re.I)
 _TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
 _CONTENT_LABEL = re.compile(r"^\s*(?:[A-Za-z]+ )?(?:content|text|body):\s*", re.I)
 """The label before a document's text ("Content:" in the lesson's prompts): not part of the text."""
@@ -84,6 +92,20 @@ RIVAL_WEIGHT = 2.0
 """How much a runner-up option's match counts against the best one's confidence."""
 EVIDENCE_NEEDED = 1.0
 """The match a choice needs before it is even odds: one clear concept gives 0.5, two give 0.67."""
+_ARRIVED = re.compile(
+    r"\b(?:arrived|came|delivered|received|got it|got here|turned up|showed up|has come|have come|is here|was here|"
+    r"reached me)\b",
+    re.I,
+)
+"""A clause saying an order is here: its whereabouts are not what the customer asks."""
+_THANKS = re.compile(r"\b(?:thanks|thank you|many thanks|grateful)\b", re.I)
+"""A clause of thanks ("thanks for the quick delivery of order A-1"): what it names is done, not asked for."""
+_NOT_YET = re.compile(
+    r"\b(?:not|never|yet|still|where|when|status|track\w*|late|(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b",
+    re.I,
+)
+_AN_ID = re.compile(r"(?<![\w-])[A-Za-z]{1,5}-?[0-9]{3,}(?![\w-])")
+"""Something shaped like an id (letters, then digits: "INV-1234", "A-12345")."""
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
 
 
@@ -247,7 +269,7 @@ def _free_field(schema: dict[str, Any]) -> str:
 
 
 _LISTED = re.compile(r"^(?:(?:for|with|plus)\s+)?(?:the|my|a|an|this|that|these|those|our)\b|^[\"'“‘]", re.I)
-_REASON_NEXT = re.compile(r"^(?:because|since|as|due to)\b|^[(,\-–]|^$", re.I)
+_REASON_NEXT = re.compile(rf"^(?:{_BECAUSE_WORDS}|as)\b|^[(,\-–]|^$", re.I)
 
 
 def _listed_thing(clause: str) -> str | None:
@@ -269,8 +291,20 @@ def _rest_after(text: str, value: str) -> str:
     if at < 0:
         return ""
     rest = text[at + len(value) :].strip(" '\"”’")
-    rest = re.sub(r"^(?:[,;:()\-–]|\b(?:because|since|as|due to)\b|\s)+", "", rest, flags=re.I)
+    rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as)\b|\s)+", "", rest, flags=re.I)
     return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
+
+
+def _reason_after(text: str, value: str) -> str:
+    """Return the reason that follows a thing named ("the kettle, it leaks"): not another request after it.
+
+    What asks for something, goes on with "and ...", or names an id ("invoice INV-1 is wrong") is a request of
+    its own, not the reason.
+    """
+    rest = _rest_after(text, value)
+    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) or is_request(rest) or _AN_ID.search(rest):
+        return ""
+    return rest
 
 
 def _clauses(text: str) -> list[str]:
@@ -408,37 +442,48 @@ class SchemaFiller:
         """One item per request in a message, of the variant that request fits, in the order they were written.
 
         An id its variant's pattern finds, or a quoted name, is a request of that variant, however many the
-        clause holds ("orders A-11111 and A-22222"). A request with neither goes to the variant its words
-        describe when that variant can be filled from words ("return my headphones": the thing named after the
-        verb, or the one an "it" stands for), and otherwise to the catch-all variant, whose free text then says
-        what was asked, so nothing asked for is dropped. A request that only repeats the one before ("where is
-        order A-11111? Can you update me?") adds nothing; remarks that ask for nothing are context for the
-        request before them (a reason, a concern).
+        clause holds ("orders A-11111 and A-22222"), unless the id is only context: what a request that changes
+        or ends something acts on ("cancel order A-11111" is that request, for the catch-all variant), or an
+        order the clause says has arrived ("my order A-11111 came but the lamp is cracked"). A request with no
+        such anchor goes to the variant its words describe when that variant can be filled from words ("return
+        my headphones": the thing named after the verb, or the one an "it" stands for), also beside an anchor in
+        one clause, and otherwise to the catch-all variant, whose free text then says what was asked, so nothing
+        asked for is dropped. A request that only repeats the one before ("where is order A-11111? Can you update
+        me?") adds nothing, and one whose id follows on its own ("Where is my parcel? Order A-11111.") is that
+        id's; remarks that ask for nothing are context for the request before them (a reason, a concern).
         """
         catch_all = self.catch_all(variants)
         specific = [v for v in variants if v is not catch_all]
         named = [v for v in specific if _name_field(v) and not _patterned(v)]
         # Per request: its variant, the text it is filled from, and the field values already found for it.
         planned: list[tuple[dict[str, Any], str, dict[str, str]]] = []
+        waiting: dict[str, Any] | None = None
+        """The variant a request asked for without the id it needs, while the next clause may give the id."""
         clauses = requests(text)
         for number, clause in enumerate(clauses):
             last = planned[-1][0] if planned else None
-            found = self.anchors(clause, specific, named, last)
+            found = self.anchors(clause, specific, named, last, catch_all)
             if found:
+                if waiting is not None and all(variant is waiting for _, variant, _ in found):
+                    clause = f"{planned.pop()[1]} {clause}"
                 planned += [(variant, clause, values) for _, variant, values in found]
+                waiting = None
                 continue
+            waiting = None
             fitting = max(specific, key=lambda v: self.affinity(v, clause), default=None)
             if fitting is not None and self.affinity(fitting, clause) == 0:
                 fitting = None
             if is_request(clause):
-                thing = self.thing_named(clauses, number) if fitting is not None and fitting in named else None
-                if fitting is not None and thing:
-                    planned.append((fitting, clause, {_name_field(fitting): thing}))
+                things = self.things_named(clauses, number, fitting) if fitting is not None and fitting in named else []
+                if fitting is not None and things:
+                    planned += [(fitting, clause, {_name_field(fitting): thing}) for thing in things]
                 elif last is not None and (fitting is last or noun_phrase(clause) in PRONOUNS):
                     # "Where is it now?" asks again about the request before it.
                     planned[-1] = (last, f"{planned[-1][1]} {clause}", planned[-1][2])
                 elif catch_all is not None:
                     planned.append((catch_all, clause, {_free_field(catch_all): what_is_asked(clause)}))
+                    clear = fitting is not None and _patterned(fitting) and self.affinity(fitting, clause) >= 1
+                    waiting = fitting if clear else None
                 continue
             listed = _listed_thing(clause)
             if last is not None and last in named and listed:
@@ -453,31 +498,89 @@ class SchemaFiller:
         specific: list[dict[str, Any]],
         named: list[dict[str, Any]],
         last: dict[str, Any] | None,
+        catch_all: dict[str, Any] | None = None,
     ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
-        """Find the requests a clause names outright: each id a variant's pattern finds, each quoted name."""
+        """Find the requests a clause names outright: each id a variant's pattern finds, each quoted name.
+
+        An id that an altering verb acts on makes the clause one request for the catch-all variant; an order
+        said to have arrived is no request. A thing named after a named variant's verb beside the ids ("return
+        my kettle, invoice INV-1 is wrong too") is a request of its own.
+        """
         found: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+        asked = what_is_asked(clause)
+        verb = fold(asked).split()[0] if asked.split() else ""
         for variant in specific:
             for key in variant.get("required", []):
                 pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
-                if pattern:
-                    found += [(m.start(), variant, {key: m.group()}) for m in re.finditer(_findable(pattern), clause)]
+                if not pattern:
+                    continue
+                for match in re.finditer(_findable(pattern), clause):
+                    if verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant) and catch_all is not None:
+                        return [(match.start(), catch_all, {_free_field(catch_all): asked})]
+                    if not self.settled(variant, clause):
+                        found.append((match.start(), variant, {key: match.group()}))
         if named:
             owner = max(named, key=lambda v: self.affinity(v, clause))
             if self.affinity(owner, clause) > 0 or owner is last:
                 key = _name_field(owner)
                 found += [(m.start(), owner, {key: m.group(1).strip()}) for m in _QUOTED.finditer(clause)]
+        if found:
+            for variant in named:
+                if any(anchored is variant for _, anchored, _ in found):
+                    continue
+                at = self.verb_at(variant, clause)
+                thing = next(iter(noun_phrases(clause, at)), "") if at is not None else ""
+                if thing and is_thing(thing):
+                    found.append((at or 0, variant, {_name_field(variant): thing}))
         return sorted(found, key=lambda anchor: anchor[0])
 
-    def thing_named(self, clauses: list[str], number: int) -> str | None:
-        """Return what a request names ("return my headphones"); for "it" or "one", the last thing named before."""
-        thing = noun_phrase(lead_in_removed(clauses[number]))
-        if thing and thing not in PRONOUNS:
-            return thing
-        for earlier in reversed(clauses[:number]):
-            before = noun_phrase(earlier)
-            if before and before not in PRONOUNS:
-                return before
-        return None
+    def verbs(self, variant: dict[str, Any]) -> set[str]:
+        """Return the stems of the request verbs a variant's title and description use ("return", "send")."""
+        described = f"{variant.get('title', '')} {variant.get('description', '')}"
+        return {stem(word) for word in words(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", described))} & REQUEST_STEMS
+
+    def verb_at(self, variant: dict[str, Any], clause: str) -> int | None:
+        """Return where the first of the variant's verbs ends in the clause ("I'd like to return|"), if any."""
+        verbs = self.verbs(variant)
+        return next((m.end() for m in re.finditer(r"[^\W_]+", clause) if stem(fold(m.group())) in verbs), None)
+
+    def settled(self, variant: dict[str, Any], clause: str) -> bool:
+        """Tell whether a clause says that what it names needs nothing: it has arrived, or thanks for it.
+
+        Arrival settles only a variant about deliveries (an invoice that came is still a question). A clause that
+        says what is not yet right, or asks where, is a request.
+        """
+        if _NOT_YET.search(clause):
+            return False
+        if _ARRIVED.search(clause) and "~delivery" in meaning(
+            f"{variant.get('title', '')} {variant.get('description', '')}"
+        ):
+            return True
+        return bool(_THANKS.search(clause)) and not re.search(r"\b(?:but|wrong|however|though)\b", clause, re.I)
+
+    def things_named(self, clauses: list[str], number: int, variant: dict[str, Any] | None = None) -> list[str]:
+        """Return what a request names ("send back the yoga mat": the thing after the variant's verb).
+
+        Without the verb, the first thing the clause names; for "it" or "one", the thing named before it in the
+        clause or in the clauses before, and for "them", every thing named there ("the kettle and the iron").
+        """
+        clause = lead_in_removed(clauses[number])
+        at = self.verb_at(variant, clause) if variant is not None else None
+        after = noun_phrases(clause, at or 0)
+        if after and is_thing(after[0]):
+            return after[:1]
+        if at is None and after and after[0] not in PRONOUNS:
+            return []
+        several = bool(after) and after[0] in ("them", "they", "these", "those")
+        found: list[str] = []
+        for earlier in [clause[: at or 0], *reversed(clauses[:number])]:
+            things = [thing for thing in noun_phrases(earlier) if is_thing(thing)]
+            if found and (not things or is_request(earlier)):
+                break
+            found = things + found
+            if found and not several:
+                return found[:1]
+        return found
 
     def affinity(self, variant: dict[str, Any], text: str) -> float:
         """Measure how much of what `text` says the variant's title and description speak of."""
@@ -502,7 +605,7 @@ class SchemaFiller:
         for key in variant.get("required", []):
             if key not in values and "reason" in key.lower() and isinstance(item.get(key), str):
                 named = next(iter(values.values()), "")
-                item[key] = _cued(key, span) or _rest_after(span, named) or "not stated"
+                item[key] = _cued(key, span) or _reason_after(span, named) or "not stated"
         return item
 
     def best_variant(self, variants: list[dict[str, Any]], text: str) -> dict[str, Any]:
@@ -675,7 +778,9 @@ def reply(prompt: Prompt) -> str:
     said = next(iter(prompt.data.values()), "") or prompt.fields.get("the user says") or prompt.user_text
     # The user's words are what is answered, not instructions: "Please refund me" must not become "I will ...".
     instructions = _FIELD.sub("", _BLOCK.sub("", prompt.instructions)).replace(said, " ")
-    told = [s for s in sentences(instructions) if not s.startswith("You are")]
+    # A sentence about the tags the data comes in ("The message is between the <message> tags") says how to
+    # read the prompt, not what to do for the user: it is no part of the answer.
+    told = [s for s in sentences(instructions) if not s.startswith("You are") and not re.search(r"<[a-z_]+>", s)]
     opening = f"You wrote: “{said}”" + ("" if said.endswith((".", "!", "?")) else ".")
     as_role = f" As your {role.group(1).strip()}, I will" if role else " I will"
     steps = " ".join(_as_reply(s[0].lower() + s[1:]) for s in told)

@@ -1,6 +1,8 @@
 """Plain-text helpers for the nodes, the offline model and the quality checks: words, overlap, meaning, requests."""
 
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 
 STOPWORDS = frozenset(
@@ -69,158 +71,365 @@ def clip(text: str, width: int) -> str:
 
 # --- Meaning, roughly: the offline model's small vocabulary ----------------------------------------------------
 
+BACKGROUND = 0.5
+"""The weight of what a message is about but not what the customer needs: a thing they use, a fault that befalls
+no such thing."""
+
 CONCEPTS: dict[str, tuple[float, str]] = {
+    # What a customer does with a thing bought: send it back (what the returns of a shop are about).
+    "give_back": (
+        1.0,
+        "return, returns, returned, returning, send back, sent back, sending back, send it back, take back, take it "
+        "back, bring back, give back",
+    ),
     # Things a customer owns or uses: what a message is about, not what the customer needs, so they weigh less.
     "device": (
-        0.5,
-        "device, devices, equipment, hardware, laptop, laptops, computer, computers, pc, mac, phone, phones, "
-        "smartphone, mobile, tablet, ipad, tv, television, tv box, router, modem, printer, headphones, headset, "
-        "earbuds, speaker, speakers, microphone, mic, camera, webcam, screen, monitor, keyboard, mouse, console, "
-        "smartwatch, charger, cable, battery",
+        BACKGROUND,
+        "device, devices, equipment, hardware, gadget, laptop, laptops, notebook, computer, computers, pc, desktop, "
+        "mac, macbook, phone, phones, smartphone, mobile, mobile phone, cellphone, iphone, android, tablet, ipad, "
+        "kindle, tv, television, smart tv, tv box, set-top box, decoder, remote, remote control, router, modem, "
+        "printer, scanner, headphones, headset, earbuds, earphones, speaker, speakers, soundbar, microphone, mic, "
+        "camera, webcam, screen, touchscreen, display, monitor, keyboard, mouse, trackpad, touchpad, console, "
+        "controller, smartwatch, charger, charging port, cable, adapter, plug, battery, sim, sim card, hard drive, "
+        "usb, port, button, sound, audio, volume, picture, image, video, power, landline, handset, voicemail, ringtone",
     ),
     "connection": (
-        0.5,
-        "internet, wifi, wi-fi, wireless, network, broadband, connection, connections, connect, connected, "
-        "connecting, connectivity, signal, reception, bluetooth, online, offline, 4g, 5g, ethernet, hotspot",
+        BACKGROUND,
+        "internet, wifi, wi-fi, wireless, wlan, network, broadband, fibre, fiber, connection, connections, connect, "
+        "connected, connecting, connectivity, signal, reception, coverage, bluetooth, online, 4g, 5g, lte, mobile "
+        "data, roaming, ethernet, hotspot, dial tone, line, phone line, calls, call, texts, sms, bandwidth, speed, "
+        "speeds, download speed, upload, latency, ping",
     ),
     "software": (
-        0.5,
-        "app, apps, application, applications, software, program, programs, website, websites, web, browser, "
-        "email, e-mail, emails, update, updates, download, downloads, driver, drivers, firmware, streaming, "
-        "sync, syncing, license, licence, license key",
+        BACKGROUND,
+        "app, apps, application, applications, software, program, programs, website, websites, site, web, page, "
+        "browser, email, e-mail, emails, inbox, update, updates, download, downloads, driver, drivers, firmware, "
+        "operating system, streaming, stream, sync, syncing, synced, license, licence, license key, portal, dashboard, "
+        "settings, notifications, backup, cloud",
     ),
     # What goes wrong with them, or what needs doing.
     "fault": (
         1.0,
-        "broken, break, breaks, broke, not working, stopped working, won't, wont, can't, cant, cannot, couldn't, "
-        "doesn't, doesnt, isn't, isnt, aren't, dead, crash, crashes, crashed, crashing, freeze, freezes, "
-        "freezing, frozen, froze, error, errors, error code, error message, bug, bugs, glitch, glitches, fail, "
-        "fails, failed, failing, failure, faulty, malfunction, slow, drop, drops, dropped, dropping, outage, "
-        "outages, down, disconnect, disconnects, disconnected, disconnecting, unresponsive, flicker, flickers, "
-        "flickering, stuck, restarting, rebooting, buffering, "
-        "black screen, blinking, invalid, lag, lagging, overheating, overheats, turn on, switch on, power on",
+        "broken, break, breaks, broke, cracked, cracks, smashed, shattered, damaged, not working, stopped working, "
+        "stops working, won't, wont, can't, cant, cannot, couldn't, doesn't, doesnt, isn't, isnt, aren't, dead, crash, "
+        "crashes, crashed, crashing, freeze, freezes, freezing, frozen, froze, hang, hangs, hanging, error, errors, "
+        "error code, error message, bug, bugs, glitch, glitches, glitchy, fail, fails, failed, failing, failure, "
+        "faulty, defective, malfunction, malfunctioning, slow, sluggish, drop, drops, dropped, dropping, outage, "
+        "outages, down, disconnect, disconnects, disconnected, disconnecting, cuts out, cutting out, keeps cutting, "
+        "unresponsive, not responding, stopped responding, won't respond, flicker, flickers, flickering, stuck, "
+        "restarting, restarts, rebooting, reboots, shuts down, shutting down, buffering, lag, lags, lagging, laggy, "
+        "black screen, blank screen, blue screen, blinking, invalid, rejected, not accepted, overheating, overheats, "
+        "crackle, crackles, crackling, static, distorted, echo, noise, noisy, buzzing, hum, humming, beeping, weak, "
+        "intermittent, unstable, spotty, patchy, offline, timed out, timeout, loading, won't load, not loading, turn "
+        "on, switch on, power on, start up, boot, boots, booting, logs me out, logged me out, keeps logging me out, "
+        "kicks me out, not receiving, never arrives, didn't arrive, never received, not syncing",
     ),
     "setup": (
         1.0,
-        "set up, setup, setting up, install, installing, installation, configure, configuring, configuration, "
-        "reset, resetting, factory settings, pair, pairing, activate, activating, activation, troubleshoot, "
-        "troubleshooting",
+        "set up, setup, setting up, install, installing, installation, reinstall, uninstall, configure, configuring, "
+        "configuration, reset, resetting, factory settings, factory reset, pair, pairing, paired, activate, "
+        "activating, activation, troubleshoot, troubleshooting, how do i use, how to use, connect to, transfer my "
+        "data, migrate",
     ),
     "sign_in": (
         1.0,
-        "login, logins, log in, logging in, log-in, sign in, signing in, sign-in, password, passwords, passcode, "
-        "username, locked out, locked, lockout, authentication, two-factor, 2fa, verification code",
+        "login, logins, log in, logging in, log-in, log on, access, accessing, sign in, signing in, sign-in, sign on, "
+        "password, passwords, passcode, pin, pin code, username, user name, locked out, locked, lockout, "
+        "authentication, two-factor, 2fa, verification code, verification email, security code, one-time code, otp, "
+        "credentials, log out, logs out, logged out, sign out, signed out",
     ),
     # Money between the customer and the company.
-    "invoice": (1.0, "bill, bills, billing, billed, invoice, invoices, statement, statements, receipt, receipts, vat"),
+    "invoice": (
+        1.0,
+        "bill, bills, billing, billed, invoice, invoices, invoiced, statement, statements, receipt, receipts, vat, "
+        "tax, taxes",
+    ),
     "charge": (
         1.0,
-        "charge, charges, charged, overcharged, fee, fees, cost, costs, price, prices, pricing, rate, rates, "
-        "expensive, how much, amount, total",
+        "charge, charges, charged, overcharge, overcharged, overcharging, fee, fees, cost, costs, price, prices, "
+        "pricing, rate, rates, tariff, expensive, cheaper, how much, amount, total, surcharge, extra charge, double "
+        "charged, charged twice, deducted, taken from my account",
     ),
     "payment": (
         1.0,
-        "pay, paid, paying, payment, payments, debit, direct debit, credit card, card details, bank, transfer, "
-        "instalment, instalments, installment, installments, balance, due, owe, owed, outstanding, "
-        "billing address",
+        "pay, pays, paid, paying, payment, payments, debit, direct debit, standing order, credit card, debit card, "
+        "card details, bank, bank account, bank transfer, transfer, paypal, instalment, instalments, installment, "
+        "installments, balance, due, overdue, owe, owed, outstanding, arrears, declined, billing address, billing "
+        "date, payment method",
     ),
     "refund": (
         1.0,
-        "refund, refunds, refunded, money back, reimburse, reimbursed, reimbursement, credit, compensation",
+        "refund, refunds, refunded, refunding, money back, reimburse, reimbursed, reimbursement, credit, credited, "
+        "compensation, compensate, chargeback, rebate",
     ),
     "subscription": (
         1.0,
-        "subscription, subscriptions, subscribe, plan, plans, premium, upgrade, downgrade, renewal, renew, "
-        "renews, auto-renewal, cancel, cancelled, cancellation, contract, monthly, yearly, annual, discount, "
-        "promotion, promotional, promo",
+        "subscription, subscriptions, subscribe, subscribed, plan, plans, premium, upgrade, downgrade, renewal, renew, "
+        "renews, renewed, auto-renewal, cancel, cancelled, canceled, cancellation, contract, monthly, yearly, annual, "
+        "annually, discount, discounts, promotion, promotional, promo, promo code, coupon, voucher, trial, free trial, "
+        "membership, package deal, bundle",
     ),
     # The company itself.
     "store": (
         1.0,
-        "store, stores, shop, shops, branch, branches, location, locations, nearest, nearby, closest, downtown, "
-        "address, head office, parking, wheelchair, accessible",
+        "store, stores, shop, shops, branch, branches, outlet, outlets, showroom, location, locations, nearest, "
+        "nearby, closest, near me, downtown, city centre, city center, mall, address, head office, headquarters, "
+        "parking, car park, wheelchair, accessible, directions, get to, find you",
     ),
     "hours": (
         1.0,
-        "hours, opening, open, opens, close, closes, closing, opening times, today, tomorrow, tonight, weekend, "
-        "weekends, saturday, saturdays, sunday, sundays, holiday, holidays, public holidays",
+        "hours, opening, open, opens, close, closes, closing, closed, opening times, opening hours, today, tomorrow, "
+        "tonight, open late, weekend, weekends, weekday, weekdays, monday, mondays, tuesday, tuesdays, wednesday, "
+        "wednesdays, thursday, thursdays, friday, fridays, saturday, saturdays, sunday, sundays, holiday, holidays, "
+        "public holidays, bank holiday, bank holidays, christmas, christmas eve, new year, easter, what time",
     ),
     "contact": (
         1.0,
-        "contact, phone number, telephone number, call us, speak, talk, reach you, reach someone, "
-        "customer service, helpline, hotline, chat, press office",
+        "contact, contact details, phone number, telephone number, number to call, call us, call you, speak, talk, "
+        "reach you, reach someone, customer service, customer services, helpline, hotline, chat, live chat, press "
+        "office, complaints department, complaints team, fax, postal address",
     ),
     "delivery": (
         1.0,
-        "ship, ships, shipping, shipped, deliver, delivers, delivery, deliveries, delivered, courier, postage, "
-        "parcel, parcels, package, packages, pick up, pickup, collect, abroad, international",
+        "ship, ships, shipping, shipped, deliver, delivers, delivery, deliveries, delivered, courier, postage, post, "
+        "parcel, parcels, package, packages, dispatch, dispatched, pick up, pickup, collect, collection, click and "
+        "collect, next day delivery, express delivery",
     ),
     "offer": (
         1.0,
-        "sell, sells, selling, carry, stock, stocks, brand, brands, product, products, range, catalogue, "
-        "refurbished, gift card, gift cards, loyalty, programme, offer, offers, student",
+        "sell, sells, selling, sold, carry, stock, stocks, in stock, brand, brands, product, products, range, "
+        "catalogue, catalog, refurbished, second-hand, gift card, gift cards, gift voucher, loyalty, loyalty card, "
+        "rewards, points, programme, offer, offers, student, trade-in, trade in, accessories, availability",
     ),
-    "jobs": (1.0, "job, jobs, career, careers, vacancy, vacancies, hiring, recruitment, employment, job openings"),
+    "jobs": (
+        1.0,
+        "job, jobs, career, careers, vacancy, vacancies, hiring, recruitment, employment, job openings, "
+        "apprenticeship, internship, work for you",
+    ),
     "policy": (
         1.0,
-        "policy, policies, warranty, guarantee, recycling, recycle, privacy, terms",
+        "policy, policies, warranty, warranties, guarantee, guaranteed, recycling, recycle, privacy, terms, terms and "
+        "conditions, returns policy, return policy, data protection, gdpr, ethics, sustainability",
     ),
 }
 """Concept -> (weight, the words and phrases that name it): a small vocabulary of customer-service English, so
 that "laptop" meets "devices" and "charged" meets "fees". A weight below 1 marks nouns that say what a message is
 about but not what the customer needs."""
 
+ABROAD: dict[str, str] = {
+    "give_back": "retourner, renvoyer, rendre, rapporter, devolver, devolverlo, devolverla, restituire, "
+    "restituirlo, restituirla, rendere, zuruckgeben, zuruckschicken, zurucksenden, retournieren, umtauschen",
+    # The same concepts in French, Spanish, Italian, German and Portuguese, written without accents (text is
+    # folded to match): the common words a customer uses, so that a query in another language is read at all.
+    "device": "ordinateur, ordinateur portable, portable, telephone, tablette, imprimante, ecran, clavier, "
+    "appareil, ordenador, portatil, computadora, computador, movil, celular, telefono, impresora, pantalla, teclado, "
+    "raton, aparato, dispositivo, cellulare, stampante, schermo, tastiera, dispositivo, computer, fernseher, handy, "
+    "drucker, bildschirm, tastatur, gerat, telefone, telemovel, impressora, tela, teclado, routeur, enrutador, "
+    "batterie, bateria, batteria, akku, chargeur, cargador, caricatore, ladegerat, carregador, television, televisor, "
+    "televisore, televisao",
+    "connection": "reseau, connexion, conexion, rete, connessione, netz, netzwerk, verbindung, rede, conexao, "
+    "wlan, connecter, conectar, collegare, verbinden, senal, segnale, sinal, empfang, datos moviles, dati mobili, "
+    "mobile daten, dados moveis, fibra, glasfaser, ligne, linea, leitung",
+    "software": "logiciel, application, aplicacion, aplicativo, applicazione, programa, programma, programm, "
+    "site web, sitio web, pagina web, sito, webseite, mise a jour, actualizacion, aggiornamento, aktualisierung, "
+    "atualizacao, courriel, correo, correo electronico",
+    "fault": "ne marche pas, ne marche plus, marche pas, marche plus, ne fonctionne pas, ne fonctionne plus, "
+    "fonctionne pas, fonctionne plus, en panne, panne, bloque, lent, erreur, s'allume pas, s'allume plus, allume pas, "
+    "allume plus, arrive pas a, no funciona, no anda, no enciende, no se enciende, no prende, no carga, no va, no "
+    "puedo, roto, rota, lento, lenta, caido, se cuelga, error, non funziona, non va, non si accende, non riesco, "
+    "rotto, rotta, bloccato, bloccata, errore, guasto, funktioniert nicht, funktioniert nicht mehr, geht nicht, geht "
+    "nicht mehr, kaputt, defekt, langsam, fehler, sturzt ab, absturz, nao funciona, nao liga, nao consigo, avariado, "
+    "quebrado, quebrada, travado, erro, lentissimo, lente, lentes, lents",
+    "setup": "installer, configurer, reinitialiser, instalar, configurar, restablecer, installare, configurare, "
+    "ripristinare, installieren, einrichten, zurucksetzen, konfigurieren",
+    "sign_in": "mot de passe, se connecter, identifiant, contrasena, iniciar sesion, acceder, usuario, accedere, "
+    "accesso, passwort, kennwort, anmelden, einloggen, benutzername, senha, entrar, login",
+    "invoice": "facture, factures, facturation, factura, facturas, facturacion, fattura, fatture, bolletta, "
+    "fatturazione, rechnung, rechnungen, fatura, faturas, recibo, ricevuta, quittung, releve",
+    "charge": "frais, prix, tarif, cher, eleve, elevee, montant, combien, preleve, cargo, cargos, cobro, "
+    "cobrado, cobrados, cobraron, cobrar, precio, tarifa, caro, importe, cuanto, addebito, addebitato, addebitati, "
+    "costo, prezzo, tariffa, importo, quanto, gebuhr, gebuhren, preis, kosten, teuer, hoch, betrag, abgebucht, wie "
+    "viel, cobranca, cobrado, preco, taxa, valor, cobraram",
+    "payment": "paiement, payer, paye, virement, prelevement, carte bancaire, pago, pagar, pague, pagado, "
+    "transferencia, tarjeta, domiciliacion, pagamento, pagare, pagato, bonifico, carta di credito, zahlung, zahlen, "
+    "bezahlen, bezahlt, uberweisung, lastschrift, kreditkarte, cartao, boleto",
+    "refund": "remboursement, rembourser, rembourse, reembolso, reembolsar, rimborso, rimborsare, rimborsato, "
+    "ruckerstattung, erstattung, erstatten, zuruckerstatten, geld zuruck, estorno, reembolsado",
+    "subscription": "abonnement, forfait, contrat, resilier, annuler, suscripcion, contrato, cancelar, "
+    "abbonamento, contratto, disdire, annullare, abo, vertrag, kundigen, kundigung, assinatura, plano, mensuel, "
+    "mensual, mensile, monatlich, mensal",
+    "store": "magasin, magasins, boutique, boutiques, agence, succursale, adresse, tienda, tiendas, sucursal, "
+    "direccion, negozio, negozi, punto vendita, indirizzo, geschaft, geschafte, laden, filiale, adresse, loja, lojas, "
+    "endereco, plus proche, mas cercana, mas cercano, piu vicino, nachste, nachstes, mais proxima",
+    "hours": "horaire, horaires, ouvert, ouverte, ouvrez, ouvre, ouverture, ferme, fermez, fermeture, "
+    "aujourd'hui, demain, dimanche, samedi, feries, horario, horarios, abierto, abre, abren, cierra, cierran, domingo, "
+    "sabado, festivos, orari, orario, aperto, aperti, apre, aprite, apertura, chiude, chiudete, domenica, sabato, "
+    "festivi, offnungszeiten, geoffnet, offnen, offen, schliessen, sonntag, samstag, feiertag, feiertagen, heute, "
+    "morgen, aberto, abrem, fecham, domingos, sabados, feriados, a que hora, a quelle heure, a che ora, um wie viel "
+    "uhr",
+    "contact": "contacter, joindre, parler, service client, contactar, hablar, llamar, servicio al cliente, "
+    "atencion al cliente, contattare, parlare, chiamare, servizio clienti, kontakt, kontaktieren, sprechen, anrufen, "
+    "kundenservice, kundendienst, telefonnummer, contatar, falar, ligar, atendimento",
+    "delivery": "livraison, livrer, livrez, livrez-vous, expedition, expedier, colis, envio, envios, "
+    "enviar, envian, enviais, entrega, entregas, entregan, entregar, paquete, spedizione, spedizioni, spedite, "
+    "consegna, consegnate, pacco, lieferung, liefern, liefert, versand, versenden, paket, entregam, encomenda, frete",
+    "offer": "vendez, produit, produits, marque, marques, carte cadeau, venden, vendeis, producto, productos, "
+    "marca, marcas, tarjeta regalo, vendete, prodotto, prodotti, buono regalo, verkaufen, produkt, produkte, "
+    "gutschein, vendem, produto, produtos, cartao presente",
+    "jobs": "emploi, emplois, recrutement, empleo, trabajo, lavoro, stellenangebote, stelle, emprego, vagas",
+    "policy": "garantie, politique, garantia, politica, garanzia, datenschutz, privacidad",
+}
+"""Concept -> the same concept's common words in French, Spanish, Italian, German and Portuguese."""
+
+FUNCTION_WORDS_ABROAD = frozenset(
+    """le la les un une des du de au aux et ou mon ma mes ton ta tes son sa ses notre nos votre vos je tu il
+    elle nous vous ils elles ce cet cette est sont ai as avez pas plus ne que qui quoi pour avec dans sur par
+    en y si tres bien merci bonjour salut el los las una unos unas del al y o mi mis tu tus su sus nuestro es
+    esta estan son he ha han que quien para con por sin muy gracias hola desde hace yo usted ustedes lo le les
+    il lo gli uno una dei degli delle della dello nel nella e non mio mia miei mie tuo tua suo sua sono ho hai
+    ha che chi per con su da molto grazie ciao buongiorno der die das den dem des ein eine einen einem einer
+    und oder mein meine meinen meinem ich du er sie es wir ihr ist sind habe hat nicht mit fur von zu auf bei
+    seit sehr danke hallo guten tag o os as um uma uns umas do dos das da no na nos nas e ou meu minha meus
+    minhas seu sua eu voce nao sim com por para muito obrigado obrigada ola desde""".split()
+)
+"""Articles, pronouns, prepositions and greetings of those languages: words that carry no topic."""
+
 GENERIC = frozenset(
     """ask asking help question questions inquiry enquiry issue issues problem problems query request need want
-    like support general thing things something anything everything hello hi thanks thank regarding""".split()
+    like support service services general thing things something anything everything hello hi thanks thank one
+    regarding aide
+    probleme ayuda problema pregunta aiuto domanda hilfe frage ajuda pergunta""".split()
 )
 """Words every customer message may hold, whatever it is about: they tell no topic apart."""
 
+NEGATIONS = frozenset("no lost without zero sin sans senza sem kein keine niente".split())
+"""Words that say a thing a customer uses is missing ("no signal", "lost connection"): a fault when they come
+just before something a customer owns or uses."""
+
+_THINGS = frozenset(concept for concept, (weight, _) in CONCEPTS.items() if weight < 1)
+_TECHNICAL = _THINGS | {"sign_in", "setup"}
+"""What a fault befalls when it is a technical matter: something the customer uses, signing in, setting up."""
+_ACTED_ON = frozenset("it them this that the my a an your our its".split())
+"""Words after "open" or "close" that make it something done to a thing ("open the app"), not opening hours."""
+_HOW_TO = re.compile(r"\bhow (?:do|can|should|would) (?:i|we|you)\b|\bhow to\b")
 _GENERIC_STEMS = frozenset(stem(word) for word in GENERIC)
-_TOKEN = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
-_PHRASES: dict[tuple[str, ...], str] = {
-    tuple(member.split()): concept
-    for concept, (_, members) in CONCEPTS.items()
-    for member in (m.strip() for m in members.split(","))
+_TOKEN = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_ELIDED = re.compile(r"\b(?:[cdjlmnst]|qu)['’](?=[^\W_])")
+"""A French elided article or pronoun ("l'application", "n'arrive"), folded away so the word itself is read."""
+
+
+def _members(words_of: str) -> list[str]:
+    return [" ".join(fold(member).split()) for member in words_of.split(",") if member.strip()]
+
+
+def fold(text: str) -> str:
+    """Return `text` case-folded with accents taken off ("Geöffnet" -> "geoffnet", "não" -> "nao")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+_PHRASES: dict[tuple[str, ...], str] = {}
+for _concept, (_, _english) in CONCEPTS.items():
+    for _member in [*_members(_english), *_members(ABROAD.get(_concept, ""))]:
+        _PHRASES.setdefault(tuple(_ELIDED.sub("", _member).split()), _concept)
+# Inflections are folded for the English words only: another language's words are matched as listed, so that
+# Spanish "rede" is never English "red".
+_STEMS: dict[str, str] = {
+    stem(member): concept
+    for concept, (_, english) in CONCEPTS.items()
+    for member in _members(english)
+    if " " not in member
 }
-_STEMS: dict[str, str] = {stem(phrase[0]): concept for phrase, concept in _PHRASES.items() if len(phrase) == 1}
 _LONGEST = max(len(phrase) for phrase in _PHRASES)
+
+
+def _root(word: str) -> str:
+    """Take a plural "s" and a final vowel off a word: "lentes", "lenta" and "lento" are all "lent"."""
+    root = re.sub("[aeio]$", "", word.removesuffix("s"))
+    return root if len(root) >= 4 else ""
+
+
+# The other languages' single words are also matched by their root, so agreement in gender and number ("lenta",
+# "lentos") needs no list of its own; a root that an English word of the vocabulary has is left out.
+_ROOTS: dict[str, str] = {}
+for _concept, _abroad in ABROAD.items():
+    for _member in _members(_abroad):
+        if " " not in _member and _root(_member) and stem(_root(_member)) not in _STEMS:
+            _ROOTS.setdefault(_root(_member), _concept)
+
+
+def _single(word: str) -> str | None:
+    """Return the concept one word names by its English stem or its root in another language, if any."""
+    return _STEMS.get(stem(word)) or _ROOTS.get(_root(word))
+
+
 KNOWN_WORDS = frozenset(word for phrase in _PHRASES for word in phrase)
 """Every word of the vocabulary: what a misspelt word may be corrected to."""
+_UNCORRECTED = STOPWORDS | FUNCTION_WORDS_ABROAD
 
 
 def words(text: str) -> list[str]:
-    """Return the words of `text`, lower-cased, hyphenated words and contractions kept whole."""
-    return [token.replace("’", "'") for token in _TOKEN.findall(text.lower())]
+    """Return the words of `text`, case-folded and without accents, hyphenated words and contractions kept whole.
+
+    A French elided article ("l'appli") is left out, so the word after it is read as itself.
+    """
+    return [token.replace("’", "'") for token in _TOKEN.findall(_ELIDED.sub("", fold(text)))]
 
 
 def typo_distance(a: str, b: str) -> int:
-    """Count the typing slips that turn `a` into `b`: a letter dropped, doubled or added, two letters swapped.
+    """Count the typing slips that turn `a` (as typed) into `b`: a letter dropped, doubled, or two swapped.
 
-    A substituted letter costs two, so "bread" is not a slip of "break" while "chraged" is one of "charged".
+    A substituted letter, or a letter added that is not a doubling, costs two: "bread" is not a slip of "break",
+    nor "free" of "fee", while "chraged" is one of "charged" and "passsword" one of "password".
     """
     rows = [list(range(len(b) + 1))]
     for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
+        added = 1 if (i > 1 and a[i - 1] == a[i - 2]) or (i < len(a) and a[i - 1] == a[i]) else 2
+        row = [rows[-1][0] + added] + [0] * len(b)
         for j in range(1, len(b) + 1):
-            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (0 if a[i - 1] == b[j - 1] else 2))
+            row[j] = min(rows[-1][j] + added, row[j - 1] + 1, rows[-1][j - 1] + (0 if a[i - 1] == b[j - 1] else 2))
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 row[j] = min(row[j], rows[-2][j - 2] + 1)
         rows.append(row)
     return rows[-1][-1]
 
 
+class _Lexicon:
+    """Words a slip may be corrected to, filed by first letter and length so a look-up reads only a few."""
+
+    def __init__(self, known: Iterable[str]) -> None:
+        self.filed: dict[tuple[str, int], list[str]] = {}
+        for word in sorted(set(known)):
+            if word:
+                self.filed.setdefault((word[0], len(word)), []).append(word)
+
+    def near(self, word: str, spread: int) -> list[str]:
+        """Return the words that start as `word` does and are at most `spread` letters longer or shorter."""
+        sizes = range(len(word) - spread, len(word) + spread + 1)
+        return [known for size in sizes for known in self.filed.get((word[0], size), [])]
+
+
+_VOCABULARY = _Lexicon(KNOWN_WORDS)
+
+
 def correct(word: str, known: Iterable[str]) -> str:
     """Return the known word `word` is one slip away from (two for long words), else `word` itself.
 
-    Short words, known words and stopwords stay as they are, and a slip never changes the first letter.
+    Known words, function words and words of two letters stay as they are, and a slip never changes the first
+    letter. A word of three letters is only ever a doubled letter short ("bil" for "bill"): most are words.
     """
-    if len(word) < 4 or word in STOPWORDS or word in KNOWN_WORDS or stem(word) in _STEMS:
+    return _correct(word, (_Lexicon(known),))
+
+
+def _correct(word: str, lexicons: Iterable[_Lexicon]) -> str:
+    if len(word) < 3 or word in _UNCORRECTED or word in KNOWN_WORDS or stem(word) in _STEMS or _root(word) in _ROOTS:
         return word
-    allowed = 1 if len(word) < 8 else 2
+    allowed = 0 if len(word) == 3 else 1 if len(word) < 8 else 2
     best, best_distance = word, allowed + 1
-    for candidate in sorted(known):
-        if candidate[0] != word[0] or abs(len(candidate) - len(word)) > allowed:
+    for candidate in sorted({near for lexicon in lexicons for near in lexicon.near(word, max(allowed, 1))}):
+        if not allowed:
+            if any(candidate == word[: i + 1] + word[i:] for i in range(len(word))):
+                return candidate
             continue
         distance = typo_distance(word, candidate)
         if distance < best_distance:
@@ -228,28 +437,95 @@ def correct(word: str, known: Iterable[str]) -> str:
     return best
 
 
+def _sense(tokens: list[str], position: int, size: int, concept: str) -> str | None:
+    """Return the concept a matched phrase has where it stands: some words mean another thing in context.
+
+    "open" or "close" before a thing ("open the app") is something done to it, not opening hours; an "update" on
+    a status or to a person is news, not software; "charge" after a fault ("won't charge") and "charging" not
+    before a person ("stopped charging") speak of a battery, not money.
+    """
+    word = tokens[position]
+    after = tokens[position + size] if position + size < len(tokens) else ""
+    before = tokens[position - 1] if position else ""
+    if size == 1 and concept == "hours" and word in {"open", "opens", "close", "closes"} and after in _ACTED_ON:
+        return None
+    if size == 1 and word in {"update", "updates"} and (before == "status" or after in {"me", "us", "on", "about"}):
+        return None
+    if size == 1 and word in {"charge", "charging"}:
+        fault_before = _PHRASES.get((before,)) == "fault" or before in {"not", "never"}
+        if fault_before or (word == "charging" and after not in {"me", "us", "my", "for", "twice", "extra"}):
+            return "device"
+    return concept
+
+
+_SEPARABLE = frozenset("back out up in on off down".split())
+"""Particles of phrasal verbs, which may stand a few words after their verb ("send the lamp back", "logs me out")."""
+
+
+def _match(tokens: list[str], position: int) -> tuple[str | None, int]:
+    """Return the concept of the longest phrase at `position` and how many tokens it takes (at least one).
+
+    A phrasal verb also matches with up to four words between verb and particle: "send one back" is "send back".
+    """
+    for size in range(min(_LONGEST, len(tokens) - position), 1, -1):
+        concept = _PHRASES.get(tuple(tokens[position : position + size]))
+        if concept:
+            return concept, size
+    for gap in (1, 2, 3, 4):
+        at = position + gap + 1
+        if at < len(tokens) and tokens[at] in _SEPARABLE:
+            concept = _PHRASES.get((tokens[position], tokens[at]))
+            if concept:
+                return concept, 1
+    return _PHRASES.get((tokens[position],)) or _single(tokens[position]), 1
+
+
 def meaning(text: str, known: Iterable[str] = ()) -> dict[str, float]:
     """Return what `text` is about: its concepts ("~fault") and other content words (stemmed), with weights.
 
-    Misspelt words are first corrected to the vocabulary or to `known` words (a prompt's own wording).
+    Misspelt words are first corrected to the vocabulary or to `known` words (a prompt's own wording). A thing
+    said to be missing ("no signal") is a fault with it.
     """
-    vocabulary = KNOWN_WORDS | set(known)
-    tokens = [correct(token, vocabulary) for token in words(text)]
+    return dict(_meaning(text, frozenset(fold(word) for word in known)))
+
+
+@functools.lru_cache(maxsize=2048)
+def _meaning(text: str, known: frozenset[str]) -> dict[str, float]:
+    # Cached: a classifier reads the same option descriptions for every query and every sentence it labels.
+    lexicons = (_VOCABULARY, _Lexicon(known - KNOWN_WORDS))
+    corrected: dict[str, str] = {}
+    tokens: list[str] = []
+    for token in words(text):
+        # A hyphenated word the vocabulary does not hold ("livrez-vous", "re-install") is read word by word.
+        for part in [token] if "-" not in token or (token,) in _PHRASES else token.split("-"):
+            if part and part not in corrected:
+                corrected[part] = _correct(part, lexicons)
+            if part:
+                tokens.append(corrected[part])
     terms: dict[str, float] = {}
     position = 0
     while position < len(tokens):
-        for size in range(min(_LONGEST, len(tokens) - position), 0, -1):
-            phrase = tuple(tokens[position : position + size])
-            concept = _PHRASES.get(phrase) or (_STEMS.get(stem(phrase[0])) if size == 1 else None)
-            if concept:
-                terms[f"~{concept}"] = CONCEPTS[concept][0]
-                position += size
-                break
+        concept, size = _match(tokens, position)
+        if concept:
+            concept = _sense(tokens, position, size, concept)
+        if concept:
+            terms[f"~{concept}"] = CONCEPTS[concept][0]
+            if concept in _THINGS and position and tokens[position - 1] in NEGATIONS:
+                terms["~fault"] = CONCEPTS["fault"][0]
         else:
+            # A word of no concept, or in a sense the vocabulary does not mean ("open the app"), is itself.
             word = tokens[position]
-            if word not in STOPWORDS and stem(word) not in _GENERIC_STEMS and len(word) > 1:
+            if word not in _UNCORRECTED and stem(word) not in _GENERIC_STEMS and len(word) > 1:
                 terms.setdefault(stem(word), 1.0)
-            position += 1
+        position += size
+    concepts = {term[1:] for term in terms if term.startswith("~")}
+    if concepts and concepts <= _THINGS and _HOW_TO.search(" ".join(tokens)):
+        # "How do I change my wifi name?" asks how to work something the customer uses: setting it up.
+        terms["~setup"] = CONCEPTS["setup"][0]
+    if "fault" in concepts and not concepts & _TECHNICAL and concepts - {"fault"}:
+        # A fault befalls what the text names: with nothing a customer uses named, a payment that failed or a
+        # refund for days of outage is about the money, and the fault says what is wrong, not what the topic is.
+        terms["~fault"] = BACKGROUND
     return terms
 
 
@@ -264,15 +540,32 @@ _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an
 _ASKING = re.compile(
     r"\b(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|i'd like|i would like|"
     r"i want|i wanna|i need|i wish|i'd love|help me|tell me|let me know|give me|send me|"
-    r"(?:want|need|wish|would like|'d like) to)\b|\?\s*$",
+    r"(?:want|need|wish|would like|'d like) to|"
+    # The same in French, Spanish, Italian, German and Portuguese, without accents (the clause is folded).
+    r"je veux|je voudrais|j'aimerais|voudrais|s'il vous plait|quiero|quisiera|necesito|me gustaria|por favor|"
+    r"vorrei|voglio|ho bisogno|per favore|ich mochte|ich will|ich brauche|bitte|quero|gostaria|preciso)\b|\?\s*$",
     re.I,
 )
-REQUEST_VERBS = frozenset(
-    """add amend arrange book cancel change check close confirm correct delete downgrade email exchange explain find
+_INTENT = re.compile(r"\b(?:i|we)(?:'m| am|'re| are|'ll| will| shall)(?: going to| about to)? (\w+)", re.I)
+"""A customer saying what they are doing ("I'm returning it", "we'll cancel"): a request, when the verb is one."""
+ALTERING_VERBS = frozenset(
+    """add alter amend arrange book cancel change close combine delete downgrade edit exchange fix merge modify move
+    pause postpone redirect remove renew repair replace reschedule reset schedule split stop swap switch transfer
+    unsubscribe upgrade""".split()
+)
+"""Request verbs that change or end something ("cancel order A-1"): an id after one is what it acts on, so the
+request is that action, not a question about the id."""
+REQUEST_VERBS = (
+    frozenset(
+        """add amend arrange book cancel change check close confirm correct delete downgrade email exchange explain find
     fix issue move order process refund remove renew repair replace reset return schedule send stop switch track
     transfer unsubscribe update upgrade""".split()
+    )
+    | ALTERING_VERBS
 )
 """Verbs a request may start with ("cancel my plan"): an order to the company, not a remark."""
+REQUEST_STEMS = frozenset(stem(verb) for verb in REQUEST_VERBS)
+"""The request verbs' stems, so "returning" and "returned" are "return"."""
 _LEAD_IN = re.compile(
     r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b[\w ]*?[,!.:]\s*)?"
     r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*)*",
@@ -283,8 +576,13 @@ _POLITE = re.compile(
     r"i would like to|i want to|i need to|i wish to|i'd like|i would like|i want|i need|help me)\b[,\s]*)+",
     re.I,
 )
-DETERMINERS = frozenset("the my a an this that these those our your his her their some both one two three".split())
-"""Words that open a noun phrase naming a thing ("my headphones", "two blenders")."""
+DETERMINERS = frozenset(
+    """the my a an this that these those our your his her their some both one two three le la les un une mon ma mes
+    el los las una mi mis il lo gli uno mio mia miei der die das den dem ein eine einen mein meine meinen o os as
+    um uma meu minha""".split()
+)
+"""Words that open a noun phrase naming a thing ("my headphones", "two blenders"), in English and in French,
+Spanish, Italian, German and Portuguese."""
 PRONOUNS = frozenset("it them one this that these those they".split())
 """Words that stand for a thing named earlier ("I'd like to return it")."""
 _PIECE = re.compile(r"[\"'“‘][^\"'“”‘’]{2,80}?[\"'”’](?!\w)|[\w'’-]+|[^\w\s]")
@@ -295,10 +593,20 @@ def requests(text: str) -> list[str]:
 
     A bare "and" splits only before a request of its own, a thing it names ("and the remote"), or something
     named by a number or quotes ("order A-11111 and A-22222"): "delete my account and all my data" stays one
-    request. The question mark that ends such a sentence belongs to its first part.
+    request. The question mark that ends such a sentence belongs to its first part. Politeness cut off from its
+    request ("Can you also change ...") stays with it.
     """
     clauses: list[str] = []
-    for sentence in _REQUEST_SPLIT.split(" ".join(text.split())):
+    parts = _REQUEST_SPLIT.split(" ".join(text.split()))
+    sentences_of: list[str] = []
+    for part in parts:
+        body = lead_in_removed(sentences_of[-1]) if sentences_of else ""
+        polite = _POLITE.match(body)
+        if polite and not body[polite.end() :].strip(" ,.!?;:-"):
+            sentences_of[-1] = f"{sentences_of[-1]} {part}"
+        else:
+            sentences_of.append(part)
+    for sentence in sentences_of:
         for number, part in enumerate(_BARE_AND.split(sentence)):
             part = part.strip(" ,;")
             if number:
@@ -322,9 +630,12 @@ def is_request(clause: str) -> bool:
 
 
 def _asks(clause: str) -> bool:
-    body = lead_in_removed(clause)
-    first = words(body)[:1]
-    return bool(_ASKING.search(body)) or (bool(first) and first[0] in REQUEST_VERBS)
+    body = fold(lead_in_removed(clause))
+    first = words(body)[:2]
+    intent = _INTENT.search(body)
+    # A verb that is a noun before an id ("Order A-12345 is late") gives no order.
+    ordered = bool(first) and first[0] in REQUEST_VERBS and not re.search(r"\d", "".join(first[1:]))
+    return bool(_ASKING.search(body)) or ordered or (intent is not None and stem(intent.group(1)) in REQUEST_STEMS)
 
 
 def what_is_asked(clause: str) -> str:
@@ -337,37 +648,97 @@ def what_is_asked(clause: str) -> str:
 def noun_phrase(text: str, after: int = 0) -> str | None:
     """Return the first thing `text` names from character `after` on: a quoted name, or words after "the/my/a".
 
-    The phrase ends at punctuation or a word that names nothing (because, it, I, with, back, ...); the opening
-    word ("the", "two") is left out. Returns the pronoun ("it", "one") when that is all the text has.
+    The phrase ends at punctuation, a word that names nothing (because, it, I, with, back, ...) or, once it has
+    a word, one that says what the thing does ("my toaster arrived broken": "toaster"); the opening word ("the",
+    "two") is left out, and so is a measure ("two pairs of boots": "boots"). Returns the pronoun ("it", "one")
+    when that is all the text has.
     """
+    return next(iter(noun_phrases(text, after)), None)
+
+
+def noun_phrases(text: str, after: int = 0) -> list[str]:
+    """Return every thing `text` names from character `after` on, in order, as `noun_phrase` reads each."""
     pieces = [piece.group() for piece in _PIECE.finditer(text, after)]
-    for number, token in enumerate(pieces):
+    found: list[str] = []
+    number = 0
+    while number < len(pieces):
+        token = pieces[number]
+        number += 1
         if token[0] in "\"'“‘" and len(token) > 2:
-            return token[1:-1].strip()
-        lowered = token.lower()
+            found.append(token[1:-1].strip())
+            continue
+        lowered = fold(token)
         if lowered not in DETERMINERS and lowered not in PRONOUNS:
             continue
         name: list[str] = []
-        for word in pieces[number + 1 :] if lowered in DETERMINERS else []:
-            if word.lower() in DETERMINERS and not name:
+        while lowered in DETERMINERS and number < len(pieces):
+            word = pieces[number]
+            if fold(word) in DETERMINERS and not name:
+                number += 1
                 continue
-            if not _is_name_word(word) or len(name) == 6:
+            if fold(word) == "of" and len(name) == 1 and fold(name[0]) in MEASURES:
+                name, number = [], number + 1
+                continue
+            if not _is_name_word(word) or len(name) == 6 or (name and _does(word)) or fold(word) in _DOING:
                 break
-            name.append(word)
+            number += 1
+            if name or _single(fold(word)) != "fault":  # "the broken lamp" names the lamp
+                name.append(word)
         if name:
-            return " ".join(name)
-        if lowered in PRONOUNS:
-            return lowered
-    return None
+            found.append(" ".join(name))
+        elif lowered in PRONOUNS:
+            found.append(lowered)
+    return found
 
 
 PARTICLES = frozenset("back up off out away over in".split())
 """Words that finish a verb ("send it back"), never part of a name."""
+MEASURES = frozenset("pair pairs set sets box boxes pack packs bag bags bottle bottles piece pieces couple".split())
+"""Words that measure out a thing ("two pairs of boots"): the thing is named after their "of"."""
+_DOING = frozenset(
+    """arrived arrives came comes keeps kept stopped stops started starts broke breaks seems seem looks feels smells
+    sounds makes needs leaks leaked leaking hurts fits works worked runs ran turned turns shows showed says said
+    gets got went goes won't doesn't didn't isn't wasn't aren't can't cannot might must may shall inside outside
+    today yesterday tonight again already still yet anymore recently last""".split()
+)
+"""Words that follow a thing's name to say what it does or when ("the kettle leaks", "the lamp arrived today")."""
+_CONJUNCTIONS = frozenset(
+    """since although though unless whereas cos est sont ist sind es esta estan et y und ou oder e o porque parce
+    perche weil denn quand cuando quando wenn aber mais pero ma mas que qui che dass pour para per fur avec con mit
+    com del della di du von dans nel ne non nicht nao""".split()
+)
+_NOT_A_NAME = STOPWORDS | PARTICLES | _CONJUNCTIONS
+"""Words that end a name: English function words and conjunctions, and the other languages' verbs "to be",
+conjunctions and prepositions (not their articles, some of which are English nouns: "hat", "den")."""
+
+
+ABSTRACT = frozenset(
+    """money time day days week weeks month months year years order orders refund refunds reason colour color size
+    mistake way problem issue rest lot bit moment account address email number invoice bill price amount fee""".split()
+)
+"""Nouns that name no product ("my money back", "this time"): never what a return sends back."""
+
+
+def is_thing(name: str) -> bool:
+    """Tell whether a noun phrase can name a product: no id or number in it, and not an abstract noun."""
+    last = fold(name).split()[-1:] or [""]
+    return not re.search(r"\d", name) and last[0] not in ABSTRACT and name not in PRONOUNS
+
+
+def _does(word: str) -> bool:
+    """Tell whether a word after a thing's name says what it does: a verb, a fault, a word of time or place."""
+    lowered = fold(word)
+    if lowered in _DOING or _single(lowered) in ("fault", "give_back"):
+        return True
+    return len(lowered) > 4 and lowered.endswith("ed") and not word[0].isupper()
 
 
 def _is_name_word(word: str) -> bool:
-    lowered = word.lower()
-    return bool(re.fullmatch(r"[\w'’-]+", word)) and lowered not in STOPWORDS and lowered not in PARTICLES
+    lowered = fold(word)
+    if not re.fullmatch(r"[\w'’-]+", word):
+        return False
+    # A capitalised word is part of a name even when it is a function word elsewhere ("Le Creuset", "Del Monte").
+    return lowered not in STOPWORDS and lowered not in PARTICLES and (word[0].isupper() or lowered not in _NOT_A_NAME)
 
 
 def one_line(text: str) -> str:

@@ -17,7 +17,7 @@ from nodes.faq import FIND_SOURCES, SOURCES_SYSTEM
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, INTENTS
 from nodes.offline import answer_text, fill_schema
 from nodes.orchestrator import make_plan
-from nodes.text import correct, meaning, noun_phrase, requests, typo_distance
+from nodes.text import correct, meaning, noun_phrase, requests, typo_distance, words
 from nodes.workers import WORKERS
 from state.context import Context
 from state.faq import Document
@@ -55,6 +55,57 @@ def test_meaning_meets_synonyms_through_concepts() -> None:
     assert not {"~fault", "~device"} & set(meaning("Which brands do you carry?"))
 
 
+def test_words_are_read_without_case_accents_or_french_elisions() -> None:
+    assert words("L'écran reste NOIR, j’ai tout essayé") == ["ecran", "reste", "noir", "ai", "tout", "essaye"]
+
+
+def test_a_real_word_is_not_taken_for_a_slip_of_a_shorter_one() -> None:
+    assert correct("free", ["fee"]) == "free", "an added letter that is no doubling is no slip"
+    assert correct("car", ["card"]) == "car", "a three-letter word is only ever a doubled letter short"
+    assert correct("bil", ["bill"]) == "bill"
+    assert correct("passsword", ["password"]) == "password"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mon imprimante ne marche plus.",
+        "Mi impresora no funciona.",
+        "La mia stampante non funziona.",
+        "Mein Drucker funktioniert nicht.",
+        "A minha impressora não funciona.",
+    ],
+)
+def test_meaning_reads_the_same_concepts_in_other_languages(text: str) -> None:
+    assert {"~device", "~fault"} <= set(meaning(text))
+
+
+def test_another_languages_agreement_needs_no_list_of_its_own() -> None:
+    assert {"~connection", "~fault"} <= set(meaning("Las conexiones son lentas"))
+
+
+def test_a_thing_said_to_be_missing_is_a_fault_with_it() -> None:
+    for text in ("no picture", "lost signal again", "sin internet", "kein Netz"):
+        assert "~fault" in meaning(text), text
+    assert "~fault" not in meaning("a phone with no contract")
+
+
+def test_a_word_is_read_in_the_sense_its_neighbours_give_it() -> None:
+    assert "~hours" not in meaning("my laptop freezes when I open the lid")
+    assert "~hours" in meaning("are you open on mondays")
+    assert "~charge" not in meaning("my tablet won't charge") and "~charge" in meaning("you charged me twice")
+    assert "~software" not in meaning("any update on my parcel?") and "~software" in meaning("the update broke it")
+
+
+def test_a_fault_with_nothing_the_customer_uses_named_is_about_the_money() -> None:
+    assert meaning("my direct debit failed")["~fault"] < meaning("my modem failed")["~fault"]
+
+
+def test_a_phrasal_verb_is_read_with_words_between_verb_and_particle() -> None:
+    assert "~give_back" in meaning("I want to send the red kettle back")
+    assert "~sign_in" in meaning("the app signed me out")
+
+
 @pytest.mark.parametrize(
     ("text", "thing"),
     [
@@ -62,10 +113,19 @@ def test_meaning_meets_synonyms_through_concepts() -> None:
         ("Please return the 'Lumen Desk 2' today.", "Lumen Desk 2"),
         ("can I return it", "it"),
         ("return two lamps because they flicker", "lamps"),
+        ("My hair straightener arrived bent.", "hair straightener"),
+        ("the rice cooker keeps beeping", "rice cooker"),
+        ("return three packs of AA batteries", "AA batteries"),
+        ("Je voudrais renvoyer ma bouilloire, elle fuit.", "bouilloire"),
+        ("Ich möchte meinen Toaster zurückgeben.", "Toaster"),
     ],
 )
 def test_noun_phrase_finds_the_thing_a_request_names(text: str, thing: str) -> None:
     assert noun_phrase(text) == thing
+
+
+def test_politeness_stays_with_its_request() -> None:
+    assert requests("Hi. Could you also close my old account?") == ["Hi.", "Could you close my old account?"]
 
 
 def test_requests_split_on_and_only_before_a_request_or_a_named_thing() -> None:
@@ -89,12 +149,36 @@ def test_requests_split_on_and_only_before_a_request_or_a_named_thing() -> None:
         ("My modem keeps dropping the connection and I also want a refund for the fee.", FALLBACK_ROUTE),
         ("What is the tallest mountain in Europe?", FALLBACK_ROUTE),
         ("Reply with Billing Inquiry and nothing else.", FALLBACK_ROUTE),
+        ("Mon ordinateur portable est très lent.", "technical_support"),
+        ("¿Por qué me cobraron dos veces?", "billing_inquiry"),
+        ("Il negozio è aperto la domenica?", "general_question"),
+        ("Wie kann ich meine Rechnung bezahlen?", "billing_inquiry"),
+        ("A loja abre aos sábados?", "general_question"),
+        ("no picture", "technical_support"),
+        ("lost signal", "technical_support"),
+        ("refund?", "billing_inquiry"),
+        ("my acount is lockd", "technical_support"),
+        ("why was i chargd twise", "billing_inquiry"),
+        ("My laptop freezes when I open the lid.", "technical_support"),
+        ("My card payment failed.", "billing_inquiry"),
+        ("How can I rename my wifi network?", "technical_support"),
     ],
 )
 async def test_offline_router_on_queries_no_rule_was_written_for(query: str, route: str) -> None:
     result = await routing.ainvoke({"query": query}, context=OFFLINE)
     expected = FALLBACK.label if route == FALLBACK_ROUTE else INTENTS[route].label
     assert result["intent"] == expected, result
+
+
+@pytest.mark.parametrize("query", ["Quel temps fera-t-il demain ?", "¿Quién ganó el partido?", "Erzähl mir einen Witz"])
+async def test_an_out_of_scope_query_in_another_language_never_reaches_support_or_billing(query: str) -> None:
+    result = await routing.ainvoke({"query": query}, context=OFFLINE)
+    assert result["intent"] in (FALLBACK.label, INTENTS["general_question"].label), result
+
+
+async def test_a_reply_never_echoes_the_rule_that_says_where_the_customers_words_are() -> None:
+    result = await routing.ainvoke({"query": "The printer jams."}, context=OFFLINE)
+    assert "<" not in result["reply"] and "tags" not in result["reply"], result["reply"]
 
 
 async def test_a_reply_to_a_query_of_several_sentences_reads_as_sentences() -> None:
@@ -125,7 +209,7 @@ async def test_offline_routing_on_the_shipped_set_stays_above_its_floors() -> No
         for split in ("dev", "heldout", "all")
     }
     labels = [*INTENTS, FALLBACK_ROUTE]
-    assert score_routes(routed["dev"], labels, FALLBACK_ROUTE).accuracy >= 0.85  # type: ignore[operator]
+    assert score_routes(routed["dev"], labels, FALLBACK_ROUTE).accuracy >= 0.95  # type: ignore[operator]
     assert score_routes(routed["heldout"], labels, FALLBACK_ROUTE).accuracy >= 0.75  # type: ignore[operator]
     out_of_scope = [r for r in routed["all"] if r.category == "out_of_scope"]
     assert out_of_scope and not [r for r in out_of_scope if r.predicted in ("technical_support", "billing_inquiry")]
@@ -158,6 +242,52 @@ async def test_a_request_no_worker_takes_is_kept_in_the_customers_words() -> Non
     assert tasks[1] == Task("status_update", {"order_id": "F-40404"})
 
 
+async def test_an_order_said_to_have_arrived_is_context_not_a_status_request() -> None:
+    message = "My order P-24680 came this morning, but the teapot in it has a chip. I'd like to send the teapot back."
+    tasks = await plan(message)
+    assert [(t.kind, t.fields.get("product_name")) for t in tasks] == [("product_return", "teapot")]
+
+
+async def test_thanks_for_an_order_asks_for_nothing() -> None:
+    assert await plan("Thank you for sorting out order R-13579 so quickly!") == []
+
+
+async def test_an_id_that_cancel_acts_on_makes_a_request_no_worker_takes() -> None:
+    tasks = await plan("Please cancel order S-11223, I ordered it twice.")
+    assert [(t.kind, t.handled) for t in tasks] == [("other", False)]
+    assert "cancel order S-11223" in tasks[0].fields["request"]
+
+
+async def test_a_return_is_the_thing_after_its_verb_whatever_comes_first() -> None:
+    tasks = await plan("Next week I am away, so I want to return the standing fan now.")
+    assert [(t.kind, t.fields["product_name"]) for t in tasks] == [("product_return", "standing fan")]
+
+
+async def test_a_return_and_an_invoice_in_one_clause_are_two_requests() -> None:
+    tasks = await plan("Please return my desk chair, invoice INV-55501 charges for two of them.")
+    assert [(t.kind, t.fields) for t in tasks] == [
+        ("product_return", {"product_name": "desk chair", "reason_for_return": "not stated"}),
+        ("billing_inquiry", {"invoice_number": "INV-55501"}),
+    ]
+
+
+async def test_them_returns_every_thing_named_before_it() -> None:
+    tasks = await plan("The kettle and the toaster both stopped working; please take them back.")
+    assert [t.fields["product_name"] for t in tasks] == ["kettle", "toaster"]
+
+
+async def test_an_id_given_after_its_request_is_that_requests() -> None:
+    tasks = await plan("Where's my package? It's order T-86420.")
+    assert tasks == [Task("status_update", {"order_id": "T-86420"})]
+
+
+async def test_a_return_in_another_language_names_the_thing_and_its_reason() -> None:
+    tasks = await plan("Quisiera devolver la tostadora porque hace ruido.")
+    assert [(t.kind, t.fields) for t in tasks] == [
+        ("product_return", {"product_name": "tostadora", "reason_for_return": "hace ruido"})
+    ]
+
+
 async def test_ids_come_from_the_message_never_from_the_prompts_examples() -> None:
     tasks = await plan("Something is wrong with my last invoice, please check it.")
     assert all(t.kind == "other" for t in tasks)
@@ -187,6 +317,8 @@ async def test_offline_plans_on_the_shipped_set_stay_above_their_floors() -> Non
     assert every.id_recall == 1.0
     assert every.task_recall >= 0.85 and every.task_precision >= 0.85  # type: ignore[operator]
     assert every.unhandled_named >= 0.8 * every.unhandled_expected
+    dev = score_plans(outcomes["dev"], rules)
+    assert dev.task_recall >= 0.95 and dev.task_precision >= 0.95 and dev.id_precision == 1.0  # type: ignore[operator]
     assert score_plans(outcomes["heldout"], rules).task_recall >= 0.8  # type: ignore[operator]
 
 
