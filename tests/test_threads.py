@@ -469,7 +469,8 @@ def test_two_processes_resume_different_threads_of_one_store_at_once(thread_db: 
             for thread, text in texts.items()
         )
     )
-    assert [json.loads(done.stdout)["status"] for done in started] == ["paused", "paused"], [d.stderr for d in started]
+    assert [done.returncode for done in started] == [0, 0], [done.stderr for done in started]
+    assert [json.loads(done.stdout)["status"] for done in started] == ["paused", "paused"]
 
     # Each resume's model call waits until the other's has arrived, so both processes are mid-run on the same
     # store at the same time (a barrier, not a timing guess: if they ran one after the other, both would fail).

@@ -4,6 +4,7 @@ Imported only for a `--db postgresql://...` store, after `options.require` has c
 is installed; `threads.py` opens the store and turns the errors raised here into one-line messages.
 """
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,10 @@ to wait forever, which would hang the command on a host that drops packets)."""
 _SETUP_LOCK = 0x776F726B666C6F77
 """The advisory lock held while creating or migrating the tables: two processes starting their first threads on
 a new database at once would otherwise both create the same tables and both record the same migration."""
+
+SETUP_LOCK_POLL = 0.05
+SETUP_LOCK_WAIT = 120.0
+"""Seconds between tries for the setup lock, and most seconds to wait for it (a first setup takes well under one)."""
 
 USAGE_TABLE = (
     "CREATE TABLE IF NOT EXISTS workflows_usage "
@@ -137,6 +142,29 @@ class PostgresTables:
         return [row["thread_id"] for row in await cursor.fetchall()]
 
 
+async def take_setup_lock(connection: Connection) -> None:
+    """Take the setup lock, asking again every `SETUP_LOCK_POLL` seconds until another process has released it.
+
+    Not `pg_advisory_lock`, which waits inside a statement: LangGraph's setup creates its indexes with `CREATE INDEX
+    CONCURRENTLY`, which waits for every open transaction, so a second process waiting for the lock in a statement
+    and the first one's index build would wait for each other (PostgreSQL then cancels one as a deadlock). A
+    `pg_try_advisory_lock` returns at once and leaves no transaction open between tries.
+    """
+    waited = 0.0
+    while True:
+        cursor = await connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (_SETUP_LOCK,))
+        row = await cursor.fetchone()
+        if row is not None and row["taken"]:
+            return
+        if waited >= SETUP_LOCK_WAIT:
+            # A psycopg error, so the caller reports it as it reports the server's own errors.
+            raise psycopg.errors.LockNotAvailable(
+                f"another process has been creating the tables for more than {SETUP_LOCK_WAIT:.0f} s"
+            )
+        await asyncio.sleep(SETUP_LOCK_POLL)
+        waited += SETUP_LOCK_POLL
+
+
 @asynccontextmanager
 async def open_stores(
     url: str, *, create: bool, read_only: bool
@@ -156,7 +184,7 @@ async def open_stores(
             return
         async with await connect(url, read_only=False) as store_connection:
             store = AsyncPostgresStore(store_connection)
-            await connection.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+            await take_setup_lock(connection)
             try:
                 await saver.setup()
                 await store.setup()
