@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from graphs.catalog import WORKFLOWS
 from graphs.cli.evals import SUITES
 from graphs.cli.evals.base import ALL, SETS, SPLITS
+
+# Kept importable from here, where they lived before the evals became modules (tests and benchmarks use them).
+from graphs.cli.evals.orchestrator import labelled_tasks, planned_tasks, task_rules
 from graphs.cli.options import UsageError, add_model_options, context_from, node_names
 
 # The parser is built for every `workflows` command, so this module loads no LangGraph or LangChain (most of a
@@ -30,7 +33,20 @@ if TYPE_CHECKING:
 
     Graph = CompiledStateGraph[Any, Any, Any, Any]
 
-__all__ = ["SETS", "SPLITS", "SUITES", "Cost", "Progress", "add_eval_command", "load_items", "run", "run_items"]
+__all__ = [
+    "SETS",
+    "SPLITS",
+    "SUITES",
+    "Cost",
+    "Progress",
+    "add_eval_command",
+    "labelled_tasks",
+    "load_items",
+    "planned_tasks",
+    "run",
+    "run_items",
+    "task_rules",
+]
 
 
 def add_eval_command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
