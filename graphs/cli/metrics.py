@@ -1,4 +1,4 @@
-"""Scores for `workflows eval`: a router's labels and a planner's tasks against labelled answers (pure functions)."""
+"""Scores for `workflows eval` (pure functions): routes, plans and yes/no verdicts against labelled answers."""
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -253,4 +253,45 @@ def score_plans(outcomes: Sequence[PlanOutcome], rules: TaskRules) -> PlanScore:
         unhandled_expected=len(unhandled),
         unhandled_named=len(named),
         per_kind=per_kind,
+    )
+
+
+# --- Yes/no verdicts ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerdictScore:
+    """How well yes/no verdicts (an answer supported, a screen flagging, a draft sent) match their labels."""
+
+    total: int
+    correct: int
+    accuracy: float | None
+    precision: float | None
+    """Of the items given "yes", the share labelled "yes"."""
+    recall: float | None
+    """Of the items labelled "yes", the share given "yes"."""
+    false_yes: int
+    """Labelled "no", given "yes" (an unsupported answer passed, a clean message flagged)."""
+    false_no: int
+    """Labelled "yes", given "no"."""
+    labelled_yes: int
+    labelled_no: int
+
+
+def score_verdicts(pairs: Sequence[tuple[bool, bool]]) -> VerdictScore:
+    """Score (expected, given) yes/no pairs: accuracy, precision and recall of "yes", and both kinds of error."""
+    hits = sum(1 for expected, given in pairs if expected and given)
+    given_yes = sum(1 for _, given in pairs if given)
+    labelled_yes = sum(1 for expected, _ in pairs if expected)
+    correct = sum(1 for expected, given in pairs if expected == given)
+    return VerdictScore(
+        total=len(pairs),
+        correct=correct,
+        accuracy=ratio(correct, len(pairs)),
+        precision=ratio(hits, given_yes),
+        recall=ratio(hits, labelled_yes),
+        false_yes=given_yes - hits,
+        false_no=labelled_yes - hits,
+        labelled_yes=labelled_yes,
+        labelled_no=len(pairs) - labelled_yes,
     )
