@@ -1,6 +1,7 @@
 """Voting: every judge scores the same answer through its own Send; a rule turns the votes into a verdict."""
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any, get_args
 
@@ -10,13 +11,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel, Field
 
 from graphs.voting import build_voting, graph
-from nodes import llm
 from nodes.judges import JUDGES, Judge
 from nodes.offline import OfflineChatModel
 from nodes.voting import RULES
 from state.context import Context
 from state.voting import VOTING_ANSWERS, VoteRule
-from tests.fakes import KeyedChatModel, ProviderRefusal
+from tests.fakes import GeminiServer, KeyedChatModel, ProviderRefusal
 
 ANSWER = "Offshore wind farms produce more consistent power because the winds there are stronger."
 LESSON_CHAIN = json.loads((Path(__file__).parent / "data" / "lesson_chain_output.json").read_text())
@@ -132,18 +132,19 @@ async def test_the_citation_checker_sees_only_the_cited_documents() -> None:
     assert all("Source Title: The Benefits of Solar Energy" in p for p in others)
 
 
-async def test_a_judge_with_its_own_temperature_gets_a_model_built_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    temperatures: list[float] = []
-    build = llm.model_for
-
-    def recording(context: Context, node: str) -> llm.BuiltModel:
-        temperatures.append(context.temperature)
-        return build(context, node)
-
-    monkeypatch.setattr(llm, "model_for", recording)
-    await graph.ainvoke({"answer": ANSWER}, context=Context(model="offline", temperature=0.1))
-    # chat_model builds every judge its model at the run's temperature; a judge with its own builds one more.
-    assert temperatures == [judge.temperature for judge in JUDGES.values() if judge.temperature is not None]
+async def test_a_judge_with_its_own_temperature_asks_gemini_at_that_temperature(gemini: GeminiServer) -> None:
+    await graph.ainvoke({"answer": ANSWER}, context=Context(temperature=0.1))  # "auto" is Gemini: a key is set
+    prompts = {judge.prompt for judge in JUDGES.values()}
+    asked = Counter(
+        (
+            next(p for p in prompts if request["body"]["systemInstruction"]["parts"][0]["text"].startswith(p)),
+            round(request["body"]["generationConfig"]["temperature"], 3),
+        )
+        for request in gemini.requests
+    )
+    # The second reader has the fact checker's prompt: only its temperature tells the two apart.
+    assert asked == Counter((j.prompt, 0.1 if j.temperature is None else j.temperature) for j in JUDGES.values())
+    assert any(j.temperature not in (None, 0.1) for j in JUDGES.values())
 
 
 @pytest.mark.parametrize(
