@@ -1,4 +1,4 @@
-"""Structured output without the include_raw chain: the same request as with_structured_output, parsed here."""
+"""The model-call hot path: structured output without the include_raw chain, schemas built once, no thread hops."""
 
 import asyncio
 import copy
@@ -147,3 +147,13 @@ async def test_shared_schemas_are_built_once_and_come_back_unchanged_from_gemini
     after = shared_schemas()
     assert all(after[key] is before[key] for key in before)
     assert after == snapshot
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+async def test_a_warm_run_hands_no_work_to_the_thread_pool(name: str, pool: CountingPool) -> None:
+    # Under load a thread hop waits for a free thread: model lookups, structured calls and edges stay on the loop.
+    graph, payload = WORKFLOWS[name].load(), WORKFLOWS[name].inputs(None)[0]
+    await graph.ainvoke(payload, context=Context(model="offline"))  # builds the models, reads .env once
+    before = pool.submitted
+    await graph.ainvoke(payload, context=Context(model="offline"))
+    assert pool.submitted == before
