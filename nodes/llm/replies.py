@@ -134,8 +134,8 @@ def json_options(model: BaseChatModel, schema: Schema) -> dict[str, Any] | None:
             "response_json_schema": schema if isinstance(schema, dict) else json_schema(schema),
         }
         if tracing_v2_callback_var.get() is not None or tracing_is_enabled():
-            # Only a LangSmith trace reads it (LangChain's own test for tracing, above), and LangChain converts it
-            # again on every call: about a millisecond a call that nothing would read.
+            # Only a LangSmith trace reads it (tracing is on as LangChain tests it: a tracer in context, or
+            # LangSmith's settings), and LangChain converts it again on every call: about a millisecond a call.
             traced = convert_to_json_schema(schema) if not isinstance(schema, dict) or "title" in schema else schema
             options["ls_structured_output_format"] = {"kwargs": {"method": "json_schema"}, "schema": traced}
         return options
