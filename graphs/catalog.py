@@ -1,21 +1,19 @@
-"""The workflows the CLI and Studio offer: where each graph lives, its lesson input, and how to show a result."""
+"""The workflows the CLI and Studio offer: where each graph lives, its lesson input, and how to show a result.
+
+Importing it imports no graph, no node and no pydantic model (`workflows list` only reads names and descriptions):
+each entry loads its graph, its lesson inputs and its helpers when they are first used.
+"""
 
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
-
-from nodes.documents import DocumentError, check_documents, documents_from_text, lesson_markdown
-from nodes.scorecard import passed
-from state.evaluator_optimizer import SUPPORT_CASE_FACTS
-from state.faq import LESSON_PAGES, Document
-from state.orchestrator import LESSON_MESSAGE
-from state.routing import LESSON_QUERIES
-from state.sectioning import SECTIONING_QUERIES
-from state.voting import VOTING_ANSWERS
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
+
+    from state.faq import Document
 
 
 @dataclass(frozen=True)
@@ -26,19 +24,24 @@ class Workflow:
     """Module whose `graph` attribute is the compiled graph (imported only when used)."""
     description: str
     """One line for `workflows list` and Studio."""
-    examples: tuple[str, ...]
-    """The lesson's inputs, run when the user gives none."""
+    lesson_inputs: Callable[[], Sequence[str]]
+    """Return the lesson's inputs (see `examples`); called once, when first needed."""
     make_input: Callable[[str], dict[str, Any]]
     """Turn the user's text into the graph's input; raises ValueError (e.g. DocumentError) for unusable text."""
     render: Callable[[dict[str, Any]], str]
     """Turn a finished run's output into readable text."""
-    documents_input: Callable[[list[Document]], list[dict[str, Any]]] | None = None
+    documents_input: "Callable[[list[Document]], list[dict[str, Any]]] | None" = None
     """For workflows that read documents: the inputs for `--doc` files (None: the workflow takes text only)."""
     count_key: str | None = None
     """The input key that `--questions` sets (None: the workflow takes no count)."""
 
+    @cached_property
+    def examples(self) -> tuple[str, ...]:
+        """The lesson's inputs, run when the user gives none."""
+        return tuple(self.lesson_inputs())
+
     def inputs(
-        self, text: str | None, documents: Sequence[Document] = (), questions: int | None = None
+        self, text: str | None, documents: "Sequence[Document]" = (), questions: int | None = None
     ) -> list[dict[str, Any]]:
         """Return the runs to make: for the user's text, the user's documents, or else the lesson's inputs."""
         if questions is not None and self.count_key is None:
@@ -94,6 +97,8 @@ def _render_orchestrator(result: dict[str, Any]) -> str:
 
 
 def _render_faq(result: dict[str, Any]) -> str:
+    from nodes.scorecard import passed
+
     lines: list[str] = []
     for number, item in enumerate(result.get("faqs", []), 1):
         lines += [
@@ -153,10 +158,34 @@ def _render_evaluator_optimizer(result: dict[str, Any]) -> str:
 
 
 def _faq_from_text(text: str) -> dict[str, Any]:
+    from nodes.documents import DocumentError, check_documents, documents_from_text
+
     documents = documents_from_text(text)
     if not documents:
         raise DocumentError("the text has no content to write an FAQ from: put some text under its '# Title' lines")
     return {"documents": check_documents(documents)}
+
+
+def _lesson(module: str, name: str) -> Callable[[], Sequence[str]]:
+    """Return a loader of the lesson's input(s) kept as `name` (a text, or a tuple of them) in the module `module`."""
+
+    def load() -> Sequence[str]:
+        found = getattr(importlib.import_module(module), name)
+        return (found,) if isinstance(found, str) else tuple(found)
+
+    return load
+
+
+def _lesson_pages() -> Sequence[str]:
+    from state.faq import LESSON_PAGES
+
+    return tuple(page["content"] for page in LESSON_PAGES)
+
+
+def _lesson_documents() -> Sequence[str]:
+    from nodes.documents import lesson_markdown
+
+    return (lesson_markdown(),)
 
 
 def _faq_workflow(module: str, description: str) -> Workflow:
@@ -164,7 +193,7 @@ def _faq_workflow(module: str, description: str) -> Workflow:
     return Workflow(
         module=module,
         description=description,
-        examples=(lesson_markdown(),),
+        lesson_inputs=_lesson_documents,
         make_input=_faq_from_text,
         render=_render_faq,
         documents_input=lambda documents: [{"documents": documents}],
@@ -177,7 +206,7 @@ WORKFLOWS: dict[str, Workflow] = {
         module="graphs.routing",
         description="Classify a customer query (Technical Support / Billing Inquiry / General Question), "
         "then answer with the prompt of that intent.",
-        examples=LESSON_QUERIES,
+        lesson_inputs=_lesson("state.routing", "LESSON_QUERIES"),
         make_input=lambda text: {"query": text},
         render=_render_routing,
     ),
@@ -185,7 +214,7 @@ WORKFLOWS: dict[str, Workflow] = {
         module="graphs.orchestrator",
         description="Split a customer message into typed tasks, handle each with its worker in parallel, "
         "then write one email.",
-        examples=(LESSON_MESSAGE,),
+        lesson_inputs=_lesson("state.orchestrator", "LESSON_MESSAGE"),
         make_input=lambda text: {"message": text},
         render=_render_orchestrator,
     ),
@@ -200,7 +229,7 @@ WORKFLOWS: dict[str, Workflow] = {
     "summarize_translate": Workflow(
         module="graphs.summarize_translate",
         description="Summarize a text, check the summary (one retry), then translate it (French by default).",
-        examples=tuple(page["content"] for page in LESSON_PAGES),
+        lesson_inputs=_lesson_pages,
         make_input=lambda text: {"text": text},
         render=_render_summary,
         documents_input=lambda documents: [{"text": doc["content"]} for doc in documents],
@@ -209,7 +238,7 @@ WORKFLOWS: dict[str, Workflow] = {
         module="graphs.sectioning",
         description="Parallelization, sectioning: draft a reply while screens check the query (injection, abuse, "
         "personal data, scope) at the same time; send the draft only if every screen passes.",
-        examples=SECTIONING_QUERIES,
+        lesson_inputs=_lesson("state.sectioning", "SECTIONING_QUERIES"),
         make_input=lambda text: {"query": text},
         render=_render_sectioning,
     ),
@@ -217,7 +246,7 @@ WORKFLOWS: dict[str, Workflow] = {
         module="graphs.voting",
         description="Parallelization, voting: several judges score whether an FAQ answer is supported by the "
         "documents; a rule (majority, threshold, unanimity) turns their votes into a verdict.",
-        examples=VOTING_ANSWERS,
+        lesson_inputs=_lesson("state.voting", "VOTING_ANSWERS"),
         make_input=lambda text: {"answer": text},
         render=_render_voting,
     ),
@@ -225,7 +254,7 @@ WORKFLOWS: dict[str, Workflow] = {
         module="graphs.evaluator_optimizer",
         description="Evaluator-optimizer: write a customer email from the facts, evaluate it (exact checks and a "
         "judge), and revise it with the feedback until it passes or the round limit.",
-        examples=(SUPPORT_CASE_FACTS,),
+        lesson_inputs=_lesson("state.evaluator_optimizer", "SUPPORT_CASE_FACTS"),
         make_input=lambda text: {"facts": text},
         render=_render_evaluator_optimizer,
     ),

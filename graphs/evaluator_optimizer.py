@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from langgraph.graph import END, START, StateGraph
 
 from nodes.criteria import CRITERIA, Criterion
+from nodes.edges import on_the_loop
 from nodes.evaluator_optimizer import after_evaluate, after_write, finish, make_evaluate, make_write, prepare
 from state.context import Context
 from state.evaluator_optimizer import EvaluatorOptimizerInput, EvaluatorOptimizerOutput, EvaluatorOptimizerState
@@ -32,8 +33,8 @@ def build_evaluator_optimizer(criteria: Mapping[str, Criterion] = CRITERIA) -> E
     builder.add_node(finish)
     builder.add_edge(START, "prepare")
     builder.add_edge("prepare", "write")
-    builder.add_conditional_edges("write", after_write)
-    builder.add_conditional_edges("evaluate", after_evaluate)
+    builder.add_conditional_edges("write", on_the_loop(after_write))
+    builder.add_conditional_edges("evaluate", on_the_loop(after_evaluate))
     builder.add_edge("finish", END)
     return builder
 

@@ -5,6 +5,7 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
+from nodes.edges import on_the_loop
 from nodes.faq import answer_question, collect, generate_questions, score
 from state.context import Context
 from state.faq import FaqInput, FaqOutput, FaqState, QuestionTask
@@ -26,7 +27,8 @@ builder.add_node(answer_question)
 builder.add_node(collect)
 builder.add_node(score)
 builder.add_edge(START, "generate_questions")
-builder.add_conditional_edges("generate_questions", assign_questions, ["answer_question", "collect"])
+fan_out = on_the_loop(assign_questions)  # named first: mypy then types it as the edge, not as the wider parameter
+builder.add_conditional_edges("generate_questions", fan_out, ["answer_question", "collect"])
 builder.add_edge("answer_question", "collect")
 builder.add_edge("collect", "score")
 builder.add_edge("score", END)

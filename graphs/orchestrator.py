@@ -6,6 +6,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from nodes.backend import SupportBackend
+from nodes.edges import on_the_loop
 from nodes.orchestrator import OTHER_KIND, id_patterns, make_plan, make_synthesize, make_worker
 from nodes.workers import WORKERS, Worker
 from state.context import Context
@@ -51,7 +52,8 @@ def build_orchestrator(
     # customer, so synthesize never fails the run for a model error.
     builder.add_node("synthesize", make_synthesize(workers))
     builder.add_edge(START, "plan")
-    builder.add_conditional_edges("plan", assign_workers, [*workers, "synthesize"])
+    fan_out = on_the_loop(assign_workers)  # named first: mypy then types it as the edge, not as the wider parameter
+    builder.add_conditional_edges("plan", fan_out, [*workers, "synthesize"])
     builder.add_edge("synthesize", END)
     return builder
 

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 from langgraph.graph import END, START, StateGraph
 
+from nodes.edges import on_the_loop
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, INTENTS, Intent
 from nodes.routing import make_classify, make_handler, route_by_intent
 from state.context import Context
@@ -24,7 +25,7 @@ def build_routing(intents: Mapping[str, Intent] = INTENTS) -> RoutingBuilder:
         builder.add_node(key, make_handler(key, intent, categories))
         builder.add_edge(key, END)
     builder.add_edge(START, "classify")
-    builder.add_conditional_edges("classify", route_by_intent, [*intents, FALLBACK_ROUTE])
+    builder.add_conditional_edges("classify", on_the_loop(route_by_intent), [*intents, FALLBACK_ROUTE])
     return builder
 
 

@@ -2,6 +2,7 @@
 
 from langgraph.graph import END, START, StateGraph
 
+from nodes.edges import on_the_loop
 from nodes.summarize_translate import after_check, check_summary, summarize, translate
 from state.context import Context
 from state.summarize_translate import SummarizeTranslateInput, SummarizeTranslateOutput, SummarizeTranslateState
@@ -17,6 +18,6 @@ builder.add_node(check_summary)
 builder.add_node(translate)
 builder.add_edge(START, "summarize")
 builder.add_edge("summarize", "check_summary")
-builder.add_conditional_edges("check_summary", after_check)
+builder.add_conditional_edges("check_summary", on_the_loop(after_check))
 builder.add_edge("translate", END)
 graph = builder.compile(name="summarize_translate")

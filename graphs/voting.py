@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
+from nodes.edges import on_the_loop
 from nodes.judges import JUDGES, Judge
 from nodes.voting import JUDGE_NODE, evidence_for, make_judge, make_tally, prepare
 from state.context import Context
@@ -42,7 +43,8 @@ def build_voting(judges: Mapping[str, Judge] = JUDGES) -> VotingBuilder:
     builder.add_node(JUDGE_NODE, make_judge(judges), input_schema=JudgeTask)
     builder.add_node("tally", make_tally(judges))
     builder.add_edge(START, "prepare")
-    builder.add_conditional_edges("prepare", assign_judges, [JUDGE_NODE])
+    fan_out = on_the_loop(assign_judges)  # named first: mypy then types it as the edge, not as the wider parameter
+    builder.add_conditional_edges("prepare", fan_out, [JUDGE_NODE])
     builder.add_edge(JUDGE_NODE, "tally")
     builder.add_edge("tally", END)
     return builder

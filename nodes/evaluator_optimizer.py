@@ -1,6 +1,7 @@
 """Nodes and edges of the evaluator-optimizer graph: write an email, evaluate it, revise with the feedback, repeat."""
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 from langgraph.runtime import Runtime
@@ -77,20 +78,28 @@ def _requirements(criteria: Mapping[str, Criterion], brief: Brief) -> str:
 
 def evaluation_type(criteria: Mapping[str, Criterion], brief: Brief) -> type[BaseModel]:
     """Return the evaluator's output model: one scored field per judged criterion, described by its registry text."""
+    words = brief.max_words
+    judged = tuple((key, c.label, c.description.format(max_words=words)) for key, c in criteria.items() if not c.check)
+    return _evaluation_type(judged)
+
+
+@lru_cache(maxsize=64)
+def _evaluation_type(judged: tuple[tuple[str, str, str], ...]) -> type[BaseModel]:
+    # Made once per set of judged criteria (and word limit), not on every round: pydantic builds a model slowly.
     fields: dict[str, Any] = {
-        key: (CriterionScore, Field(title=c.label, description=c.description.format(max_words=brief.max_words)))
-        for key, c in criteria.items()
-        if c.check is None
+        key: (CriterionScore, Field(title=label, description=description)) for key, label, description in judged
     }
     model: type[BaseModel] = create_model("Evaluation", **fields)
     return model
 
 
+@lru_cache(maxsize=64)
 def evaluation_schema(verdict_type: type[BaseModel]) -> dict[str, Any]:
     """Return the evaluator's JSON schema with each criterion's object written out in place, not as a `$ref`.
 
     Each criterion's description sits beside its `$ref` in pydantic's schema, where JSON Schema tools may ignore
-    it; in place, it is the object's own description, which is what guides the model.
+    it; in place, it is the object's own description, which is what guides the model. Built once per type and
+    shared: callers must not change it.
     """
     schema = verdict_type.model_json_schema()
     definitions = schema.pop("$defs", {})

@@ -1,7 +1,8 @@
 """Nodes of the FAQ graphs: the lesson's one big call, and its chain (questions -> answer -> sources per question)."""
 
 from collections.abc import Sequence
-from typing import Any, cast
+from functools import cache, lru_cache
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
@@ -91,11 +92,16 @@ def _pages(documents: Sequence[Document]) -> str:
     return f"{len(documents)} webpage{'s' if len(documents) != 1 else ''}"
 
 
+# The schemas below are built once per argument and shared by every call: callers must not change them.
+
+
+@cache
 def single_call_schema() -> dict[str, Any]:
     """Return the JSON schema of the single call: the lesson's shape only (count and titles left to the prompt)."""
     return {"type": "array", "items": FaqEntry.model_json_schema()}
 
 
+@lru_cache(maxsize=64)
 def questions_schema(count: int) -> dict[str, Any]:
     """Return the question step's JSON schema, asking for exactly `count` questions."""
     schema = GeneratedQuestions.model_json_schema()
@@ -105,6 +111,12 @@ def questions_schema(count: int) -> dict[str, Any]:
 
 def sources_schema(titles: Sequence[str]) -> dict[str, Any]:
     """Return the source step's JSON schema: every source must be one of the documents' titles."""
+    return _sources_schema(tuple(titles))
+
+
+@lru_cache(maxsize=64)
+def _sources_schema(titles: tuple[str, ...]) -> dict[str, Any]:
+    # Every question's branch asks with the same titles: built once per document set, not once per branch.
     schema = CitedSources.model_json_schema()
     schema["properties"]["sources"]["items"] = {"type": "string", "enum": list(titles)}
     return schema
@@ -160,11 +172,11 @@ async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict
     """Ask for exactly N distinct questions about the documents; ask again when the reply is short or malformed."""
     documents, count, notes = await read_faq_input(state, runtime)
     built = await llm.chat_model(runtime, "generate_questions")
-    structured = built.model.with_structured_output(questions_schema(count), include_raw=True)
+    schema = questions_schema(count)
     prompt = GENERATE_QUESTIONS.format(count=count, combined_content=combined_content(documents))
     questions: list[str] = []
     for attempt in range(2):
-        answer = cast(dict[str, Any], await structured.ainvoke([("system", QUESTIONS_SYSTEM), ("human", prompt)]))
+        answer = await llm.ask_structured_once(built.model, schema, [("system", QUESTIONS_SYSTEM), ("human", prompt)])
         offered, problem = _offered_questions(answer)
         if problem:
             then = "asked again" if attempt == 0 else "no questions from it"
@@ -191,7 +203,7 @@ async def generate_questions(state: FaqState, runtime: Runtime[Context]) -> dict
 
 
 def _offered_questions(answer: dict[str, Any]) -> tuple[list[str], str]:
-    """Return the questions of an `include_raw` reply, or none and what was wrong with it."""
+    """Return the questions of a structured reply (`llm.ask_structured_once`), or none and what was wrong with it."""
     offered, problem = llm.read_structured(answer, GeneratedQuestions)
     return (offered.questions, "") if offered is not None else ([], problem)
 

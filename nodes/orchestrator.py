@@ -133,7 +133,7 @@ def id_patterns(workers: Mapping[str, Worker]) -> list[re.Pattern[str]]:
     """Return the id formats of the registered task types, to find ids in free text (anchors dropped)."""
     found: list[re.Pattern[str]] = []
     for worker in workers.values():
-        for schema in worker.task_schema.model_json_schema().get("properties", {}).values():
+        for schema in llm.json_schema(worker.task_schema).get("properties", {}).values():
             pattern = schema.get("pattern")
             if pattern:
                 body = pattern.removeprefix("^").removesuffix("$")
@@ -160,7 +160,7 @@ def _occurs(value: str, message: str, is_id: bool) -> bool:
 
 def ungrounded(worker: Worker, fields: Mapping[str, str], message: str) -> list[str]:
     """Return the identifying values of a task that do not occur in the message (ids checked verbatim)."""
-    properties = worker.task_schema.model_json_schema().get("properties", {})
+    properties = llm.json_schema(worker.task_schema).get("properties", {})
     names = worker.identity_fields or tuple(fields)
     return [
         fields[name]

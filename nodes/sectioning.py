@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
@@ -59,8 +60,12 @@ def topics_of(documents: Sequence[Document]) -> str:
     return "; ".join(doc["title"] for doc in documents)
 
 
+@lru_cache(maxsize=256)
 def screen_schema(question: str) -> dict[str, Any]:
-    """Return a screen's JSON schema: the verdict field carries the screen's own question as its description."""
+    """Return a screen's JSON schema: the verdict field carries the screen's own question as its description.
+
+    Built once per question (a screen asks the same one for the same documents) and shared: do not change it.
+    """
     schema = ScreenVerdict.model_json_schema()
     schema["properties"]["verdict"]["description"] = question
     return schema

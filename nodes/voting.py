@@ -1,9 +1,8 @@
 """Nodes of the voting graph: check the input, let every judge score the answer, then count the votes by a rule."""
 
-import asyncio
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
@@ -114,10 +113,7 @@ def make_judge(judges: Mapping[str, Judge]) -> JudgeNode:
         """Score how well the documents support the answer, as one registered judge, and vote by its pass mark."""
         entry = judges[state["judge"]]
         # Built outside the try: a model that cannot be built (no key) is the run's setup error, not one judge's.
-        built = await llm.chat_model(runtime, JUDGE_NODE)
-        if entry.temperature is not None:
-            own = replace(llm.context_of(runtime), temperature=entry.temperature)
-            built = await asyncio.to_thread(llm.model_for, own, JUDGE_NODE)
+        built = await llm.chat_model(runtime, JUDGE_NODE, temperature=entry.temperature)
         question = f"The question was: {one_line(state['question'])}\n" if state["question"].strip() else ""
         system = JUDGE_SYSTEM.format(perspective=entry.prompt, documents=combined_content(state["documents"]))
         messages = [
@@ -126,7 +122,7 @@ def make_judge(judges: Mapping[str, Judge]) -> JudgeNode:
         ]
         try:
             reply = await llm.ask_structured(
-                built.model, SupportScore.model_json_schema(), messages, SupportScore.model_validate
+                built.model, llm.json_schema(SupportScore), messages, SupportScore.model_validate
             )
             verdict, problems = reply.value, reply.problems
         # A judge that fails is counted as such by the rule; it must not sink the run.

@@ -8,10 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from state.common import RunInfo
-
-DEFAULT_QUESTIONS = 10
-MAX_QUESTIONS = 50
-"""Each question costs two model calls in the chain; past this a run is more likely a typo than a plan."""
+from state.limits import DEFAULT_QUESTIONS as DEFAULT_QUESTIONS  # re-exported: the FAQ's limits live here too
+from state.limits import MAX_QUESTIONS as MAX_QUESTIONS
 
 
 class Document(TypedDict):

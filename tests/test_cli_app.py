@@ -2,6 +2,8 @@
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,16 @@ def test_history_shows_values_as_data(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "__overwrite__" not in shown
     plan = next(ran for row in json.loads(shown)["checkpoints"] for ran in row["ran"] if ran["node"] == "plan")
     assert plan["wrote"]["results"] == []
+
+
+def test_listing_imports_no_graph_model_layer_pydantic_or_asyncio() -> None:
+    # How fast `workflows list` starts is the bench's to show; what it must not load is checked here.
+    code = (
+        "import sys\nfrom graphs.cli.commands import main\nassert main(['list']) == 0\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'asyncio', 'pydantic', 'langchain_core', 'langgraph', "
+        "'nodes'}), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "[]"
+    assert all(name in done.stdout for name in WORKFLOWS)

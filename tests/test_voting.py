@@ -1,22 +1,23 @@
 """Voting: every judge scores the same answer through its own Send; a rule turns the votes into a verdict."""
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel, Field
 
 from graphs.voting import build_voting, graph
-from nodes import llm
 from nodes.judges import JUDGES, Judge
 from nodes.offline import OfflineChatModel
 from nodes.voting import RULES
 from state.context import Context
 from state.voting import VOTING_ANSWERS, VoteRule
-from tests.fakes import KeyedChatModel, ProviderRefusal
+from tests.fakes import GeminiServer, KeyedChatModel, ProviderRefusal
 
 ANSWER = "Offshore wind farms produce more consistent power because the winds there are stronger."
 LESSON_CHAIN = json.loads((Path(__file__).parent / "data" / "lesson_chain_output.json").read_text())
@@ -132,18 +133,27 @@ async def test_the_citation_checker_sees_only_the_cited_documents() -> None:
     assert all("Source Title: The Benefits of Solar Energy" in p for p in others)
 
 
-async def test_a_judge_with_its_own_temperature_gets_a_model_built_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    temperatures: list[float] = []
-    build = llm.model_for
+class TemperatureLog(BaseCallbackHandler):
+    """Records each chat-model call's system prompt and the temperature of the model that was called."""
 
-    def recording(context: Context, node: str) -> llm.BuiltModel:
-        temperatures.append(context.temperature)
-        return build(context, node)
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, float]] = []
 
-    monkeypatch.setattr(llm, "model_for", recording)
-    await graph.ainvoke({"answer": ANSWER}, context=Context(model="offline", temperature=0.1))
-    # chat_model builds every judge its model at the run's temperature; a judge with its own builds one more.
-    assert temperatures == [judge.temperature for judge in JUDGES.values() if judge.temperature is not None]
+    def on_chat_model_start(self, serialized: Any, messages: Any, *, metadata: Any = None, **_: Any) -> None:
+        self.calls.append((messages[0][0].text, round(float((metadata or {})["ls_temperature"]), 3)))
+
+
+async def test_a_judge_with_its_own_temperature_calls_gemini_built_with_it(gemini: GeminiServer) -> None:
+    log = TemperatureLog()
+    # "auto" is Gemini here (a key is set); the temperature is read from the called model, not the request body:
+    # the oldest supported Gemini client (the CI's floors) does not send it.
+    await graph.ainvoke({"answer": ANSWER}, {"callbacks": [log]}, context=Context(temperature=0.1))
+    prompts = {judge.prompt for judge in JUDGES.values()}
+    asked = Counter((next(p for p in prompts if system.startswith(p)), degrees) for system, degrees in log.calls)
+    # The second reader has the fact checker's prompt: only its temperature tells the two apart.
+    assert asked == Counter((j.prompt, 0.1 if j.temperature is None else j.temperature) for j in JUDGES.values())
+    assert any(j.temperature not in (None, 0.1) for j in JUDGES.values())
+    assert len(gemini.requests) == len(JUDGES)
 
 
 @pytest.mark.parametrize(

@@ -235,9 +235,10 @@ def make_model(
 class CountingPool(ThreadPoolExecutor):
     """The event loop's default thread pool, counting the work handed to it: each item is a thread hop.
 
-    `asyncio.to_thread` (building a node's model) and LangChain's `run_in_executor` (sync parsers and lambdas of
-    a structured-output chain) both hand work to this pool; under load, a woken thread can wait its turn for
-    milliseconds, so hops are where a busy machine slows a run down.
+    `asyncio.to_thread` (building a node's model, reading `.env` once) and LangChain's `run_in_executor` (sync
+    callbacks, and the parsers of a `with_structured_output` chain, which the model layer still uses for providers
+    other than Gemini and the offline model) hand work to this pool; under load, a woken thread can wait its turn
+    for milliseconds, so hops are where a busy machine slows a run down.
     """
 
     def __init__(self) -> None:

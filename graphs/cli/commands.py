@@ -1,7 +1,7 @@
 """The `workflows` command: list, run and draw the workflow graphs."""
 
 import argparse
-import asyncio
+import importlib
 import json
 import logging
 import os
@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphs.catalog import WORKFLOWS, Workflow
-from graphs.cli.bench import add_bench_command
-from graphs.cli.evaluate import add_eval_command
 from graphs.cli.options import (
     DISTRIBUTION,
     RUN_ERROR,
@@ -35,10 +33,10 @@ from graphs.cli.options import (
     node_names,
     require,
 )
-from nodes.documents import read_documents
 
-# LangGraph and LangChain take most of a second to import; `workflows list`, `--help` and usage errors should not
-# wait for them, so the modules that need them (threads, compare, nodes.llm) are imported where used.
+# LangGraph and LangChain take most of a second to import, pydantic and asyncio a tenth each; `workflows list`,
+# `--help` and usage errors should not wait for them, so the modules that need them (threads, compare, nodes,
+# state, asyncio) are imported where used.
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
 
@@ -63,13 +61,31 @@ EXAMPLES = """examples:
   workflows bench --quick                           time every workflow on a simulated remote model"""
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _VersionAction(argparse.Action):
+    """`--version`: looks the installed version up only when asked (reading package metadata takes a while)."""
 
-    try:
-        return f"{DISTRIBUTION} {version(DISTRIBUTION)}"
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return f"{DISTRIBUTION} (not installed)"
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show program's version number and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = f"{DISTRIBUTION} {version(DISTRIBUTION)}"
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            found = f"{DISTRIBUTION} (not installed)"
+        print(found)  # on stdout, as argparse's own version action prints
+        parser.exit()
+
+
+_LAZY_COMMANDS = {
+    "eval": ("graphs.cli.evaluate", "add_eval_command"),
+    "bench": ("graphs.cli.bench", "add_bench_command"),
+}
+"""Commands whose modules take long to import (asyncio, their scenarios and metrics), with the function that adds
+each one's parser: added only when the command line may need them (see `_parser`)."""
 
 
 def _workflow_names(with_nodes: bool) -> str:
@@ -88,7 +104,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument(
         "--debug",
         action="store_true",
@@ -145,8 +161,12 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     drawn.add_argument("--png", metavar="FILE", help="save a PNG picture of the graph to FILE (needs Pillow)")
     add_thread_commands(commands)
     add_compare_command(commands)
-    add_eval_command(commands)
-    add_bench_command(commands)
+    # A command line that names another command needs no parser of these; without a command (help), or with one
+    # of these or an unknown one (whose error lists every command), they are all added.
+    named = next((word for word in argv if not word.startswith("-")), None)
+    for name, (module, adder) in _LAZY_COMMANDS.items():
+        if named not in commands.choices or named == name:
+            getattr(importlib.import_module(module), adder)(commands)
     return parser
 
 
@@ -162,6 +182,8 @@ def _inputs(
     if text is not None and not text.strip():
         raise UsageError("the input text is empty; pass the text to process, or nothing for the lesson's inputs")
     check_questions(questions)
+    from nodes.documents import read_documents
+
     try:
         return workflow.inputs(text, read_documents(doc_files), questions)
     except ValueError as error:  # DocumentError from --doc files or the text; an option the workflow lacks
@@ -191,6 +213,8 @@ async def _run_all(
 
     progress = choose(args.quiet)
     meters.extend(UsageMeter.for_context(context) for _ in inputs)
+    import asyncio
+
     turns = asyncio.Semaphore(RUNS_AT_ONCE)
 
     async def one(number: int, payload: dict[str, Any]) -> dict[str, Any]:
@@ -320,6 +344,8 @@ def _run(args: argparse.Namespace) -> int:
 
     meters: list[UsageMeter] = []
     try:
+        import asyncio
+
         results, failed = asyncio.run(_run_all(args, graph, inputs, context, meters))
     except BudgetSpent as stop:
         hint = "Nothing was kept: run with --thread ID to keep the finished steps and resume them with a larger budget."

@@ -9,7 +9,7 @@ import importlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from state.faq import DEFAULT_QUESTIONS, MAX_QUESTIONS
+from state.limits import DEFAULT_QUESTIONS, MAX_QUESTIONS
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph

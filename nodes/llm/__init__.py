@@ -10,7 +10,8 @@ Its modules, each importing only those above it:
 - `prices`: Gemini's list prices per million tokens (dated; a file named by $WORKFLOWS_PRICES overrides them).
 - `usage`: tokens and cost per node and run (a callback handler), and the budget that stops a run.
 - `models`: building a chat model for a node from the run's Context (Gemini, any init_chat_model provider, offline).
-- `replies`: asking for structured output or text, and asking again once when the reply is unusable.
+- `replies`: asking for structured output or text, and asking again once when the reply is unusable; JSON
+  schemas of pydantic models, built once.
 """
 
 from nodes.llm.errors import DeadlineExceeded, ModelCallError, ModelSetupError, classify, describe_error, is_transient
@@ -28,7 +29,17 @@ from nodes.llm.models import (
     spec_for,
 )
 from nodes.llm.prices import PRICES_DATE, PRICES_VARIABLE, Price, load_prices, price_of
-from nodes.llm.replies import Structured, Text, ask_structured, ask_text, finish_problem, read_structured
+from nodes.llm.replies import (
+    Structured,
+    Text,
+    ask_structured,
+    ask_structured_once,
+    ask_text,
+    finish_problem,
+    json_options,
+    json_schema,
+    read_structured,
+)
 from nodes.llm.retry import deadline_of, retrying
 from nodes.llm.usage import BudgetSpent, Usage, UsageMeter, prices_note
 from nodes.offline import OFFLINE_LABEL
@@ -53,6 +64,7 @@ __all__ = [
     "Structured",
     "Text",
     "ask_structured",
+    "ask_structured_once",
     "ask_text",
     "build_model",
     "chat_model",
@@ -65,6 +77,8 @@ __all__ = [
     "finish_problem",
     "gemini_name",
     "is_transient",
+    "json_options",
+    "json_schema",
     "load_prices",
     "price_of",
     "prices_note",

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from langchain_core.language_models import BaseChatModel
@@ -137,15 +137,18 @@ def model_for(context: Context, node: str) -> BuiltModel:
     return build_model(spec_for(context, node), context.temperature)
 
 
-async def chat_model(runtime: Runtime[Context] | None, node: str) -> BuiltModel:
+async def chat_model(runtime: Runtime[Context] | None, node: str, *, temperature: float | None = None) -> BuiltModel:
     """Return the chat model for `node`: at once when it was built before, else built in a thread.
 
     Building may read files (.env, certificates), which must not block the event loop (`langgraph dev` refuses it);
     a model already built for this configuration is returned without a thread hop, so a hundred concurrent runs do
     not queue on the default thread pool. Raises usage.BudgetSpent instead when the run's budget is spent.
+    `temperature` replaces the run's own for this model (a voting judge that samples), under the run's budget.
     """
     context = context_of(runtime)
     usage.watch(context, node)
+    if temperature is not None and temperature != context.temperature:
+        context = replace(context, temperature=temperature)
     built = _already_built(context, node)
     if built is not None:
         return built

@@ -7,15 +7,23 @@ with it, once; if the second reply is unusable too, the caller gets None (struct
 """
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Generic, TypeVar, cast, overload
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.output_parsers import JsonOutputParser
+from langchain_core.outputs import ChatGeneration
+from langchain_core.tracers.context import tracing_v2_callback_var
+from langchain_core.utils.function_calling import convert_to_json_schema
+from langsmith.utils import tracing_is_enabled
 from pydantic import BaseModel, ValidationError
 
 from nodes.llm.errors import ModelCallError
+from nodes.offline import OfflineChatModel
 from nodes.text import clip, first_line
 
 T = TypeVar("T")
@@ -48,7 +56,7 @@ def finish_problem(message: object) -> str:
 
 
 def read_structured(answer: dict[str, Any], schema: type[ModelT] | None = None) -> tuple[Any | None, str]:
-    """Read an `include_raw=True` structured reply: its parsed value, or None and what was wrong with it.
+    """Read a structured reply (`ask_structured_once`'s shape): its parsed value, or None and what was wrong with it.
 
     With `schema`, the value is validated into it. The problem ends in a short excerpt of the raw reply, so a
     reader sees what the model actually said.
@@ -85,6 +93,76 @@ def _strict_json(text: str) -> bool:
     except (ValueError, RecursionError):
         return False
     return True
+
+
+Schema = dict[str, Any] | type[BaseModel]
+"""What a structured call is asked to follow: a JSON schema, or a pydantic model (its schema)."""
+
+
+@cache
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """Return `model.model_json_schema()`, built once per type: the dict is shared, so copy it before changing it.
+
+    Pydantic builds the schema anew on every call (about half a millisecond for a small model), and the nodes ask
+    for the same few schemas on every model call.
+    """
+    return model.model_json_schema()
+
+
+@cache
+def _offline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return convert_to_json_schema(model)  # what the offline model's with_structured_output converts it to
+
+
+def json_options(model: BaseChatModel, schema: Schema) -> dict[str, Any] | None:
+    """Return the call options that make `model` answer in JSON for `schema`, or None for a provider not known here.
+
+    They are what the provider's own `with_structured_output(schema)` binds in its default JSON-schema mode: for
+    Gemini (`ChatGoogleGenerativeAI`) `response_mime_type` and `response_json_schema`, for the offline model
+    `response_json_schema`. Calling the model with them and parsing the reply here does what that method's
+    `include_raw=True` chain does without its runnable plumbing, whose sync parser and lambdas LangChain runs in
+    the thread pool (three thread hops per call). A class that overrides `with_structured_output` may bind
+    something else, so it keeps its own, as does every other provider (see `ask_structured_once`).
+    """
+    method = type(model).with_structured_output
+    if method is OfflineChatModel.with_structured_output:
+        return {"response_json_schema": schema if isinstance(schema, dict) else _offline_schema(schema)}
+    gemini = sys.modules.get("langchain_google_genai")  # a Gemini model exists only once its package is imported
+    if gemini is not None and method is gemini.ChatGoogleGenerativeAI.with_structured_output:
+        options: dict[str, Any] = {
+            "response_mime_type": "application/json",
+            "response_json_schema": schema if isinstance(schema, dict) else json_schema(schema),
+        }
+        if tracing_v2_callback_var.get() is not None or tracing_is_enabled():
+            # Only a LangSmith trace reads it (tracing is on as LangChain tests it: a tracer in context, or
+            # LangSmith's settings), and LangChain converts it again on every call: about a millisecond a call.
+            traced = convert_to_json_schema(schema) if not isinstance(schema, dict) or "title" in schema else schema
+            options["ls_structured_output_format"] = {"kwargs": {"method": "json_schema"}, "schema": traced}
+        return options
+    return None
+
+
+_JSON = JsonOutputParser()
+
+
+async def ask_structured_once(model: BaseChatModel, schema: Schema, messages: Sequence[Message]) -> dict[str, Any]:
+    """Ask once for JSON following `schema`, as `with_structured_output(schema, include_raw=True)` does.
+
+    Returns that method's shape, which `read_structured` checks: `raw` (the reply), `parsed` (its JSON, or None)
+    and `parsing_error`. For the providers `json_options` knows, the model is called with those options and its
+    reply parsed here by LangChain's own JSON parser (the same repair of cut-off JSON, the same errors); other
+    providers go through their `with_structured_output`.
+    """
+    options = json_options(model, schema)
+    if options is None:
+        structured = model.with_structured_output(schema, include_raw=True)
+        return cast(dict[str, Any], await structured.ainvoke(list(messages)))
+    raw = await model.ainvoke(list(messages), **options)
+    try:
+        parsed = _JSON.parse_result([ChatGeneration(message=raw)])
+    except Exception as error:  # noqa: BLE001 - as with_structured_output's fallback: any parser failure is kept
+        return {"raw": raw, "parsed": None, "parsing_error": error}
+    return {"raw": raw, "parsed": parsed, "parsing_error": None}
 
 
 @dataclass
@@ -132,13 +210,12 @@ async def ask_structured(
     `check` turns the parsed JSON into the caller's value, raising ValueError (pydantic's ValidationError is one)
     to reject it; by default a pydantic `schema` validates the JSON and a dict schema keeps it as parsed.
     """
-    structured = model.with_structured_output(schema, include_raw=True)
     validate = check or (schema.model_validate if isinstance(schema, type) else (lambda parsed: parsed))
     conversation: list[Message] = list(messages)
     problems: list[str] = []
     for _ in range(2):
         try:
-            answer = cast(dict[str, Any], await structured.ainvoke(conversation))
+            answer = await ask_structured_once(model, schema, conversation)
         except ModelCallError as error:
             if error.kind != "garbled":
                 raise
