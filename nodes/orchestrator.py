@@ -547,6 +547,11 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
         if reply.problems:
             notes.append(f"The synthesizer's first reply was not usable ({reply.problems[0]}); asked again.")
         missing = [item for item in items if _must_mention(item) not in email]
+        if len(missing) == len(items):
+            # An email that names nothing it was asked to cover ("0", a refusal, another topic) is no letter to
+            # append a P.S. to: the points alone make the better email.
+            note = "Sent the points as a plain email: the synthesizer's email named none of them."
+            return {"email": plain, "models": models, "notes": [*notes, note]}
         if missing:
             names = ", ".join(_must_mention(item) for item in missing)
             notes.append(f"The synthesizer's email left out {clip(names, 200)}; appended those points.")

@@ -566,6 +566,17 @@ async def test_an_email_that_drops_a_task_is_completed_and_noted(scripted: Scrip
     assert result["notes"] == [f"The synthesizer's email left out {rma}; appended those points."]
 
 
+@pytest.mark.parametrize("reply", ["42", "I cannot help with that.", "Dear Customer,\nThanks for writing.\nBye"])
+async def test_an_email_that_names_none_of_its_tasks_becomes_a_plain_one(
+    scripted: ScriptedChatModel, reply: str
+) -> None:
+    scripted.replies = [json.dumps({"tasks": [{"kind": "status_update", "order_id": "A-12345"}]}), reply]
+    result = await run("Where is A-12345?", Context(chat_model=scripted))
+    assert result["email"].startswith("Dear Customer,\n\nRegarding your Status Update:")
+    assert "A-12345" in result["email"] and reply not in result["email"] and "P.S." not in result["email"]
+    assert result["notes"] == ["Sent the points as a plain email: the synthesizer's email named none of them."]
+
+
 async def test_an_empty_email_becomes_a_plain_one(scripted: ScriptedChatModel) -> None:
     scripted.replies = [json.dumps({"tasks": [{"kind": "status_update", "order_id": "A-12345"}]}), "  ", ""]
     result = await run("Where is A-12345?", Context(chat_model=scripted))
