@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessageChunk
 from graphs.catalog import WORKFLOWS
 from graphs.routing import graph
 from nodes.intents import INTENTS
+from nodes.judges import JUDGES
 from nodes.llm import models
 from state.context import Context
 from tests.conftest import LESSON_ROUTES, run_cli, without_run_ids
@@ -169,3 +170,14 @@ async def test_streamed_replies_through_the_gemini_client_add_up(gemini: GeminiS
     assert "".join(chunk.text for chunk in reply_chunks) == whole["reply"]
     usage = [chunk.usage_metadata for chunk in reply_chunks if chunk.usage_metadata]
     assert sum(u["output_tokens"] for u in usage) == len(whole["reply"]) // 4 + 1, "per-chunk deltas of the totals"
+
+
+async def test_each_request_carries_the_temperature_its_node_asked_for(gemini: GeminiServer) -> None:
+    # The voting judges differ by temperature; langchain-google-genai before 4.1.3 sent none of a model's own
+    # settings (an empty generationConfig), so every judge ran at Gemini's default.
+    voting = WORKFLOWS["voting"]
+    await voting.load().ainvoke(voting.inputs(None)[0], context=Context())
+    run_temperature = Context().temperature
+    asked = sorted({run_temperature if judge.temperature is None else judge.temperature for judge in JUDGES.values()})
+    sent = sorted({request["body"]["generationConfig"].get("temperature") for request in gemini.requests})
+    assert len(asked) > 1 and set(asked) <= set(sent), (asked, sent)
