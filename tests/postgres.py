@@ -190,3 +190,8 @@ def unused_url(url: str) -> str:
 def with_password(url: str, password: str) -> str:
     """Return `url` with another password (same server, user and database)."""
     return _url({**conninfo_to_dict(url), "password": password})
+
+
+def with_login(url: str, user: str, password: str) -> str:
+    """Return `url` logging in as another role (same server and database)."""
+    return _url({**conninfo_to_dict(url), "user": user, "password": password})

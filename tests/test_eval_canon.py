@@ -159,6 +159,8 @@ def test_eval_sectioning_through_the_gemini_client_sends_only_the_screens(
         ("sectioning", {"query": "hi"}, "needs 'screens'"),
         ("sectioning", {"query": "hi", "screens": ["spam"]}, "unknown screen 'spam'"),
         ("sectioning", {"query": "hi", "screens": [], "accept": "abuse"}, "'accept' must be a list"),
+        ("sectioning", {"query": "hi", "screens": [["abuse"]]}, "must be lists of screen keys"),
+        ("sectioning", {"query": "hi", "screens": [], "accept": [{"a": 1}]}, "must be lists of screen keys"),
         ("sectioning", {"query": "hi", "screens": [], "split": "test"}, "split must be one of"),
     ],
 )

@@ -142,6 +142,34 @@ class PostgresTables:
         return [row["thread_id"] for row in await cursor.fetchall()]
 
 
+async def _migrated(connection: Connection, table: str, migrations: int) -> bool:
+    """Tell whether `table` records all `migrations` (LangGraph's migration tables hold one row per version)."""
+    found = await (await connection.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (table,))).fetchone()
+    if not (found and found["found"]):
+        return False
+    latest = await (await connection.execute(f"SELECT max(v) AS v FROM {table}")).fetchone()
+    return bool(latest and latest["v"] is not None and latest["v"] >= migrations - 1)
+
+
+async def set_up(connection: Connection, saver: AsyncPostgresSaver, store: AsyncPostgresStore) -> bool:
+    """Tell whether the tables exist and are migrated, so that opening the store need not run any DDL.
+
+    LangGraph's `setup()` begins with `CREATE TABLE IF NOT EXISTS`, which PostgreSQL refuses to a role without the
+    CREATE right on the schema even when the table exists: checking first lets a role that may only read and
+    write the tables use a store its owner set up.
+    """
+    return (
+        await _migrated(connection, "checkpoint_migrations", len(saver.MIGRATIONS))
+        and await _migrated(connection, "store_migrations", len(store.MIGRATIONS))
+        and await _migrated_usage(connection)
+    )
+
+
+async def _migrated_usage(connection: Connection) -> bool:
+    found = await (await connection.execute("SELECT to_regclass('workflows_usage') IS NOT NULL AS found")).fetchone()
+    return bool(found and found["found"])
+
+
 async def take_setup_lock(connection: Connection) -> None:
     """Take the setup lock, asking again every `SETUP_LOCK_POLL` seconds until another process has released it.
 
@@ -184,6 +212,9 @@ async def open_stores(
             return
         async with await connect(url, read_only=False) as store_connection:
             store = AsyncPostgresStore(store_connection)
+            if await set_up(connection, saver, store):
+                yield saver, store, PostgresTables(connection)
+                return
             await take_setup_lock(connection)
             try:
                 await saver.setup()

@@ -233,7 +233,16 @@ async def _open_postgres(url: str, *, create: bool, read_only: bool) -> AsyncIte
         except postgres.Error as error:
             reason = _without_password(" ".join(str(error).split()), url)
             raise ThreadError(f"--db {shown_db(url)} is not a usable thread store ({reason})") from None
-        yield Stores(saver, store, tables)
+        if not read_only:
+            yield Stores(saver, store, tables)
+            return
+        # `history` and `threads` only query: a refusal there (a role that may connect but not read the tables)
+        # is the store's, not a failed run's. A run's own errors keep their handling (the thread and its hint).
+        try:
+            yield Stores(saver, store, tables)
+        except postgres.Error as error:
+            reason = _without_password(" ".join(str(error).split()), url)
+            raise ThreadError(f"--db {shown_db(url)} is not a usable thread store ({reason})") from None
 
 
 @asynccontextmanager

@@ -43,6 +43,8 @@ def check(item: Item, where: str) -> None:
     accept = item.setdefault("accept", [])
     if not isinstance(accept, list):
         raise UsageError(f"{where}: 'accept' must be a list of screen keys")
+    if not all(isinstance(key, str) for key in [*screens, *accept]):
+        raise UsageError(f"{where}: 'screens' and 'accept' must be lists of screen keys (text)")
     unknown = [key for key in [*screens, *accept] if key not in SCREENS]
     if unknown:
         raise UsageError(f"{where}: unknown screen {unknown[0]!r}; screens: {', '.join(SCREENS)}")
