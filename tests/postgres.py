@@ -195,3 +195,19 @@ def with_password(url: str, password: str) -> str:
 def with_login(url: str, user: str, password: str) -> str:
     """Return `url` logging in as another role (same server and database)."""
     return _url({**conninfo_to_dict(url), "user": user, "password": password})
+
+
+@contextmanager
+def login_role(url: str, password: str, *grants: str) -> Iterator[str]:
+    """Create a role that may log in to `url`'s database, run `grants` (each with `{role}`), yield its URL, drop it."""
+    role = f"role_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        for grant in grants:
+            admin.execute(grant.format(role=role))
+    try:
+        yield with_login(url, role, password)
+    finally:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")

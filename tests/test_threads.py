@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from graphs.catalog import WORKFLOWS
@@ -557,6 +556,9 @@ def test_a_refused_login_or_a_missing_database_is_one_line_without_the_password(
     assert "cannot connect to the database" in err and said in err, err
 
 
+READER_PASSWORD = "reader-pw-NEVER-shown"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("command", [["threads"], ["history", "--thread", "t"]])
 def test_a_role_that_may_connect_but_not_read_is_one_line_on_reading(
@@ -564,19 +566,11 @@ def test_a_role_that_may_connect_but_not_read_is_one_line_on_reading(
 ) -> None:
     assert main(["run", "routing", "hello", "--thread", "t", "--model", "offline", "--db", postgres_url, "-q"]) == 0
     capsys.readouterr()
-    role, secret = f"reader_{os.urandom(4).hex()}", "reader-pw-NEVER-shown"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{secret}'")
-    try:
-        reader = postgres.with_login(postgres_url, role, secret)
+    with postgres.login_role(postgres_url, READER_PASSWORD) as reader:
         assert main([*command, "--db", reader]) == 2
-        err = one_error_line(capsys)
-        assert "is not a usable thread store" in err and "permission denied" in err, err
-        assert secret not in err
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"DROP OWNED BY {role}")
-            admin.execute(f"DROP ROLE {role}")
+    err = one_error_line(capsys)
+    assert "is not a usable thread store" in err and "permission denied" in err, err
+    assert READER_PASSWORD not in err
 
 
 @pytest.mark.postgres
@@ -585,24 +579,18 @@ def test_a_role_that_may_only_read_and_write_the_tables_runs_and_resumes_threads
 ) -> None:
     # The owner's first run creates the tables; afterwards a role without the CREATE right uses them.
     assert main(["run", "routing", "hello", "--thread", "first", "--model", "offline", "--db", postgres_url, "-q"]) == 0
-    role, secret = f"writer_{os.urandom(4).hex()}", "writer-pw-NEVER-shown"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{secret}'")
-        admin.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}")
-        admin.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
-    try:
-        writer = postgres.with_login(postgres_url, role, secret)
+    data_rights = (
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+    )
+    with postgres.login_role(postgres_url, "writer-pw", *data_rights) as writer:
         paused = ["run", "routing", "My card was charged twice.", "--thread", "w", "--model", "offline", "-q"]
         assert main([*paused, "--interrupt-before", "classify", "--db", writer]) == 0
         assert main(["resume", "--thread", "w", "--db", writer, "-q"]) == 0
         capsys.readouterr()
         assert main(["threads", "--db", writer, "--json"]) == 0
-        listed = json.loads(capsys.readouterr().out)["threads"]
-        assert {(thread["thread"], thread["status"]) for thread in listed} == {("first", "finished"), ("w", "finished")}
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"DROP OWNED BY {role}")
-            admin.execute(f"DROP ROLE {role}")
+    listed = json.loads(capsys.readouterr().out)["threads"]
+    assert {(thread["thread"], thread["status"]) for thread in listed} == {("first", "finished"), ("w", "finished")}
 
 
 @pytest.mark.postgres
