@@ -154,9 +154,14 @@ def make_write(criteria: Mapping[str, Criterion]) -> Node:
             if not reply.complete:
                 raise UnusableDraft(f"the email was not usable, also when asked again ({reply.problems[-1]})")
         except (llm.ModelCallError, UnusableDraft) as error:
-            if not rounds:
-                raise  # no draft at all: nothing to send, so the run fails with the reason
             why = llm.describe_error(error) if isinstance(error, llm.ModelCallError) else str(error)
+            if not rounds:
+                if isinstance(error, llm.ModelCallError) and error.kind != "garbled":
+                    raise  # the provider failed (down, a bad key): the run fails with that reason, to be run again
+                # The model answered, twice, with nothing usable: the run ends with no email and says why (the
+                # facts are the team's notes, not a letter to send in its place).
+                note = f"The first draft was not usable ({why}); no email was written."
+                return {"stopped": "writer_failed", "models": used, "notes": [note]}
             note = f"The revision in round {number} failed ({why}); kept the best draft so far."
             return {"stopped": "writer_failed", "models": used, "notes": [note]}
         text = reply.text
@@ -250,8 +255,9 @@ async def finish(state: EvaluatorOptimizerState) -> dict[str, Any]:
     rounds = state.get("rounds", [])
     best = _best(rounds)
     stopped = state.get("stopped") or "round_limit"
-    if best is None:  # unreachable through the graph: a failed first draft fails the run
-        return {"email": "", "passed": False, "best_round": 0, "stopped": stopped, "outcome": "No draft was written."}
+    if best is None:  # the first draft failed: nothing to evaluate or send
+        outcome = "No draft was written: the writer's first draft failed (see notes); no email to send."
+        return {"email": "", "passed": False, "best_round": 0, "stopped": stopped, "outcome": outcome}
     scored = f" (score {best['score']:.2f})" if best["score"] is not None else " (not scored)"
     chosen = f"sent round {best['round']}'s draft{scored}"
     last = rounds[-1]["round"]

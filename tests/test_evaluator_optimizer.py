@@ -138,6 +138,15 @@ async def test_a_revision_that_fails_keeps_the_best_draft_and_a_first_draft_that
         await graph.ainvoke(given, context=Context(chat_model=broken_first))
 
 
+@pytest.mark.parametrize("replies", [["", ""], ["   ", "\n"]])
+async def test_a_first_draft_unusable_twice_ends_the_run_with_no_email_and_says_why(replies: list[str]) -> None:
+    scripted = ScriptedChatModel(replies=list(replies), prompts=[], schemas=[])
+    result = await graph.ainvoke({"facts": FACTS}, context=Context(chat_model=scripted))
+    assert result["email"] == "" and result["passed"] is False and result["stopped"] == "writer_failed"
+    assert result["rounds"] == [] and result["outcome"].startswith("No draft was written")
+    assert any(note.startswith("The first draft was not usable") for note in result["notes"]), result["notes"]
+
+
 @pytest.mark.parametrize(
     ("given", "message"),
     [
