@@ -199,9 +199,9 @@ async def open_stores(
 ) -> AsyncIterator[tuple[RedactingPostgresSaver, AsyncPostgresStore | None, PostgresTables]]:
     """Open the saver, the store (None when `read_only`) and the usage table of the database at `url`.
 
-    Unless `read_only`, the tables are created or migrated first, under an advisory lock. The saver and the
-    store get a connection each; both are closed on leaving. Raises `Error` when the server cannot be reached
-    or refuses, and `NoThreadStore` when the database has no thread store and `create` is false.
+    Unless `read_only`, tables that are missing or behind are created or migrated first, under an advisory lock.
+    The saver and the store get a connection each; both are closed on leaving. Raises `Error` when the server
+    cannot be reached or refuses, and `NoThreadStore` when the database has no thread store and `create` is false.
     """
     async with await connect(url, read_only=read_only) as connection:
         if not await holds_threads(connection) and (read_only or not create):
