@@ -217,6 +217,10 @@ async def _open_postgres(url: str, *, create: bool, read_only: bool) -> AsyncIte
     require("langgraph.checkpoint.postgres.aio", "langgraph-checkpoint-postgres", needed_for, extra=POSTGRES_EXTRA)
     from graphs.cli import postgres
 
+    def unusable(error: Exception) -> ThreadError:
+        reason = _without_password(" ".join(str(error).split()), url)
+        return ThreadError(f"--db {shown_db(url)} is not a usable thread store ({reason})")
+
     async with AsyncExitStack() as stack:
         try:
             saver, store, tables = await stack.enter_async_context(
@@ -231,18 +235,15 @@ async def _open_postgres(url: str, *, create: bool, read_only: bool) -> AsyncIte
             reason = _without_password(" ".join(str(error).split()), url)
             raise ThreadError(f"--db {shown_db(url)}: cannot connect to the database ({reason})") from None
         except postgres.Error as error:
-            reason = _without_password(" ".join(str(error).split()), url)
-            raise ThreadError(f"--db {shown_db(url)} is not a usable thread store ({reason})") from None
-        if not read_only:
-            yield Stores(saver, store, tables)
-            return
-        # `history` and `threads` only query: a refusal there (a role that may connect but not read the tables)
-        # is the store's, not a failed run's. A run's own errors keep their handling (the thread and its hint).
+            raise unusable(error) from None
         try:
             yield Stores(saver, store, tables)
         except postgres.Error as error:
-            reason = _without_password(" ".join(str(error).split()), url)
-            raise ThreadError(f"--db {shown_db(url)} is not a usable thread store ({reason})") from None
+            if not read_only:
+                raise  # a run's own errors keep their handling (the thread kept, and the hint to resume it)
+            # `history` and `threads` only query: a refusal there (a role that may connect but not read the
+            # tables) is the store's, not a failed run's.
+            raise unusable(error) from None
 
 
 @asynccontextmanager
