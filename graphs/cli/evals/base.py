@@ -62,6 +62,16 @@ def in_split(split: str, item: Mapping[str, Any]) -> bool:
     return split == ALL or item["split"] == split
 
 
+def indices_in(split: str, items: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Return the positions of the items that belong to the reported split."""
+    return [n for n, item in enumerate(items) if in_split(split, item)]
+
+
+def labelled_counts(score: Any) -> str:
+    """Format a yes/no score's item count as "total (labelled yes / labelled no)"."""
+    return f"{score.total} ({score.labelled_yes} / {score.labelled_no})"
+
+
 def fraction(value: float | None) -> str:
     """Format a ratio with two decimals, or "-" when it is undefined."""
     return "-" if value is None else f"{value:.2f}"

@@ -20,7 +20,8 @@ from graphs.cli.evals.base import (
     Suite,
     correct_of,
     fraction,
-    in_split,
+    indices_in,
+    labelled_counts,
     precision_recall,
     splits_of,
     table,
@@ -70,9 +71,7 @@ def _status(state: dict[str, Any], key: str) -> str:
 def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
     """Score each screen (precision and recall of flagging), the send/hold decision, and false holds."""
     splits = splits_of(items)
-
-    def chosen(split: str) -> list[int]:
-        return [n for n, item in enumerate(items) if in_split(split, item)]
+    members = {split: indices_in(split, items) for split in splits}
 
     send = [not item["screens"] for item in items]
     sent = [bool(state.get("sent_draft")) for state in states]
@@ -81,7 +80,7 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
             key: score_verdicts(
                 [
                     (key in items[n]["screens"], _status(states[n], key) == "flagged")
-                    for n in chosen(split)
+                    for n in members[split]
                     if key not in items[n]["accept"]
                 ]
             )
@@ -90,16 +89,16 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
         for split in splits
     }
     failed = {
-        split: {key: sum(_status(states[n], key) == "failed" for n in chosen(split)) for key in SCREENS}
+        split: {key: sum(_status(states[n], key) == "failed" for n in members[split]) for key in SCREENS}
         for split in splits
     }
-    decision = {split: score_verdicts([(send[n], sent[n]) for n in chosen(split)]) for split in splits}
+    decision = {split: score_verdicts([(send[n], sent[n]) for n in members[split]]) for split in splits}
     categories = list(dict.fromkeys(item.get("category", "") for item in items if item.get("category")))
     by_category = {
         split: {
             c: (
-                sum(send[n] == sent[n] for n in chosen(split) if items[n].get("category") == c),
-                sum(items[n].get("category") == c for n in chosen(split)),
+                sum(send[n] == sent[n] for n in members[split] if items[n].get("category") == c),
+                sum(items[n].get("category") == c for n in members[split]),
             )
             for c in categories
         }
@@ -113,7 +112,7 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
     rows = [
         [
             "messages (to send / to hold)",
-            *(f"{decision[s].total} ({decision[s].labelled_yes} / {decision[s].labelled_no})" for s in splits),
+            *(labelled_counts(decision[s]) for s in splits),
         ],
         ["send/hold right", *(f"{fraction(decision[s].accuracy)} ({decision[s].correct})" for s in splits)],
         ["clean messages held (false holds)", *(held_of_clean(decision[s]) for s in splits)],

@@ -22,7 +22,8 @@ from graphs.cli.evals.base import (
     Report,
     Suite,
     fraction,
-    in_split,
+    indices_in,
+    labelled_counts,
     precision_recall,
     splits_of,
     table,
@@ -89,12 +90,10 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
     expected = [LABELS[item["label"]] for item in items]
     judges = list(dict.fromkeys(vote["judge"] for state in states for vote in state.get("votes", [])))
     splits = splits_of(items)
-
-    def chosen(split: str) -> list[int]:
-        return [n for n, item in enumerate(items) if in_split(split, item)]
+    members = {split: indices_in(split, items) for split in splits}
 
     by_rule: dict[str, dict[str, VerdictScore]] = {
-        split: {rule: score_verdicts([(expected[n], verdicts[n][rule]) for n in chosen(split)]) for rule in rules}
+        split: {rule: score_verdicts([(expected[n], verdicts[n][rule]) for n in members[split]]) for rule in rules}
         for split in splits
     }
     by_judge: dict[str, dict[str, VerdictScore]] = {}
@@ -102,7 +101,7 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
     for split in splits:
         by_judge[split], failed[split] = {}, {}
         for judge in judges:
-            ballots = [(n, _vote(states[n], judge)) for n in chosen(split)]
+            ballots = [(n, _vote(states[n], judge)) for n in members[split]]
             by_judge[split][judge] = score_verdicts(
                 [
                     (expected[n], vote["status"] == "supported")
@@ -111,14 +110,14 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
                 ]
             )
             failed[split][judge] = sum(1 for _, vote in ballots if vote is None or vote["status"] == "failed")
-    agreement = {split: [float(states[n].get("agreement", 0.0)) for n in chosen(split)] for split in splits}
+    agreement = {split: [float(states[n].get("agreement", 0.0)) for n in members[split]] for split in splits}
     yes_votes = {
-        split: Counter(sum(v["status"] == "supported" for v in states[n].get("votes", [])) for n in chosen(split))
+        split: Counter(sum(v["status"] == "supported" for v in states[n].get("votes", [])) for n in members[split])
         for split in splits
     }
     differ = {
         split: {
-            f"{a} / {b}": sum(verdicts[n][a] != verdicts[n][b] for n in chosen(split))
+            f"{a} / {b}": sum(verdicts[n][a] != verdicts[n][b] for n in members[split])
             for i, a in enumerate(rules)
             for b in rules[i + 1 :]
         }
@@ -163,10 +162,10 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
                 f"kind {kind}: right by " + "/".join(rules),
                 *(
                     "/".join(
-                        str(sum(verdicts[n][rule] == expected[n] for n in chosen(s) if items[n].get("kind") == kind))
+                        str(sum(verdicts[n][rule] == expected[n] for n in members[s] if items[n].get("kind") == kind))
                         for rule in rules
                     )
-                    + f" of {sum(items[n].get('kind') == kind for n in chosen(s))}"
+                    + f" of {sum(items[n].get('kind') == kind for n in members[s])}"
                     for s in splits
                 ),
             ]
@@ -224,8 +223,7 @@ def _short(vote: dict[str, Any]) -> str:
 
 
 def _count(scores: dict[str, VerdictScore], rules: list[str]) -> str:
-    first = scores[rules[0]] if rules else None
-    return "-" if first is None else f"{first.total} ({first.labelled_yes} / {first.labelled_no})"
+    return labelled_counts(scores[rules[0]]) if rules else "-"
 
 
 SUITE = Suite(
