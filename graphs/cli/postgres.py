@@ -101,10 +101,15 @@ async def connect(url: str, *, read_only: bool) -> Connection:
         raise CannotConnect(str(error)) from error
 
 
-async def holds_threads(connection: Connection) -> bool:
-    """Tell whether the database (in the connection's search path) has a checkpoints table."""
-    row = await (await connection.execute("SELECT to_regclass('checkpoints') IS NOT NULL AS found")).fetchone()
+async def has_table(connection: Connection, table: str) -> bool:
+    """Tell whether the database has `table` (in the connection's search path)."""
+    row = await (await connection.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (table,))).fetchone()
     return bool(row and row["found"])
+
+
+async def holds_threads(connection: Connection) -> bool:
+    """Tell whether the database has a checkpoints table."""
+    return await has_table(connection, "checkpoints")
 
 
 class PostgresTables:
@@ -144,8 +149,7 @@ class PostgresTables:
 
 async def _migrated(connection: Connection, table: str, migrations: int) -> bool:
     """Tell whether `table` records all `migrations` (LangGraph's migration tables hold one row per version)."""
-    found = await (await connection.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (table,))).fetchone()
-    if not (found and found["found"]):
+    if not await has_table(connection, table):
         return False
     latest = await (await connection.execute(f"SELECT max(v) AS v FROM {table}")).fetchone()
     return bool(latest and latest["v"] is not None and latest["v"] >= migrations - 1)
@@ -161,13 +165,8 @@ async def set_up(connection: Connection, saver: AsyncPostgresSaver, store: Async
     return (
         await _migrated(connection, "checkpoint_migrations", len(saver.MIGRATIONS))
         and await _migrated(connection, "store_migrations", len(store.MIGRATIONS))
-        and await _migrated_usage(connection)
+        and await has_table(connection, "workflows_usage")
     )
-
-
-async def _migrated_usage(connection: Connection) -> bool:
-    found = await (await connection.execute("SELECT to_regclass('workflows_usage') IS NOT NULL AS found")).fetchone()
-    return bool(found and found["found"])
 
 
 async def take_setup_lock(connection: Connection) -> None:
