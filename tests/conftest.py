@@ -26,6 +26,9 @@ def no_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     keys.forget_found_keys()  # a key read from another test's .env must not linger
+    # The offline notice is given once per process: in-process tests would see it on whichever test runs first.
+    # Tests of the notice run the CLI in a process of its own.
+    monkeypatch.setattr(llm.models, "_announced", True)
     # The CLI's default thread store lives under the user's state folder; keep tests (and their
     # subprocesses, which inherit this) out of the real one.
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

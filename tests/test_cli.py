@@ -1,4 +1,6 @@
+import io
 import json
+import logging
 import os
 import re
 import subprocess
@@ -177,3 +179,15 @@ def test_a_missing_package_is_one_line_naming_what_installs_it(
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "Traceback" not in error
     assert "grandalf" in error and "pip install" in error
+
+
+def test_notices_go_to_the_current_stderr_however_often_main_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A handler holding the stderr of an earlier main() wrote to a closed stream ("--- Logging error ---").
+    for _ in range(3):
+        assert main(["list"]) == 0
+    logger = logging.getLogger("workflows")
+    assert len([handler for handler in logger.handlers if isinstance(handler, logging.StreamHandler)]) == 1
+    current = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", current)
+    logger.warning("a notice")
+    assert current.getvalue() == "note: a notice\n"

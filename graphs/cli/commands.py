@@ -405,11 +405,31 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+class _NoticeHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write each notice to `sys.stderr` as it is when the notice is logged (as logging's own last resort does).
+
+    A handler holding the stream of its first `main()` would, in a process that calls `main()` again (tests, a
+    Python caller, a captured or replaced stderr), write to a stream that may since have been closed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("note: %(message)s"))
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass  # StreamHandler.__init__ sets it; the stream is always the current stderr
+
+
 def _show_notices_on_stderr() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    """Send the project's notices (`logging.getLogger("workflows")`) to stderr: once, however often `main` runs."""
     logger = logging.getLogger("workflows")
-    logger.addHandler(handler)
+    if not any(isinstance(handler, _NoticeHandler) for handler in logger.handlers):
+        logger.addHandler(_NoticeHandler())
     logger.setLevel(logging.INFO)
     logger.propagate = False
 
