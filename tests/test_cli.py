@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from graphs.catalog import WORKFLOWS
-from graphs.cli.commands import _parse, main
+from graphs.cli.commands import _NoticeHandler, _parse, main
 from graphs.cli.options import context_from
 from nodes import llm
 from nodes.intents import INTENTS
@@ -186,7 +186,7 @@ def test_notices_go_to_the_current_stderr_however_often_main_runs(monkeypatch: p
     for _ in range(3):
         assert main(["list"]) == 0
     logger = logging.getLogger("workflows")
-    assert len([handler for handler in logger.handlers if isinstance(handler, logging.StreamHandler)]) == 1
+    assert len([handler for handler in logger.handlers if isinstance(handler, _NoticeHandler)]) == 1
     current = io.StringIO()
     monkeypatch.setattr(sys, "stderr", current)
     logger.warning("a notice")
