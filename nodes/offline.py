@@ -54,6 +54,8 @@ from nodes.text import (
     requests,
     sentences,
     stem,
+    term_at,
+    thing_asked_for,
     what_is_asked,
     words,
 )
@@ -106,6 +108,31 @@ _NOT_YET = re.compile(
 )
 _AN_ID = re.compile(r"(?<![\w-])[A-Za-z]{1,5}-?[0-9]{3,}(?![\w-])")
 """Something shaped like an id (letters, then digits: "INV-1234", "A-12345")."""
+_QUALIFYING = re.compile(r"\b(from|in|of|with|for|on)(\s+(?:(?:the|my|your|our|this|that)\s+)?(?:[a-z]+\s+)?#?)$", re.I)
+"""What stands before an id that says where another thing belongs ("the lid from order A-1"), at the text's end."""
+_DONE_BEFORE = re.compile(
+    r"\b(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed)\s+(?:(?:the|my|our|that)\s+)?(?:[a-z]+\s+)?#?$", re.I
+)
+_DONE_AFTER = re.compile(r"^\W*(?:which|that)\s+(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed)\b", re.I)
+"""An id the customer says they acted on ("I cancelled order A-1", "order A-1, which I returned")."""
+_ACTED_STEMS = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return"})
+
+
+def _past_action(verb: str) -> bool:
+    """Tell whether a past-tense verb is one of changing, ending or returning ("cancelled", "swapped")."""
+    root = fold(verb)[:-2]
+    roots = {root, root + "e"} | ({root[:-1]} if len(root) > 2 and root[-1] == root[-2] else set())
+    return bool({stem(candidate) for candidate in roots} & _ACTED_STEMS)
+
+
+_FOLLOW_UP = re.compile(
+    r"\b(?:check|find out|look into|look at|chase|sort out|investigate|what'?s going on|what is going on|"
+    r"what'?s happening|what'?s the latest|verifier|verificar|controllare|prufen|nachsehen)\b",
+    re.I,
+)
+"""A request to look into something: naming nothing else, it is about the request before it."""
+_BACK_REFERENCE = re.compile(r"^(?:it|they|this|that|these|those|mine|the one|the ones|both)\b", re.I)
+"""A clause opening on what the request before it named ("The one in order A-1 was missing")."""
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
 
 
@@ -269,7 +296,7 @@ def _free_field(schema: dict[str, Any]) -> str:
 
 
 _LISTED = re.compile(r"^(?:(?:for|with|plus)\s+)?(?:the|my|a|an|this|that|these|those|our)\b|^[\"'“‘]", re.I)
-_REASON_NEXT = re.compile(rf"^(?:{_BECAUSE_WORDS}|as)\b|^[(,\-–]|^$", re.I)
+_REASON_NEXT = re.compile(rf"^(?:(?:too|as well|also)\b[,\s]*)?(?:(?:{_BECAUSE_WORDS}|as)\b|[(,\-–]|$)", re.I)
 
 
 def _listed_thing(clause: str) -> str | None:
@@ -291,7 +318,8 @@ def _rest_after(text: str, value: str) -> str:
     if at < 0:
         return ""
     rest = text[at + len(value) :].strip(" '\"”’")
-    rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as)\b|\s)+", "", rest, flags=re.I)
+    # "send the toaster back, it sparks": the verb's particle ends the request, the reason comes after it.
+    rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as|back|away)\b|\s)+", "", rest, flags=re.I)
     return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
 
 
@@ -305,6 +333,16 @@ def _reason_after(text: str, value: str) -> str:
     if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) or is_request(rest) or _AN_ID.search(rest):
         return ""
     return rest
+
+
+def _part_around(clause: str, at: int) -> str:
+    """Return the part of a clause, between "but"s and semicolons, that holds character `at`."""
+    start = 0
+    for cut in re.finditer(r"\s*(?:\bbut\b|;)\s*", clause):
+        if cut.start() >= at:
+            return clause[start : cut.start()]
+        start = cut.end()
+    return clause[start:]
 
 
 def _clauses(text: str) -> list[str]:
@@ -462,6 +500,9 @@ class SchemaFiller:
         clauses = requests(text)
         for number, clause in enumerate(clauses):
             last = planned[-1][0] if planned else None
+            asked = what_is_asked(clause)
+            # What the request reads as: without the ids that only say where another thing belongs.
+            clause = self.without_context_ids(clause, specific, last)
             found = self.anchors(clause, specific, named, last, catch_all)
             if found:
                 if waiting is not None and all(variant is waiting for _, variant, _ in found):
@@ -474,14 +515,27 @@ class SchemaFiller:
             if fitting is not None and self.affinity(fitting, clause) == 0:
                 fitting = None
             if is_request(clause):
+                # An order that changes something ("change my billing address", "close my account under my
+                # name") is new, whatever it is about, and so is a thing asked to be given ("send me a catalogue"):
+                # neither is a thing sent back unless the variant's own verb says so.
+                altering = (fold(asked).split() or [""])[0] in ALTERING_VERBS
+                given = thing_asked_for(clause) is not None
+                if fitting in named and (given or altering) and self.verb_at(fitting, clause) is None:
+                    fitting = None
                 things = self.things_named(clauses, number, fitting) if fitting is not None and fitting in named else []
+                # "Can you find out what's going on?" names nothing of its own: it asks about the request before.
+                follow_up = noun_phrase(clause) in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(clause))
                 if fitting is not None and things:
                     planned += [(fitting, clause, {_name_field(fitting): thing}) for thing in things]
-                elif last is not None and (fitting is last or noun_phrase(clause) in PRONOUNS):
+                elif (
+                    last is not None
+                    and not altering
+                    and (fitting is last or follow_up or noun_phrase(clause) in PRONOUNS)
+                ):
                     # "Where is it now?" asks again about the request before it.
                     planned[-1] = (last, f"{planned[-1][1]} {clause}", planned[-1][2])
                 elif catch_all is not None:
-                    planned.append((catch_all, clause, {_free_field(catch_all): what_is_asked(clause)}))
+                    planned.append((catch_all, clause, {_free_field(catch_all): asked}))
                     clear = fitting is not None and _patterned(fitting) and self.affinity(fitting, clause) >= 1
                     waiting = fitting if clear else None
                 continue
@@ -517,7 +571,7 @@ class SchemaFiller:
                 for match in re.finditer(_findable(pattern), clause):
                     if verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant) and catch_all is not None:
                         return [(match.start(), catch_all, {_free_field(catch_all): asked})]
-                    if not self.settled(variant, clause):
+                    if not self.settled(variant, _part_around(clause, match.start())):
                         found.append((match.start(), variant, {key: match.group()}))
         if named:
             owner = max(named, key=lambda v: self.affinity(v, clause))
@@ -540,9 +594,63 @@ class SchemaFiller:
         return {stem(word) for word in words(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", described))} & REQUEST_STEMS
 
     def verb_at(self, variant: dict[str, Any], clause: str) -> int | None:
-        """Return where the first of the variant's verbs ends in the clause ("I'd like to return|"), if any."""
+        """Return where the first of the variant's verbs ends in the clause ("I'd like to return|"), if any.
+
+        A verb counts in the sense the variant's description gives it: "send it back" there is not "send me".
+        """
         verbs = self.verbs(variant)
-        return next((m.end() for m in re.finditer(r"[^\W_]+", clause) if stem(fold(m.group())) in verbs), None)
+        described = meaning(f"{variant.get('title', '')} {variant.get('description', '')}")
+        return next(
+            (
+                m.end()
+                for m in re.finditer(r"[^\W_]+", clause)
+                if stem(fold(m.group())) in verbs and term_at(clause, m.start()) in described
+            ),
+            None,
+        )
+
+    def without_context_ids(self, clause: str, specific: list[dict[str, Any]], last: dict[str, Any] | None) -> str:
+        """Return the clause without the ids that only say where something else belongs, which ask for nothing.
+
+        An id is such context when it qualifies another thing ("a new lid for the cooker from order A-11111"), the
+        clause says nothing of its variant's business once it is gone, nothing about it is still to come ("not",
+        "late", "where"), and the clause has something else to be about: a thing it asks to be given, another
+        variant's business ("the 'Zip Lamp' from order A-11111 is cracked, I'd like to send it back"), or,
+        opening on "it" or "the one", the request before it ("The one in order A-11111 was missing"), or the thing
+        it follows ("the rug from order A-11111 smells"). An id the customer says they cancelled, changed or
+        returned is context too ("order A-11111, which I cancelled").
+        """
+        if _NOT_YET.search(clause):
+            return clause
+        for variant in specific:
+            for key in variant.get("required", []):
+                pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
+                for match in reversed(list(re.finditer(_findable(pattern), clause)) if pattern else []):
+                    before, after = clause[: match.start()], clause[match.end() :]
+                    done = _DONE_BEFORE.search(before) or _DONE_AFTER.search(after)
+                    if done and _past_action(done.group(1)):
+                        clause = f"{before.rstrip()} {after.lstrip()}".strip()
+                        continue
+                    qualifier = _QUALIFYING.search(before)
+                    if qualifier is None:
+                        continue
+                    rest = f"{clause[: qualifier.start()].rstrip()} {clause[match.end() :].lstrip()}".strip()
+                    # The preposition stays for reading the sense ("an update on" is news, not software).
+                    if self.affinity(variant, f"{clause[: qualifier.start(2)]} {clause[match.end() :]}") > 0:
+                        continue
+                    owner = clause[: qualifier.start()].rstrip()
+                    wanted = thing_asked_for(rest)
+                    if wanted and owner.endswith(wanted) and fold(qualifier.group(1)) == "of":
+                        continue  # "a copy of invoice INV-1" asks for the invoice itself
+                    elsewhere = any(self.affinity(other, rest) > 0 for other in specific if other is not variant)
+                    refers_back = last is not None and _BACK_REFERENCE.match(lead_in_removed(rest))
+                    # A remark about a thing ("the rug from order A-1 smells"), not a question ("the latest on A-1?").
+                    of_a_thing = not is_request(clause) and any(
+                        owner.endswith(thing) and is_thing(thing) for thing in noun_phrases(owner)[-1:]
+                    )
+                    if wanted or elsewhere or refers_back or of_a_thing:
+                        clause = rest
+        return clause
 
     def settled(self, variant: dict[str, Any], clause: str) -> bool:
         """Tell whether a clause says that what it names needs nothing: it has arrived, or thanks for it.
@@ -567,6 +675,9 @@ class SchemaFiller:
         clause = lead_in_removed(clauses[number])
         at = self.verb_at(variant, clause) if variant is not None else None
         after = noun_phrases(clause, at or 0)
+        if after and after[0] not in PRONOUNS and not is_thing(after[0]):
+            # "return two things from my last order: the board ...": the words that name no product are passed over.
+            after = [thing for thing in after if is_thing(thing)][:1] or after
         if after and is_thing(after[0]):
             return after[:1]
         if at is None and after and after[0] not in PRONOUNS:

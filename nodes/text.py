@@ -489,6 +489,20 @@ def meaning(text: str, known: Iterable[str] = ()) -> dict[str, float]:
     return dict(_meaning(text, frozenset(fold(word) for word in known)))
 
 
+def term_at(text: str, start: int) -> str | None:
+    """Return what the phrase at character `start` of `text` means there: its concept or its word's stem.
+
+    "send the lamp back" is "~give_back" where "send me a lamp" is "send": a verb of a phrasal verb means the
+    phrase only with its particle.
+    """
+    tokens = words(text[start:])
+    if not tokens:
+        return None
+    concept, size = _match(tokens, 0)
+    concept = _sense(tokens, 0, size, concept) if concept else None
+    return f"~{concept}" if concept else stem(tokens[0])
+
+
 @functools.lru_cache(maxsize=2048)
 def _meaning(text: str, known: frozenset[str]) -> dict[str, float]:
     # Cached: a classifier reads the same option descriptions for every query and every sentence it labels.
@@ -531,15 +545,13 @@ def _meaning(text: str, known: frozenset[str]) -> dict[str, float]:
 
 # --- Requests in a customer's message ------------------------------------------------------------------------
 
-_REQUEST_SPLIT = re.compile(
-    r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|also|plus|then)\s+|\s+(?:and also|and then|also|plus|finally|lastly)\s+",
-    re.I,
-)
 _BARE_AND = re.compile(r"\s+and\s+", re.I)
 _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an|this|that|these|those|our)\b", re.I)
 _ASKING = re.compile(
-    r"\b(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|i'd like|i would like|"
-    r"i want|i wanna|i need|i wish|i'd love|help me|tell me|let me know|give me|send me|"
+    r"\b(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|"
+    r"(?:i|we)(?:'d| would)(?: also| still| just| really)? (?:like|love)|"
+    r"(?:i|we)(?: also| still| just| really| now)? (?:want|wanna|need|wish)|"
+    r"help me|tell me|let me know|give me|send me|"
     r"(?:want|need|wish|would like|'d like) to|"
     # The same in French, Spanish, Italian, German and Portuguese, without accents (the clause is folded).
     r"je veux|je voudrais|j'aimerais|voudrais|s'il vous plait|quiero|quisiera|necesito|me gustaria|por favor|"
@@ -550,11 +562,11 @@ _INTENT = re.compile(r"\b(?:i|we)(?:'m| am|'re| are|'ll| will| shall)(?: going t
 """A customer saying what they are doing ("I'm returning it", "we'll cancel"): a request, when the verb is one."""
 ALTERING_VERBS = frozenset(
     """add alter amend arrange book cancel change close combine delete downgrade edit exchange fix merge modify move
-    pause postpone redirect remove renew repair replace reschedule reset schedule split stop swap switch transfer
-    unsubscribe upgrade""".split()
+    pause postpone redirect refund remove renew repair replace reschedule reset schedule split stop swap switch
+    transfer unsubscribe upgrade""".split()
 )
-"""Request verbs that change or end something ("cancel order A-1"): an id after one is what it acts on, so the
-request is that action, not a question about the id."""
+"""Request verbs that change or end something ("cancel order A-1", "refund order A-1": money paid back is a
+change too): an id after one is what it acts on, so the request is that action, not a question about the id."""
 REQUEST_VERBS = (
     frozenset(
         """add amend arrange book cancel change check close confirm correct delete downgrade email exchange explain find
@@ -566,6 +578,16 @@ REQUEST_VERBS = (
 """Verbs a request may start with ("cancel my plan"): an order to the company, not a remark."""
 REQUEST_STEMS = frozenset(stem(verb) for verb in REQUEST_VERBS)
 """The request verbs' stems, so "returning" and "returned" are "return"."""
+_REQUEST_SPLIT = re.compile(
+    r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|also|plus|then)\s+|"
+    # "also" after its subject ("I also need", "I'd also like") goes on with that subject's request.
+    r"(?<!\bi)(?<!\bwe)(?<!'d)(?<!'m)(?<!'ll)(?<!\bwould)\s+(?:and also|and then|also|plus|finally|lastly)\s+|"
+    # A list's marks: "(a) ..., (b) ...", "1) ... 2) ...".
+    r"[\s,;]*(?:\band\s+)?(?<![\w(])\(?(?:[a-h]|[1-9])\)\s+|"
+    # A comma before an order of its own ("it's broken, cancel my newsletter"): the verb opens what it acts on.
+    rf"\s*,\s*(?=(?:(?:please|pls|kindly)\s+)?(?:{'|'.join(sorted(REQUEST_VERBS))})\s+(?:my|me|us|the|a|an|our|your|one|some|all|both|it|them|this|that)\b)",
+    re.I,
+)
 _LEAD_IN = re.compile(
     r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b[\w ]*?[,!.:]\s*)?"
     r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*)*",
@@ -597,6 +619,8 @@ def requests(text: str) -> list[str]:
     request ("Can you also change ...") stays with it.
     """
     clauses: list[str] = []
+    # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is.
+    text = re.sub(r"\s*\n\s*[-*•]\s+", ". ", text)
     parts = _REQUEST_SPLIT.split(" ".join(text.split()))
     sentences_of: list[str] = []
     for part in parts:
@@ -714,7 +738,8 @@ conjunctions and prepositions (not their articles, some of which are English nou
 
 ABSTRACT = frozenset(
     """money time day days week weeks month months year years order orders refund refunds reason colour color size
-    mistake way problem issue rest lot bit moment account address email number invoice bill price amount fee""".split()
+    mistake way problem issue rest lot bit moment account address email number invoice bill price amount fee thing
+    things item items stuff""".split()
 )
 """Nouns that name no product ("my money back", "this time"): never what a return sends back."""
 
@@ -723,6 +748,21 @@ def is_thing(name: str) -> bool:
     """Tell whether a noun phrase can name a product: no id or number in it, and not an abstract noun."""
     last = fold(name).split()[-1:] or [""]
     return not re.search(r"\d", name) and last[0] not in ABSTRACT and name not in PRONOUNS
+
+
+_RECEIVING = re.compile(
+    r"\b(?:send|email|e-mail|mail|post|ship|give|get|provide|issue)\s+(?:me|us)\b|^\s*(?:need|want)\b(?!\s+to\b)|"
+    r"\b(?:i|we)(?:\s+(?:also|still|just|really|now))?\s+(?:need|want|would like)\b(?!\s+to\b)|"
+    r"\b(?:i|we)'d like\b(?!\s+to\b)",
+    re.I,
+)
+
+
+def thing_asked_for(clause: str) -> str | None:
+    """Return the thing a clause asks to be given ("send me a new charger": "new charger"), if it asks for one."""
+    asking = _RECEIVING.search(clause)
+    thing = noun_phrase(clause, asking.end()) if asking else None
+    return thing if thing and is_thing(thing) else None
 
 
 def _does(word: str) -> bool:

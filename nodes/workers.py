@@ -162,7 +162,8 @@ async def look_up_order(job: Job[StatusUpdate]) -> Outcome:
 WORKERS: dict[str, Worker] = {
     "billing_inquiry": Worker(
         label="Billing Inquiry",
-        description="A question or complaint about one invoice (needs the invoice number, like INV-20417).",
+        description="A question or complaint about one invoice: a charge, fee, amount or payment on it (needs the "
+        "invoice number, like INV-20417).",
         task_schema=BillingInquiry,
         handle=investigate_invoice,
         example="I have a question about invoice INV-4521: I was charged twice.",
@@ -179,7 +180,8 @@ WORKERS: dict[str, Worker] = {
     ),
     "status_update": Worker(
         label="Status Update",
-        description="Where an order is: its status, shipping, tracking or delivery (needs the order id, like B-40213).",
+        description="Where an order is: its status, updates on it, shipping, tracking or delivery (needs the order id, "
+        "like B-40213).",
         task_schema=StatusUpdate,
         handle=look_up_order,
         example="Can you give me an update on my order A-20001?",
