@@ -232,6 +232,22 @@ def finished_thread(thread_db: str, capsys: pytest.CaptureFixture[str]) -> str:
     return db
 
 
+def test_the_hint_to_start_a_thread_names_the_store_it_was_given(
+    finished_thread: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history", "--thread", "nope", "--db", finished_thread]) == 2
+    shown = shlex.quote(threads.shown_db(finished_thread))  # a database URL's password is never printed
+    hint = f"workflows run NAME TEXT --thread nope --db {shown}"
+    assert capsys.readouterr().err.rstrip().endswith(f"start one with: {hint}")
+    missing = str(tmp_path / "elsewhere.sqlite")
+    assert main(["threads", "--db", missing]) == 2
+    assert capsys.readouterr().err.rstrip().endswith(f"--thread ID --db {shlex.quote(missing)}")
+    assert main(["threads", "--delete", "done", "--db", finished_thread]) == 0
+    capsys.readouterr()
+    assert main(["threads", "--db", finished_thread]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"--thread ID --db {shown}")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -537,6 +553,17 @@ def test_a_password_anywhere_in_the_url_is_never_printed(
     assert main(["history", "--thread", "t", "--db", url]) == 2
     err = one_error_line(capsys)
     assert shown in err and said in err, err
+
+
+def test_a_password_with_a_bare_at_sign_is_refused_and_never_printed_in_part(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before, after = "pw-BEFORE-9931", "pw/AFTER-5521"
+    url = f"postgresql://workflows:{before}@{after}@127.0.0.1:{postgres.free_port()}/threads"
+    assert main(["history", "--thread", "t", "--db", url]) == 2
+    err = one_error_line(capsys)
+    assert before not in err and "AFTER" not in err, err
+    assert "workflows:***@127.0.0.1" in err and "write an '@' in a password as %40" in err, err
 
 
 @pytest.mark.postgres

@@ -84,6 +84,10 @@ async def connect(url: str, *, read_only: bool) -> Connection:
     store even by mistake. Raises `CannotConnect` for a URL libpq cannot read, a server that cannot be reached, or a
     refused login.
     """
+    first, _, later = url.partition("://")[2].partition("@")
+    if "@" in later and "?" not in later.rpartition("@")[0]:
+        # libpq ends the user name and password at the first "@" and reads the rest of the password as the host.
+        raise CannotConnect("the URL has more than one '@' before its host: write an '@' in a password as %40")
     try:
         given = conninfo_to_dict(url)
     except psycopg.ProgrammingError as error:

@@ -102,7 +102,8 @@ def is_postgres(db: str | None) -> bool:
     return db is not None and db.startswith(POSTGRES_SCHEMES)
 
 
-_URL_PASSWORD = re.compile(r"^(?P<head>[a-z]+://[^:@/?#]*:)(?P<password>[^@]*)@", re.IGNORECASE)
+# The password runs to the URL's last "@": one written with a bare "@" (which libpq cannot read) is hidden whole.
+_URL_PASSWORD = re.compile(r"^(?P<head>[a-z]+://[^:@/?#]*:)(?P<password>.*)@", re.IGNORECASE | re.DOTALL)
 _QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<password>[^&#]*)", re.IGNORECASE)
 
 
@@ -122,6 +123,12 @@ def _without_password(text: str, db: str) -> str:
     return text.replace(db, shown_db(db))
 
 
+def start_hint(db: str | None, thread: str = "ID") -> str:
+    """Return the command that starts a thread in the store `db` (the default store needs no `--db`)."""
+    where = f" --db {shlex.quote(shown_db(db))}" if db else ""
+    return f"workflows run NAME TEXT --thread {shlex.quote(thread)}{where}"
+
+
 def store_path(db: str | None, *, create: bool) -> Path:
     """Return the thread store's path, checked; only `create` accepts a missing file (and makes its folder)."""
     path = Path(db).expanduser() if db else default_db()
@@ -129,7 +136,7 @@ def store_path(db: str | None, *, create: bool) -> Path:
         raise ThreadError(f"--db {path} is a folder; give a file path such as {path / 'threads.sqlite'}")
     if not path.exists():
         if not create:
-            raise ThreadError(f"no thread store at {path}; start a thread with: workflows run NAME TEXT --thread ID")
+            raise ThreadError(f"no thread store at {path}; start a thread with: {start_hint(db)}")
         if db is None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,10 +234,7 @@ async def _open_postgres(url: str, *, create: bool, read_only: bool) -> AsyncIte
                 postgres.open_stores(url, create=create, read_only=read_only)
             )
         except postgres.NoThreadStore:
-            raise ThreadError(
-                f"no thread store in {shown_db(url)}; start a thread with: "
-                f"workflows run NAME TEXT --thread ID --db {shlex.quote(shown_db(url))}"
-            ) from None
+            raise ThreadError(f"no thread store in {shown_db(url)}; start a thread with: {start_hint(url)}") from None
         except postgres.CannotConnect as error:
             reason = _without_password(" ".join(str(error).split()), url)
             raise ThreadError(f"--db {shown_db(url)}: cannot connect to the database ({reason})") from None
@@ -445,7 +449,7 @@ async def _report(
     return 0
 
 
-async def _thread(saver: BaseCheckpointSaver[Any], thread: str) -> tuple[Workflow, str, Context]:
+async def _thread(saver: BaseCheckpointSaver[Any], thread: str, db: str | None) -> tuple[Workflow, str, Context]:
     """Return the thread's workflow, its name and the Context its run was started (or last resumed) with."""
     seen = False
     metadata: dict[str, Any] = {}
@@ -460,7 +464,7 @@ async def _thread(saver: BaseCheckpointSaver[Any], thread: str) -> tuple[Workflo
                 metadata = dict(checkpoint.metadata)
                 break
     if not seen:
-        raise ThreadError(f"unknown thread {thread!r}; start one with: workflows run NAME TEXT --thread {thread}")
+        raise ThreadError(f"unknown thread {thread!r}; start one with: {start_hint(db, thread)}")
     name = metadata.get(WORKFLOW_KEY)
     if not isinstance(name, str) or name not in WORKFLOWS:
         raise ThreadError(f"thread {thread!r} belongs to no registered workflow (recorded: {name!r})")
@@ -522,7 +526,7 @@ def _state_type(hint: Any) -> TypeAdapter[Any]:
 
 async def _resume(args: argparse.Namespace, show: Show) -> int:
     async with open_store(args.db, create=False) as stores:
-        workflow, name, context = await _thread(stores.saver, args.thread)
+        workflow, name, context = await _thread(stores.saver, args.thread, args.db)
         args.name = name
         graph = durable(workflow, stores)
         nodes = node_names([graph])
@@ -666,7 +670,7 @@ def status(snapshot: StateSnapshot) -> str:
 
 async def _history(args: argparse.Namespace) -> int:
     async with open_store(args.db, create=False, read_only=True) as stores:
-        workflow, name, _ = await _thread(stores.saver, args.thread)
+        workflow, name, _ = await _thread(stores.saver, args.thread, args.db)
         graph = durable(workflow, stores)
         rows = history_rows([snapshot async for snapshot in graph.aget_state_history(thread_config(args.thread))])
         latest = await graph.aget_state(thread_config(args.thread))
@@ -715,7 +719,7 @@ async def thread_rows(stores: Stores) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for thread in await stores.tables.thread_ids():
         try:
-            workflow, name, _ = await _thread(saver, thread)
+            workflow, name, _ = await _thread(saver, thread, None)
         except ThreadError:  # a thread of no registered workflow (Studio's, or an older version's)
             latest = await saver.aget_tuple(thread_config(thread))
             when = latest.checkpoint["ts"] if latest else ""
@@ -743,7 +747,7 @@ async def _threads(args: argparse.Namespace) -> int:
         print(json.dumps({"threads": rows}, indent=2, ensure_ascii=False, default=str))
         return 0
     if not rows:
-        print("No threads; start one with: workflows run NAME TEXT --thread ID")
+        print(f"No threads; start one with: {start_hint(args.db)}")
         return 0
     table = [("thread", "workflow", "status", "step", "updated", "tokens", "cost")]
     for row in rows:
