@@ -563,6 +563,10 @@ class SchemaFiller:
         found: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         asked = what_is_asked(clause)
         verb = fold(asked).split()[0] if asked.split() else ""
+        # The request's verb may also follow what it acts on: "order A-11111, pls refund".
+        polite = re.search(r"\b(?:please|pls|kindly)\s+(\w+)", asked, re.I)
+        if verb not in ALTERING_VERBS and polite and fold(polite.group(1)) in ALTERING_VERBS:
+            verb = fold(polite.group(1))
         for variant in specific:
             for key in variant.get("required", []):
                 pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")

@@ -11,6 +11,7 @@ from langchain_core.outputs import ChatResult
 
 from graphs.cli import main
 from graphs.cli.compare import compare_faq
+from graphs.cli.options import BUDGET_SPENT
 from graphs.faq_chain import assign_questions
 from graphs.faq_chain import graph as chain
 from graphs.faq_single_call import graph as single_call
@@ -535,6 +536,22 @@ def test_compare_node_model_reaches_only_that_node(gemini: Any, capsys: pytest.C
     }
     assert report["single call"]["models"] == {"generate_faq": OFFLINE_LABEL}
     assert len(gemini.requests) == 1
+
+
+def test_compare_budget_covers_both_graphs_and_stops_with_what_was_used(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["compare", "faq", "--questions", "3", "--model", "offline", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    single = report["single call"]["usage"]["total"]
+    one_call = single["input_tokens"] + single["output_tokens"]
+    # Room for the single call and not for the chain's calls as well: the chain is the one stopped.
+    assert main([*argv, "--max-tokens", str(one_call + 1)]) == BUDGET_SPENT
+    captured = capsys.readouterr()
+    stopped = json.loads(captured.out)
+    assert stopped["status"] == "stopped" and stopped["workflow"] == "compare faq"
+    assert stopped["usage"]["nodes"]["generate_faq"]["calls"] == 1, "what the single call used is reported"
+    assert "finished before the stop: single call" in captured.err
+    assert "max_tokens" in stopped["reason"]
 
 
 async def test_compare_runs_both_graphs_on_the_same_documents() -> None:

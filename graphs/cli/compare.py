@@ -11,11 +11,11 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 
 from graphs.catalog import WORKFLOWS
-from graphs.cli.costs import money, usage_report
+from graphs.cli.costs import money, report_budget_stop, usage_report
 from graphs.cli.options import UsageError, check_questions, context_from, node_names
 from nodes import llm
 from nodes.documents import DocumentError, lesson_documents, read_documents
-from nodes.llm import UsageMeter
+from nodes.llm import BudgetSpent, Usage, UsageMeter
 from nodes.scorecard import SUPPORT_THRESHOLD, passed
 from nodes.text import clip
 from state.context import Context
@@ -47,9 +47,11 @@ class Measured:
     """Calls, tokens (thinking too) and cost per node and in total (graphs.cli.costs.usage_report)."""
 
 
-async def measure(name: str, graph: Graph, payload: dict[str, Any], context: Context) -> Measured:
-    """Run one graph with a usage counter and a wall clock."""
-    counter = UsageMeter()
+async def measure(
+    name: str, graph: Graph, payload: dict[str, Any], context: Context, counter: UsageMeter | None = None
+) -> Measured:
+    """Run one graph with a usage counter (which may hold a budget) and a wall clock."""
+    counter = counter or UsageMeter()
     started = time.perf_counter()
     result = await graph.ainvoke(payload, context=context, config={"callbacks": [counter]})
     seconds = time.perf_counter() - started
@@ -67,11 +69,30 @@ async def measure(name: str, graph: Graph, payload: dict[str, Any], context: Con
 
 
 async def compare_faq(
-    documents: list[Document], questions: int, context: Context, graphs: dict[str, Graph] | None = None
+    documents: list[Document],
+    questions: int,
+    context: Context,
+    graphs: dict[str, Graph] | None = None,
+    meters: list[UsageMeter] | None = None,
 ) -> list[Measured]:
-    """Run both FAQ graphs (`graphs`, default `contenders()`), one after the other so neither slows the other."""
+    """Run both FAQ graphs (`graphs`, default `contenders()`), one after the other so neither slows the other.
+
+    The context's budget (max_tokens, max_cost) is the comparison's: a graph's run counts what the graphs before
+    it used, and raises `llm.BudgetSpent` when the two together reach it. Each run's meter is appended to
+    `meters`, so a caller still has what was used when that happens.
+    """
     payload = {"documents": documents, "num_questions": questions}
-    return [await measure(name, graph, payload, context) for name, graph in (graphs or contenders()).items()]
+    used_before = Usage()
+    measured = []
+    for name, graph in (graphs or contenders()).items():
+        before = Usage()
+        before.add(used_before)
+        meter = UsageMeter.for_context(context, spent=before)
+        if meters is not None:
+            meters.append(meter)
+        measured.append(await measure(name, graph, payload, context, meter))
+        used_before.add(meter.run_total())
+    return measured
 
 
 def render(measured: Sequence[Measured], documents: Sequence[Document], questions: int) -> str:
@@ -127,7 +148,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     graphs = contenders()
     context = context_from(args, "compare faq", node_names(list(graphs.values())))
-    measured = asyncio.run(compare_faq(documents, args.questions, context, graphs))
+    meters: list[UsageMeter] = []
+    try:
+        measured = asyncio.run(compare_faq(documents, args.questions, context, graphs, meters))
+    except BudgetSpent as stop:
+        finished = ", ".join(list(graphs)[: len(meters) - 1]) or "none"
+        hint = (
+            f"The budget covers both graphs; finished before the stop: {finished}. "
+            "Raise --max-tokens or --max-cost to compare them."
+        )
+        return report_budget_stop(args, stop, usage_report(meters), {}, hint, workflow="compare faq")
     if args.json:
         report = {
             m.name: {

@@ -79,16 +79,23 @@ def render_usage(report: dict[str, Any], runs: int = 1) -> str:
 
 
 def report_budget_stop(
-    args: argparse.Namespace, stop: llm.BudgetSpent, usage: dict[str, Any], where: dict[str, Any], hint: str
+    args: argparse.Namespace,
+    stop: llm.BudgetSpent,
+    usage: dict[str, Any],
+    where: dict[str, Any],
+    hint: str,
+    workflow: str | None = None,
 ) -> int:
     """Say that the budget stopped the run and what it used; return the BUDGET_SPENT exit code.
 
-    `where` is the thread and checkpoint to continue from (empty without --thread); `hint` says how to go on.
+    `where` is the thread and checkpoint to continue from (empty without --thread); `hint` says how to go on;
+    `workflow` names what was stopped (default: the `run` command's workflow, `args.name`).
     """
     print(f"workflows: stopped: {llm.redact(str(stop))}.", file=sys.stderr)
     print(hint, file=sys.stderr)
     if args.json:
-        stopped = {"workflow": args.name, "status": "stopped", **where, "reason": stop.reason, "usage": usage}
+        name = workflow or args.name
+        stopped = {"workflow": name, "status": "stopped", **where, "reason": stop.reason, "usage": usage}
         print(json.dumps(stopped, indent=2, ensure_ascii=False))
     else:
         print(render_usage(usage))

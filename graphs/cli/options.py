@@ -222,6 +222,7 @@ def add_compare_command(commands: "argparse._SubParsersAction[argparse.ArgumentP
     add_document_option(compare)
     add_questions_option(compare, DEFAULT_QUESTIONS)
     add_model_options(compare, "model for both graphs, as for `run` (default: auto)")
+    add_budget_options(compare, "the two graphs together have")
     compare.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
