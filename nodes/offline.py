@@ -41,8 +41,11 @@ from nodes.text import (
     MARKDOWN_HEADING,
     PRONOUNS,
     REQUEST_STEMS,
+    REQUEST_VERBS,
     approx_tokens,
+    asks_to_be_given,
     content_words,
+    correct,
     fold,
     is_request,
     is_thing,
@@ -84,7 +87,7 @@ _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"'“”‘’]{2,80}?)[\"'”’](?!\w)")
-_BECAUSE_WORDS = r"because|since|due to|porque|parce que|parce qu'|perché|perche|poiché|weil|denn"
+_BECAUSE_WORDS = r"because|since|due to|cos|coz|cuz|'cause|porque|parce que|parce qu'|perché|perche|poiché|weil|denn"
 """Words that give a reason, in English and the other languages the offline model reads."""
 _BECAUSE = re.compile(rf"\b(?:{_BECAUSE_WORDS})\s*(?:(?:it|this|that|they)(?:'s|’s| is| are)\s+)?(.+)", re.I)
 _TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
@@ -100,6 +103,8 @@ _ARRIVED = re.compile(
     re.I,
 )
 """A clause saying an order is here: its whereabouts are not what the customer asks."""
+_FINE = re.compile(r"\b(?:is|are|was|were|looks?)\s+(?:fine|ok|okay|correct|right|all good|sorted)\b", re.I)
+"""A clause saying what it names is in order ("INV-1 is fine"): it asks for nothing about it."""
 _THANKS = re.compile(r"\b(?:thanks|thank you|many thanks|grateful)\b", re.I)
 """A clause of thanks ("thanks for the quick delivery of order A-1"): what it names is done, not asked for."""
 _NOT_YET = re.compile(
@@ -113,13 +118,18 @@ _QUALIFYING = re.compile(r"\b(from|in|of|with|for|on)(\s+(?:(?:the|my|your|our|t
 _DONE_BEFORE = re.compile(
     r"\b(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed)\s+(?:(?:the|my|our|that)\s+)?(?:[a-z]+\s+)?#?$", re.I
 )
-_DONE_AFTER = re.compile(r"^\W*(?:which|that)\s+(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed)\b", re.I)
+_DONE_AFTER = re.compile(
+    r"^\W*(?:which|that)\s+(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\b(?!\s+(?:twice|again|double))",
+    re.I,
+)
 """An id the customer says they acted on ("I cancelled order A-1", "order A-1, which I returned")."""
 _ACTED_STEMS = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return"})
 
 
 def _past_action(verb: str) -> bool:
-    """Tell whether a past-tense verb is one of changing, ending or returning ("cancelled", "swapped")."""
+    """Tell whether a past-tense verb is one of changing, ending, returning or paying ("cancelled", "paid")."""
+    if fold(verb) == "paid":
+        return True
     root = fold(verb)[:-2]
     roots = {root, root + "e"} | ({root[:-1]} if len(root) > 2 and root[-1] == root[-2] else set())
     return bool({stem(candidate) for candidate in roots} & _ACTED_STEMS)
@@ -127,10 +137,37 @@ def _past_action(verb: str) -> bool:
 
 _FOLLOW_UP = re.compile(
     r"\b(?:check|find out|look into|look at|chase|sort out|investigate|what'?s going on|what is going on|"
-    r"what'?s happening|what'?s the latest|verifier|verificar|controllare|prufen|nachsehen)\b",
+    r"what'?s happening|what'?s the latest|verifi\w*|revis\w*|comprob\w*|controll\w*|(?:uber)?prufen|"
+    r"nachsehen|nachschauen|kigge|kijken|nagaan|kolla|sprawdz\w*)\b",
     re.I,
 )
 """A request to look into something: naming nothing else, it is about the request before it."""
+_WITHDRAWN = re.compile(r"\b(?:ignore|disregard)\s+(?:my|the|that|this|our)\b|\bnever ?mind\b", re.I)
+"""A request taken back ("please ignore my last email about invoice INV-1"): it asks for nothing."""
+_FOR_INFORMATION = re.compile(
+    r"\bno need to (?:reply|respond|answer)\b|\bjust (?:letting you know|confirming)\b|\bno action (?:is )?needed\b|"
+    r"\bfor your information\b",
+    re.I,
+)
+"""A message that says it asks for nothing ("no action needed"): its remarks are news, not requests."""
+_AS_SAID = re.compile(r"\b(?:says?|said|saying|shows?|showing|reads?|states?|status(?: is)?|marked(?: as)?)\W*$", re.I)
+"""What stands before a quotation of a status or a message ("the website says 'dispatched'"), which is no name."""
+_INSTEAD = re.compile(r"\b(?:instead of|rather than)\b", re.I)
+"""A request to do something otherwise than planned ("send it to my office instead of home"): a change."""
+_WITHOUT = re.compile(
+    r"\b(?:came|arrived|delivered|turned up|got here)\b[^.!?]*?\bwithout\b|"
+    r"\b(?:was|were|is|are)\s+missing\s+(?=(?:the|its|a|an|any|my|his|her|their)\b)",
+    re.I,
+)
+_MISSING = re.compile(r"\b(?:was|were|is|are)\s+missing\b", re.I)
+_NONE_IN = re.compile(
+    r"\bthere(?:'s| is| was| were)\s+no\s+((?:[\w-]+\s+){0,2}?[\w-]+)(?=\s+(?:in|inside|with)\b)", re.I
+)
+"""A delivery said to lack a thing ("the box came without the charger", "the remote was missing"): asks for it."""
+_FOR_REFERENCE = re.compile(r"\bif (?:that|it|this) helps\b|\bfor (?:your )?reference\b|\bin case you need\b", re.I)
+"""An id offered as information for the request before ("The order was A-11111 if that helps")."""
+_ID_WORDS = frozenset("order invoice ref reference number no it's its it is my the was for".split())
+"""Words that may stand beside an id given on its own ("Order A-11111.", "It's A-11111")."""
 _BACK_REFERENCE = re.compile(r"^(?:it|they|this|that|these|those|mine|the one|the ones|both)\b", re.I)
 """A clause opening on what the request before it named ("The one in order A-1 was missing")."""
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
@@ -299,6 +336,19 @@ _LISTED = re.compile(r"^(?:(?:for|with|plus)\s+)?(?:the|my|a|an|this|that|these|
 _REASON_NEXT = re.compile(rf"^(?:(?:too|as well|also)\b[,\s]*)?(?:(?:{_BECAUSE_WORDS}|as)\b|[(,\-–]|$)", re.I)
 
 
+_HOW_I_GOT_IT = re.compile(
+    r"^(?:(?:that|which)\s+)?(?:i|we)\s+(?:got|bought|ordered|received|have)\b(?:\s+(?!as\b|because\b|since\b)\w+){0,3}\s*",
+    re.I,
+)
+"""How the customer came by a thing, between its name and the reason ("the fleece I got with it as ...")."""
+
+
+def _opens_on_a_thing(clause: str) -> bool:
+    """Tell whether a clause opens on a thing's name ("a copy of the manual ..."), as a list's next item does."""
+    body = lead_in_removed(clause)
+    return bool(_LISTED.match(body)) and not _BACK_REFERENCE.match(body) and is_thing(noun_phrase(body) or "")
+
+
 def _listed_thing(clause: str) -> str | None:
     """Return the thing a clause adds to the request before it ("and the remote because ..."), else None.
 
@@ -309,6 +359,7 @@ def _listed_thing(clause: str) -> str | None:
     if not thing or thing in PRONOUNS:
         return None
     after = body[body.find(thing) + len(thing) :].strip(" '\"”’.!?")
+    after = _HOW_I_GOT_IT.sub("", after, count=1)  # "the fleece I got with it as it pills"
     return thing if _REASON_NEXT.match(after) else None
 
 
@@ -317,7 +368,7 @@ def _rest_after(text: str, value: str) -> str:
     at = text.find(value) if value else -1
     if at < 0:
         return ""
-    rest = text[at + len(value) :].strip(" '\"”’")
+    rest = _HOW_I_GOT_IT.sub("", text[at + len(value) :].strip(" '\"”’"), count=1)
     # "send the toaster back, it sparks": the verb's particle ends the request, the reason comes after it.
     rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as|back|away)\b|\s)+", "", rest, flags=re.I)
     return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
@@ -333,6 +384,15 @@ def _reason_after(text: str, value: str) -> str:
     if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) or is_request(rest) or _AN_ID.search(rest):
         return ""
     return rest
+
+
+def _acting_verb(asked: str) -> str:
+    """Return the verb a request opens on, or the one after its "please" ("order A-11111, pls refund")."""
+    verb = fold(asked).split()[0] if asked.split() else ""
+    polite = re.search(r"\b(?:please|pls|kindly)\s+(\w+)(?:\s+(?:it|them|this|that))?\W*$", asked, re.I)
+    if verb not in ALTERING_VERBS and polite and fold(polite.group(1)) in ALTERING_VERBS:
+        return fold(polite.group(1))
+    return verb
 
 
 def _part_around(clause: str, at: int) -> str:
@@ -488,8 +548,20 @@ class SchemaFiller:
         one clause, and otherwise to the catch-all variant, whose free text then says what was asked, so nothing
         asked for is dropped. A request that only repeats the one before ("where is order A-11111? Can you update
         me?") adds nothing, and one whose id follows on its own ("Where is my parcel? Order A-11111.") is that
-        id's; remarks that ask for nothing are context for the request before them (a reason, a concern).
+        id's; remarks that ask for nothing are context for the request before them (a reason, a concern), unless
+        they say a delivery lacked a thing ("it came without the cable"), which asks for it.
+
+        What the rest of the message says about an id counts too: one it says arrived or a request cancels is no
+        status request where it is first listed, one said again later is that later clause's, one given on its
+        own after a request that acts on a thing ("Send me new feet. It was order A-11111.") or offered "if that
+        helps" says which order; a request taken back ("please ignore my last email") and a message that asks
+        for nothing ("no need to reply") plan nothing.
         """
+
+        def join_last(clause: str) -> None:
+            """Read `clause` as part of the request planned last (its reason, its id, a question again)."""
+            planned[-1] = (planned[-1][0], f"{planned[-1][1]} {clause}", planned[-1][2])
+
         catch_all = self.catch_all(variants)
         specific = [v for v in variants if v is not catch_all]
         named = [v for v in specific if _name_field(v) and not _patterned(v)]
@@ -498,12 +570,38 @@ class SchemaFiller:
         waiting: dict[str, Any] | None = None
         """The variant a request asked for without the id it needs, while the next clause may give the id."""
         clauses = requests(text)
+        done = self.ids_done(clauses, specific)
+        arrived = False
+        """Whether the message last said an order arrived (and not since that one is still to come)."""
+        for_information = any(_FOR_INFORMATION.search(clause) for clause in clauses)
         for number, clause in enumerate(clauses):
             last = planned[-1][0] if planned else None
             asked = what_is_asked(clause)
+            if (
+                _WITHDRAWN.search(clause)
+                or _FOR_INFORMATION.search(clause)
+                or (for_information and not is_request(clause))
+            ):
+                continue
+            only_an_id = not [w for w in words(_AN_ID.sub(" ", clause)) if w not in _ID_WORDS]
+            if only_an_id and (arrived or (last is not None and waiting is None and self.acts(last, planned[-1][1]))):
+                # "It arrived without the cable. Order A-1." or "Send me new feet. It was order A-1.": the order
+                # the remark or the request before was about ("Where is my parcel? Order A-1." waits for it).
+                if last is not None:
+                    join_last(clause)
+                continue
+            if last is not None and _FOR_REFERENCE.search(clause):
+                continue
+            if _NOT_YET.search(clause):
+                arrived = False
+            elif _ARRIVED.search(clause):
+                arrived = True
+            # An id said again later is that later clause's: "I placed orders A-1 and A-2. Where is A-2?"
+            later = {match.group() for after in clauses[number + 1 :] for match in _AN_ID.finditer(after)}
+            skipped = done | (later if not is_request(clause) else set())
             # What the request reads as: without the ids that only say where another thing belongs.
             clause = self.without_context_ids(clause, specific, last)
-            found = self.anchors(clause, specific, named, last, catch_all)
+            found = self.anchors(clause, specific, named, last, catch_all, skipped)
             if found:
                 if waiting is not None and all(variant is waiting for _, variant, _ in found):
                     clause = f"{planned.pop()[1]} {clause}"
@@ -518,33 +616,90 @@ class SchemaFiller:
                 # An order that changes something ("change my billing address", "close my account under my
                 # name") is new, whatever it is about, and so is a thing asked to be given ("send me a catalogue"):
                 # neither is a thing sent back unless the variant's own verb says so.
-                altering = (fold(asked).split() or [""])[0] in ALTERING_VERBS
+                altering = _acting_verb(asked) in ALTERING_VERBS or bool(_INSTEAD.search(clause))
                 given = thing_asked_for(clause) is not None
                 if fitting in named and (given or altering) and self.verb_at(fitting, clause) is None:
                     fitting = None
                 things = self.things_named(clauses, number, fitting) if fitting is not None and fitting in named else []
                 # "Can you find out what's going on?" names nothing of its own: it asks about the request before.
-                follow_up = noun_phrase(clause) in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(clause))
+                follow_up = noun_phrase(clause) in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(fold(clause)))
+                # "send a corrected one": a thing named by "one" is the one the request before was about.
+                one_again = (noun_phrase(clause) or "").split()[-1:] in (["one"], ["ones"])
                 if fitting is not None and things:
                     planned += [(fitting, clause, {_name_field(fitting): thing}) for thing in things]
                 elif (
                     last is not None
                     and not altering
-                    and (fitting is last or follow_up or noun_phrase(clause) in PRONOUNS)
+                    and (fitting is last or follow_up or one_again or noun_phrase(clause) in PRONOUNS)
                 ):
-                    # "Where is it now?" asks again about the request before it.
-                    planned[-1] = (last, f"{planned[-1][1]} {clause}", planned[-1][2])
+                    join_last(clause)  # "Where is it now?" asks again about the request before it
                 elif catch_all is not None:
                     planned.append((catch_all, clause, {_free_field(catch_all): asked}))
                     clear = fitting is not None and _patterned(fitting) and self.affinity(fitting, clause) >= 1
                     waiting = fitting if clear else None
                 continue
+            missing = self.missing_thing(clause)
             listed = _listed_thing(clause)
-            if last is not None and last in named and listed:
+            if missing and catch_all is not None:
+                planned.append((catch_all, clause, {_free_field(catch_all): f"send the missing {missing}"}))
+            elif last is not None and last in named and listed:
                 planned.append((last, clause, {_name_field(last): listed}))
+            elif (
+                catch_all is not None and number and asks_to_be_given(clauses[number - 1]) and _opens_on_a_thing(clause)
+            ):
+                # "send me the tracking number and a copy of the manual": a second thing asked to be given.
+                planned.append((catch_all, clause, {_free_field(catch_all): f"send me {what_is_asked(clause)}"}))
             elif last is not None:
-                planned[-1] = (last, f"{planned[-1][1]} {clause}", planned[-1][2])
+                join_last(clause)
         return [self.fill_request(variant, name, span, values) for variant, span, values in planned]
+
+    def acts(self, variant: dict[str, Any], request: str) -> bool:
+        """Tell whether a planned request acts on a thing (a return, "send me X", "cancel Y"), not asks a question.
+
+        An id given on its own after it ("It was order A-11111.") says which order that thing came in.
+        """
+        if _name_field(variant) and not _patterned(variant):
+            return True
+        asked = what_is_asked(request)
+        return not _patterned(variant) and (
+            thing_asked_for(request) is not None or _acting_verb(asked) in ALTERING_VERBS
+        )
+
+    def ids_done(self, clauses: list[str], specific: list[dict[str, Any]]) -> set[str]:
+        """Return the ids a message says need nothing more, wherever else it names them.
+
+        An order said to have arrived ("A-1 arrived, all good") and one a change or an end acts on ("please
+        cancel A-1") are no status requests in the clause that first lists them ("I placed A-1 and A-2").
+        """
+        done: set[str] = set()
+        for clause in clauses:
+            verb = _acting_verb(what_is_asked(clause))
+            for variant in specific:
+                for key in variant.get("required", []):
+                    pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
+                    for match in re.finditer(_findable(pattern), clause) if pattern else []:
+                        acted = verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant)
+                        if acted or self.settled(variant, _part_around(clause, match.start())):
+                            done.add(match.group())
+        return done
+
+    def missing_thing(self, clause: str) -> str | None:
+        """Return the thing a remark says a delivery lacked ("came without the charger": "charger"), if any.
+
+        A parcel or an order said to be missing is a question of where it is, not a thing to send.
+        """
+        at = _WITHOUT.search(clause)
+        none_in = _NONE_IN.search(clause)
+        if at:
+            thing = noun_phrase(clause, at.end())
+        elif none_in:
+            thing = none_in.group(1)
+        else:
+            gone = _MISSING.search(clause)
+            thing = next(iter(noun_phrases(clause[: gone.start()])[-1:]), None) if gone else None
+        if not thing or not is_thing(thing) or "~delivery" in meaning(thing):
+            return None
+        return thing
 
     def anchors(
         self,
@@ -553,6 +708,7 @@ class SchemaFiller:
         named: list[dict[str, Any]],
         last: dict[str, Any] | None,
         catch_all: dict[str, Any] | None = None,
+        skipped: frozenset[str] | set[str] = frozenset(),
     ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
         """Find the requests a clause names outright: each id a variant's pattern finds, each quoted name.
 
@@ -562,11 +718,7 @@ class SchemaFiller:
         """
         found: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         asked = what_is_asked(clause)
-        verb = fold(asked).split()[0] if asked.split() else ""
-        # The request's verb may also follow what it acts on: "order A-11111, pls refund".
-        polite = re.search(r"\b(?:please|pls|kindly)\s+(\w+)", asked, re.I)
-        if verb not in ALTERING_VERBS and polite and fold(polite.group(1)) in ALTERING_VERBS:
-            verb = fold(polite.group(1))
+        verb = _acting_verb(asked)
         for variant in specific:
             for key in variant.get("required", []):
                 pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
@@ -575,13 +727,20 @@ class SchemaFiller:
                 for match in re.finditer(_findable(pattern), clause):
                     if verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant) and catch_all is not None:
                         return [(match.start(), catch_all, {_free_field(catch_all): asked})]
-                    if not self.settled(variant, _part_around(clause, match.start())):
+                    part = _part_around(clause, match.start())
+                    if match.group() in skipped and not _NOT_YET.search(part):
+                        continue
+                    if not self.settled(variant, part):
                         found.append((match.start(), variant, {key: match.group()}))
         if named:
             owner = max(named, key=lambda v: self.affinity(v, clause))
             if self.affinity(owner, clause) > 0 or owner is last:
                 key = _name_field(owner)
-                found += [(m.start(), owner, {key: m.group(1).strip()}) for m in _QUOTED.finditer(clause)]
+                found += [
+                    (m.start(), owner, {key: m.group(1).strip()})
+                    for m in _QUOTED.finditer(clause)
+                    if not _AS_SAID.search(clause[: m.start()])
+                ]
         if found:
             for variant in named:
                 if any(anchored is variant for _, anchored, _ in found):
@@ -608,7 +767,7 @@ class SchemaFiller:
             (
                 m.end()
                 for m in re.finditer(r"[^\W_]+", clause)
-                if stem(fold(m.group())) in verbs and term_at(clause, m.start()) in described
+                if stem(correct(fold(m.group()), REQUEST_VERBS)) in verbs and term_at(clause, m.start()) in described
             ),
             None,
         )
@@ -664,6 +823,8 @@ class SchemaFiller:
         """
         if _NOT_YET.search(clause):
             return False
+        if _FINE.search(clause):
+            return True
         if _ARRIVED.search(clause) and "~delivery" in meaning(
             f"{variant.get('title', '')} {variant.get('description', '')}"
         ):

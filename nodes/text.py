@@ -80,7 +80,7 @@ CONCEPTS: dict[str, tuple[float, str]] = {
     "give_back": (
         1.0,
         "return, returns, returned, returning, send back, sent back, sending back, send it back, take back, take it "
-        "back, bring back, give back",
+        "back, bring back, give back, going back",
     ),
     # Things a customer owns or uses: what a message is about, not what the customer needs, so they weigh less.
     "device": (
@@ -495,7 +495,7 @@ def term_at(text: str, start: int) -> str | None:
     "send the lamp back" is "~give_back" where "send me a lamp" is "send": a verb of a phrasal verb means the
     phrase only with its particle.
     """
-    tokens = words(text[start:])
+    tokens = [_correct(token, (_VOCABULARY,)) for token in words(text[start:])[: _LONGEST + 4]]
     if not tokens:
         return None
     concept, size = _match(tokens, 0)
@@ -546,6 +546,7 @@ def _meaning(text: str, known: frozenset[str]) -> dict[str, float]:
 # --- Requests in a customer's message ------------------------------------------------------------------------
 
 _BARE_AND = re.compile(r"\s+and\s+", re.I)
+_ONLY_IDS = re.compile(r"(?:(?:orders?|invoices?|and)\s*|#?[A-Za-z]{1,5}-?[0-9]{3,}[\s,]*)+", re.I)
 _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an|this|that|these|those|our)\b", re.I)
 _ASKING = re.compile(
     r"\b(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|"
@@ -558,12 +559,17 @@ _ASKING = re.compile(
     r"vorrei|voglio|ho bisogno|per favore|ich mochte|ich will|ich brauche|bitte|quero|gostaria|preciso)\b|\?\s*$",
     re.I,
 )
-_INTENT = re.compile(r"\b(?:i|we)(?:'m| am|'re| are|'ll| will| shall)(?: going to| about to)? (\w+)", re.I)
+_INTENT = re.compile(
+    r"\b(?:(?:i|we)(?:'m| am|'re| are|'ll| will| shall)|im)(?: going to| about to)? (\w+)|"
+    # "that's going back", "they're going back": what is said of a thing named before.
+    r"\b(?:it|that|this|they|those|these)(?:'s| is| are|'re) (going) back\b",
+    re.I,
+)
 """A customer saying what they are doing ("I'm returning it", "we'll cancel"): a request, when the verb is one."""
 ALTERING_VERBS = frozenset(
-    """add alter amend arrange book cancel change close combine delete downgrade edit exchange fix merge modify move
-    pause postpone redirect refund remove renew repair replace reschedule reset schedule split stop swap switch
-    transfer unsubscribe upgrade""".split()
+    """add alter amend apply arrange book cancel change close combine deactivate delete disable downgrade edit enable
+    exchange fix link merge modify move pause postpone redirect refund remove renew repair replace reschedule reset
+    schedule split stop swap switch transfer turn unlink unsubscribe upgrade waive""".split()
 )
 """Request verbs that change or end something ("cancel order A-1", "refund order A-1": money paid back is a
 change too): an id after one is what it acts on, so the request is that action, not a question about the id."""
@@ -599,15 +605,26 @@ _POLITE = re.compile(
     re.I,
 )
 DETERMINERS = frozenset(
-    """the my a an this that these those our your his her their some both one two three le la les un une mon ma mes
+    """the my a an this that these those our your his her its their some both one two three le la les un une mon ma mes
     el los las una mi mis il lo gli uno mio mia miei der die das den dem ein eine einen mein meine meinen o os as
     um uma meu minha""".split()
 )
 """Words that open a noun phrase naming a thing ("my headphones", "two blenders"), in English and in French,
 Spanish, Italian, German and Portuguese."""
-PRONOUNS = frozenset("it them one this that these those they".split())
+PRONOUNS = frozenset("it them one some this that these those they".split())
 """Words that stand for a thing named earlier ("I'd like to return it")."""
 _PIECE = re.compile(r"[\"'“‘][^\"'“”‘’]{2,80}?[\"'”’](?!\w)|[\w'’-]+|[^\w\s]")
+
+
+_LIST = re.compile(r"(:|\b(?:things|items)\s*,)([^.!?]*)", re.I)
+"""A list of things after a colon or after "three things," up to the sentence's end."""
+_NEXT_ITEM = re.compile(r",\s+(?=(?:the|my|a|an|our|this|that|these|those|[\"“‘])\b)", re.I)
+
+
+def _items_joined(listed: re.Match[str]) -> str:
+    """Join a list's items with "and", so each is read as a thing of its own ("and the gloves (thin)")."""
+    start, items = listed.groups()
+    return f"{start.rstrip(',')}{'' if start == ':' else ' -'}{_NEXT_ITEM.sub(' and ', items)}"
 
 
 def requests(text: str) -> list[str]:
@@ -619,8 +636,13 @@ def requests(text: str) -> list[str]:
     request ("Can you also change ...") stays with it.
     """
     clauses: list[str] = []
+    # Lines quoted from an earlier message ("> Order A-1 has been dispatched") are what was said to the customer.
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
     # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is.
     text = re.sub(r"\s*\n\s*[-*•]\s+", ". ", text)
+    # After a colon, a list of things named one by one ("three things: the mugs (chipped), the gloves (thin)"):
+    # each item after the first is a clause of its own, as "and the gloves" would be.
+    text = _LIST.sub(_items_joined, text)
     parts = _REQUEST_SPLIT.split(" ".join(text.split()))
     sentences_of: list[str] = []
     for part in parts:
@@ -635,7 +657,9 @@ def requests(text: str) -> list[str]:
             part = part.strip(" ,;")
             if number:
                 part = part.rstrip("?")
-                if clauses and not (_asks(part) or _NAMED.search(part)):
+                # "A-11111 and A-22222 both came": ids listed before what is said of them all stay one clause.
+                listed_ids = _ONLY_IDS.fullmatch(clauses[-1]) and not _asks(part) if clauses else False
+                if clauses and (not (_asks(part) or _NAMED.search(part)) or listed_ids):
                     clauses[-1] = f"{clauses[-1]} and {part}"
                     continue
             if part:
@@ -658,8 +682,15 @@ def _asks(clause: str) -> bool:
     first = words(body)[:2]
     intent = _INTENT.search(body)
     # A verb that is a noun before an id ("Order A-12345 is late") gives no order.
-    ordered = bool(first) and first[0] in REQUEST_VERBS and not re.search(r"\d", "".join(first[1:]))
-    return bool(_ASKING.search(body)) or ordered or (intent is not None and stem(intent.group(1)) in REQUEST_STEMS)
+    # "Returning the lamp", "need a copy of the warranty": a list's item may open on its verb.
+    opening = bool(first) and (
+        first[0] in REQUEST_VERBS or (first[0].endswith("ing") and stem(first[0]) in REQUEST_STEMS)
+    )
+    ordered = (opening and not re.search(r"\d", "".join(first[1:]))) or (bool(first) and first[0] in ("need", "want"))
+    verb = intent and next(word for word in intent.groups() if word)
+    return (
+        bool(_ASKING.search(body)) or ordered or (verb is not None and (verb == "going" or stem(verb) in REQUEST_STEMS))
+    )
 
 
 def what_is_asked(clause: str) -> str:
@@ -756,6 +787,11 @@ _RECEIVING = re.compile(
     r"\b(?:i|we)'d like\b(?!\s+to\b)",
     re.I,
 )
+
+
+def asks_to_be_given(clause: str) -> bool:
+    """Tell whether a clause asks to be given something ("send me ...", "I need ...")."""
+    return bool(_RECEIVING.search(clause))
 
 
 def thing_asked_for(clause: str) -> str | None:
