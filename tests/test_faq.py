@@ -539,16 +539,19 @@ def test_compare_node_model_reaches_only_that_node(gemini: Any, capsys: pytest.C
 
 
 def test_compare_budget_covers_both_graphs_and_stops_with_what_was_used(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["compare", "faq", "--questions", "3", "--model", "offline", "--json"]
+    # One call at a time, so a budget is checked before each call with every earlier call counted.
+    argv = ["compare", "faq", "--questions", "3", "--model", "offline", "--json", "--max-concurrency", "1"]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
-    single = report["single call"]["usage"]["total"]
-    one_call = single["input_tokens"] + single["output_tokens"]
-    # Room for the single call and not for the chain's calls as well: the chain is the one stopped.
-    assert main([*argv, "--max-tokens", str(one_call + 1)]) == BUDGET_SPENT
+    single, chain = (report[name]["usage"]["total"]["total_tokens"] for name in ("single call", "chain"))
+    assert single < chain
+    # Room for either graph alone (the chain's last call starts below its own total), not for both: only a
+    # budget the two share stops the chain.
+    assert main([*argv, "--max-tokens", str(chain)]) == BUDGET_SPENT
     captured = capsys.readouterr()
     stopped = json.loads(captured.out)
     assert stopped["status"] == "stopped" and stopped["workflow"] == "compare faq"
+    assert stopped["finished"] == ["single call"]
     assert stopped["usage"]["nodes"]["generate_faq"]["calls"] == 1, "what the single call used is reported"
     assert "finished before the stop: single call" in captured.err
     assert "max_tokens" in stopped["reason"]

@@ -11,6 +11,7 @@ from graphs.catalog import WORKFLOWS
 from graphs.orchestrator import builder as orchestrator_builder
 from graphs.routing import graph as routing
 from nodes import llm
+from nodes.documents import lesson_documents
 from nodes.llm.prices import GEMINI_PRICES, Price
 from nodes.offline import OfflineChatModel
 from state.context import Context
@@ -121,6 +122,22 @@ async def test_a_context_budget_works_without_a_meter_from_the_caller() -> None:
         await routing.ainvoke({"query": QUERY}, context=context)  # the same Context object: the same budget
     fresh = await routing.ainvoke({"query": QUERY}, context=Context(model="offline", max_tokens=100_000))
     assert fresh["intent"] == "Billing Inquiry"
+
+
+async def test_a_call_waiting_for_a_slot_is_checked_against_the_budget_when_it_gets_one() -> None:
+    # One call at a time: three answers queue behind one slot. The first gets through; by the time the second
+    # has the slot the budget is spent, and it is refused without being counted as a call or a failure.
+    graph = WORKFLOWS["faq_chain"].load()
+    payload = {"documents": lesson_documents(), "num_questions": 3}
+    free = llm.UsageMeter()
+    await graph.ainvoke(payload, {"callbacks": [free]}, context=Context(model="offline", max_concurrency=1))
+    asked = free.by_node["generate_questions"].total_tokens
+    limited = Context(model="offline", max_concurrency=1, max_tokens=asked + 1)
+    meter = llm.UsageMeter.for_context(limited)
+    with pytest.raises(llm.BudgetSpent, match="stopped before answer_question"):
+        await graph.ainvoke(payload, {"callbacks": [meter]}, context=limited)
+    answered = meter.by_node["answer_question"]
+    assert (answered.calls, answered.failed_calls) == (1, 0)
 
 
 def test_usage_round_trips_as_data() -> None:

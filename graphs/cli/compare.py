@@ -152,12 +152,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         measured = asyncio.run(compare_faq(documents, args.questions, context, graphs, meters))
     except BudgetSpent as stop:
-        finished = ", ".join(list(graphs)[: len(meters) - 1]) or "none"
+        finished = list(graphs)[: len(meters) - 1]
         hint = (
-            f"The budget covers both graphs; finished before the stop: {finished}. "
+            f"The budget covers both graphs; finished before the stop: {', '.join(finished) or 'none'}. "
             "Raise --max-tokens or --max-cost to compare them."
         )
-        return report_budget_stop(args, stop, usage_report(meters), {}, hint, workflow="compare faq")
+        where = {"finished": finished}
+        return report_budget_stop(args, stop, usage_report(meters), where, hint, workflow="compare faq")
     if args.json:
         report = {
             m.name: {

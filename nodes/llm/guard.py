@@ -17,12 +17,13 @@ import contextvars
 import time
 from collections.abc import AsyncIterator, Iterator
 from functools import cache
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, Generation, LLMResult
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -31,6 +32,7 @@ from nodes.llm.concurrency import call_slots, rate_limit_of, rate_limiter
 from nodes.llm.errors import DeadlineExceeded, classify
 from nodes.llm.keys import StreamRedactor, redact_value, secrets
 from nodes.llm.retry import Deadline, current_runtime, deadline_of, retrying
+from nodes.llm.usage import BudgetRefusal, UsageMeter
 from state.context import context_of
 
 _inside = contextvars.ContextVar("inside_guarded_call", default=False)
@@ -39,12 +41,16 @@ _pending_events: set["asyncio.Task[None]"] = set()
 
 
 def _transient(error: BaseException) -> bool:
+    if isinstance(error, BudgetRefusal):
+        return False
     classified = classify(error)
     return classified is not None and classified.transient
 
 
 def _as_call_error(error: BaseException) -> BaseException:
     """Return the error to raise for a failed call: its ModelCallError if classified, else the error itself."""
+    if isinstance(error, BudgetRefusal):
+        return error
     classified = classify(error)
     if classified is None or classified is error:
         return error
@@ -113,6 +119,13 @@ def _on_retry(run_manager: AsyncCallbackManagerForLLMRun | None) -> Any:
     return notify
 
 
+def _meters(run_manager: AsyncCallbackManagerForLLMRun | None) -> list[tuple[UsageMeter, UUID]]:
+    """Return the usage meters among a call's callbacks (the run's budget and its counts), with the call's id."""
+    if run_manager is None:
+        return []
+    return [(handler, run_manager.run_id) for handler in run_manager.handlers if isinstance(handler, UsageMeter)]
+
+
 def _guard_agenerate(provider: Any) -> Any:
     async def _agenerate(
         self: BaseChatModel,
@@ -132,12 +145,18 @@ def _guard_agenerate(provider: Any) -> Any:
             if limiter is not None:
                 await limiter.aacquire()
             async with slots:
+                # Checked again with the slot held, and counted before it is given up: the run's next call,
+                # waiting for this slot, sees what this one used (one call at a time stops at the budget).
+                for meter, call in _meters(run_manager):
+                    meter.admit(call)
                 token = _inside.set(True)
                 try:
                     answer: ChatResult = await provider(self, messages, stop, run_manager, **kwargs)
-                    return answer
                 finally:
                     _inside.reset(token)
+                for meter, call in _meters(run_manager):
+                    meter.settle(call, LLMResult(generations=[cast(list[Generation], answer.generations)]))
+                return answer
 
         try:
             result = await retrying(
@@ -214,6 +233,8 @@ def _guard_astream(provider: Any) -> Any:
                 if limiter is not None:
                     await limiter.aacquire()
                 async with call_slots(runtime):
+                    for meter, call in _meters(run_manager):
+                        meter.admit(call)
                     token = _inside.set(True)
                     try:
                         async for chunk in _bounded(provider(self, messages, stop, run_manager, **kwargs), deadline):

@@ -8,7 +8,7 @@ with it, once; if the second reply is unusable too, the caller gets None (struct
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, TypeVar, cast, overload
@@ -23,6 +23,7 @@ from langsmith.utils import tracing_is_enabled
 from pydantic import BaseModel, ValidationError
 
 from nodes.llm.errors import ModelCallError
+from nodes.llm.usage import BudgetRefusal
 from nodes.offline import OfflineChatModel
 from nodes.text import clip, first_line
 
@@ -145,6 +146,14 @@ def json_options(model: BaseChatModel, schema: Schema) -> dict[str, Any] | None:
 _JSON = JsonOutputParser()
 
 
+async def _answer(call: Awaitable[T]) -> T:
+    """Await a model call; a call the run's budget refused once under way stops the run (BudgetSpent) here."""
+    try:
+        return await call
+    except BudgetRefusal as refusal:
+        raise refusal.stop from None
+
+
 async def ask_structured_once(model: BaseChatModel, schema: Schema, messages: Sequence[Message]) -> dict[str, Any]:
     """Ask once for JSON following `schema`, as `with_structured_output(schema, include_raw=True)` does.
 
@@ -156,8 +165,8 @@ async def ask_structured_once(model: BaseChatModel, schema: Schema, messages: Se
     options = json_options(model, schema)
     if options is None:
         structured = model.with_structured_output(schema, include_raw=True)
-        return cast(dict[str, Any], await structured.ainvoke(list(messages)))
-    raw = await model.ainvoke(list(messages), **options)
+        return cast(dict[str, Any], await _answer(structured.ainvoke(list(messages))))
+    raw = await _answer(model.ainvoke(list(messages), **options))
     try:
         parsed = _JSON.parse_result([ChatGeneration(message=raw)])
     except Exception as error:  # noqa: BLE001 - as with_structured_output's fallback: any parser failure is kept
@@ -254,7 +263,7 @@ async def ask_text(model: BaseChatModel, messages: Sequence[Message]) -> Text:
     text = ""
     for _ in range(2):
         try:
-            reply = await model.ainvoke(conversation)
+            reply = await _answer(model.ainvoke(conversation))
         except ModelCallError as error:
             if error.kind != "garbled":
                 raise

@@ -78,6 +78,20 @@ class BudgetSpent(BaseException):  # noqa: N818 - named for what happened, as Ke
         self.node = node
 
 
+class BudgetRefusal(Exception):  # noqa: N818 - it carries a refusal, not an error of its own
+    """A call the budget refused after it was under way, carried as an Exception to the code that asked.
+
+    langchain-core hands a provider call's exceptions on only when they are Exceptions (a BaseException raised
+    there breaks its bookkeeping), so `UsageMeter.admit`'s BudgetSpent travels inside this, and
+    `nodes.llm.replies` raises `stop` again where the node asked for the reply.
+    """
+
+    def __init__(self, stop: BudgetSpent) -> None:
+        """Carry `stop`."""
+        super().__init__(str(stop))
+        self.stop = stop
+
+
 class UsageMeter(BaseCallbackHandler):
     """Count calls, tokens and cost per node and per task, and stop the run when its budget is spent.
 
@@ -109,6 +123,8 @@ class UsageMeter(BaseCallbackHandler):
         self.models: dict[str, str] = {}
         """Node -> the model name its calls were priced by."""
         self._calls: dict[UUID, tuple[str, str, str | None]] = {}
+        self._settled: set[UUID] = set()
+        """Calls whose tokens `settle` counted already, so their `on_llm_end` adds nothing."""
         self._lock = threading.Lock()
 
     @classmethod
@@ -152,6 +168,19 @@ class UsageMeter(BaseCallbackHandler):
         if reason is not None:
             raise BudgetSpent(reason, node)
 
+    def admit(self, run_id: UUID) -> None:
+        """Check the budget again as a counted call is about to reach the provider; raise BudgetRefusal if spent.
+
+        A run's calls wait for one of its `max_concurrency` slots after `on_chat_model_start` let them through:
+        what the calls before them used while they waited counts, so one call at a time stops at the budget.
+        """
+        with self._lock:
+            node = self._calls.get(run_id, (OUTSIDE_A_GRAPH, "", None))[0]
+        try:
+            self.check(node)
+        except BudgetSpent as stop:
+            raise BudgetRefusal(stop) from None
+
     def on_chat_model_start(
         self,
         serialized: dict[str, Any],
@@ -173,9 +202,21 @@ class UsageMeter(BaseCallbackHandler):
             self._calls[run_id] = (node, task, str(model) if model else None)
             self._record(node, task, Usage(calls=1))
 
+    def settle(self, run_id: UUID, response: LLMResult) -> None:
+        """Count a call's tokens as soon as the provider answers, before the call gives up its slot.
+
+        The next call of the run, waiting for that slot, is then admitted (`admit`) with them counted.
+        """
+        self.on_llm_end(response, run_id=run_id)
+        with self._lock:
+            self._settled.add(run_id)
+
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         """Add the tokens the provider reported, and their price; a provider that reports none adds nothing."""
         with self._lock:
+            if run_id in self._settled:
+                self._settled.discard(run_id)
+                return
             node, task, model = self._calls.pop(run_id, (OUTSIDE_A_GRAPH, "", None))
         for generations in response.generations:
             for generation in generations:
@@ -197,10 +238,11 @@ class UsageMeter(BaseCallbackHandler):
                     self._record(node, task, call)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        """Count a failed call (it was counted as a call when it started)."""
+        """Count a failed call (it was counted as a call when it started); a call `admit` refused was none."""
         with self._lock:
             node, task, _ = self._calls.pop(run_id, (OUTSIDE_A_GRAPH, "", None))
-            self._record(node, task, Usage(failed_calls=1))
+            refused = isinstance(error, BudgetRefusal)
+            self._record(node, task, Usage(calls=-1) if refused else Usage(failed_calls=1))
 
     def _record(self, node: str, task: str, delta: Usage) -> None:
         self.by_node.setdefault(node, Usage()).add(delta)
