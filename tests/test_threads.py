@@ -545,6 +545,12 @@ def test_an_unreachable_database_is_one_line_without_the_password(
         # A password in the query string, and a URL libpq cannot read (its message quotes the URL).
         (f"postgres://workflows@127.0.0.1:1/x?password={PASSWORD}", "?password=***", "Connection refused"),
         (f"postgresql://workflows:{PASSWORD}@[::1/x", "workflows:***@", "not a database URL libpq can read"),
+        # An "@" after the query's "?" is no part of the password: the URL is tried, and its host shown.
+        (
+            f"postgresql://workflows:{PASSWORD}@127.0.0.1:1/x?application_name=me@home",
+            "workflows:***@127.0.0.1:1/x",
+            "Connection refused",
+        ),
     ],
 )
 def test_a_password_anywhere_in_the_url_is_never_printed(

@@ -6,6 +6,7 @@ is installed; `threads.py` opens the store and turns the errors raised here into
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -84,8 +85,8 @@ async def connect(url: str, *, read_only: bool) -> Connection:
     store even by mistake. Raises `CannotConnect` for a URL libpq cannot read, a server that cannot be reached, or a
     refused login.
     """
-    first, _, later = url.partition("://")[2].partition("@")
-    if "@" in later and "?" not in later.rpartition("@")[0]:
+    before_query = re.split(r"[?#]", url.partition("://")[2], maxsplit=1)[0]
+    if before_query.count("@") > 1:
         # libpq ends the user name and password at the first "@" and reads the rest of the password as the host.
         raise CannotConnect("the URL has more than one '@' before its host: write an '@' in a password as %40")
     try:

@@ -102,8 +102,9 @@ def is_postgres(db: str | None) -> bool:
     return db is not None and db.startswith(POSTGRES_SCHEMES)
 
 
-# The password runs to the URL's last "@": one written with a bare "@" (which libpq cannot read) is hidden whole.
-_URL_PASSWORD = re.compile(r"^(?P<head>[a-z]+://[^:@/?#]*:)(?P<password>.*)@", re.IGNORECASE | re.DOTALL)
+# The password runs to the last "@" before the query: one written with a bare "@" (which libpq cannot read) is
+# hidden whole, and so is a user name holding one ("u@x:p@host").
+_URL_PASSWORD = re.compile(r"^(?P<head>[a-z]+://[^:/?#]*:)(?P<password>[^?#]*)@", re.IGNORECASE)
 _QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<password>[^&#]*)", re.IGNORECASE)
 
 
