@@ -87,7 +87,7 @@ _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"'“”‘’]{2,80}?)[\"'”’](?!\w)")
-_BECAUSE_WORDS = r"because|since|due to|cos|coz|cuz|'cause|porque|parce que|parce qu'|perché|perche|poiché|weil|denn"
+_BECAUSE_WORDS = r"because|since|due to|cos|coz|cuz|porque|parce que|parce qu'|perché|perche|poiché|weil|denn"
 """Words that give a reason, in English and the other languages the offline model reads."""
 _BECAUSE = re.compile(rf"\b(?:{_BECAUSE_WORDS})\s*(?:(?:it|this|that|they)(?:'s|’s| is| are)\s+)?(.+)", re.I)
 _TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
@@ -108,7 +108,7 @@ _FINE = re.compile(r"\b(?:is|are|was|were|looks?)\s+(?:fine|ok|okay|correct|righ
 _THANKS = re.compile(r"\b(?:thanks|thank you|many thanks|grateful)\b", re.I)
 """A clause of thanks ("thanks for the quick delivery of order A-1"): what it names is done, not asked for."""
 _NOT_YET = re.compile(
-    r"\b(?:not|never|yet|still|where|when|status|track\w*|late|(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b",
+    r"\b(?:not|never|nothing|none|yet|still|where|when|status|track\w*|late|(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b",
     re.I,
 )
 _AN_ID = re.compile(r"(?<![\w-])[A-Za-z]{1,5}-?[0-9]{3,}(?![\w-])")
@@ -161,7 +161,9 @@ _WITHOUT = re.compile(
 )
 _MISSING = re.compile(r"\b(?:was|were|is|are)\s+missing\b", re.I)
 _NONE_IN = re.compile(
-    r"\bthere(?:'s| is| was| were)\s+no\s+((?:[\w-]+\s+){0,2}?[\w-]+)(?=\s+(?:in|inside|with)\b)", re.I
+    r"\bthere(?:'s| is| was| were)\s+no\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
+    r"(?=\s+(?:in|inside)\s+(?:the|my|our|its)\s+(?:box|package|packet|parcel|bag|delivery)\b)",
+    re.I,
 )
 """A delivery said to lack a thing ("the box came without the charger", "the remote was missing"): asks for it."""
 _FOR_REFERENCE = re.compile(r"\bif (?:that|it|this) helps\b|\bfor (?:your )?reference\b|\bin case you need\b", re.I)
@@ -396,13 +398,20 @@ def _acting_verb(asked: str) -> str:
 
 
 def _part_around(clause: str, at: int) -> str:
-    """Return the part of a clause, between "but"s and semicolons, that holds character `at`."""
-    start = 0
-    for cut in re.finditer(r"\s*(?:\bbut\b|;)\s*", clause):
-        if cut.start() >= at:
-            return clause[start : cut.start()]
-        start = cut.end()
-    return clause[start:]
+    """Return what a clause says of the id at character `at`.
+
+    That is its part between "but"s and semicolons, and the parts after it up to one that names an id of its
+    own: "A-1 says delivered but it never came" is all A-1's; in "A-1 arrived but A-2 is missing" the second
+    part is A-2's.
+    """
+    cuts = [edge for cut in re.finditer(r"\s*(?:\bbut\b|;)\s*", clause) for edge in (cut.start(), cut.end())]
+    bounds = [0, *cuts, len(clause)]
+    parts = list(zip(bounds[::2], bounds[1::2], strict=True))  # (begin, end) of each part
+    first = next((number for number, (_, end) in enumerate(parts) if at < end), len(parts) - 1)
+    last = first
+    while last + 1 < len(parts) and not _AN_ID.search(clause[slice(*parts[last + 1])]):
+        last += 1
+    return clause[parts[first][0] : parts[last][1]]
 
 
 def _clauses(text: str) -> list[str]:
@@ -573,24 +582,28 @@ class SchemaFiller:
         done = self.ids_done(clauses, specific)
         arrived = False
         """Whether the message last said an order arrived (and not since that one is still to come)."""
-        for_information = any(_FOR_INFORMATION.search(clause) for clause in clauses)
+        news = [bool(_FOR_INFORMATION.search(clause)) and not _NOT_YET.search(clause) for clause in clauses]
         for number, clause in enumerate(clauses):
             last = planned[-1][0] if planned else None
+            withdrawn = _WITHDRAWN.search(clause)
+            if withdrawn:
+                # "Never mind the delay, where is order A-1?": what follows the comma may still ask.
+                clause = clause[withdrawn.end() :].partition(",")[2].strip()
+                if not clause or not is_request(clause):
+                    continue
             asked = what_is_asked(clause)
-            if (
-                _WITHDRAWN.search(clause)
-                or _FOR_INFORMATION.search(clause)
-                or (for_information and not is_request(clause))
-            ):
+            if news[number] or (any(news) and not is_request(clause) and not _NOT_YET.search(clause)):
                 continue
-            only_an_id = not [w for w in words(_AN_ID.sub(" ", clause)) if w not in _ID_WORDS]
+            bare = _FOR_REFERENCE.sub(" ", _AN_ID.sub(" ", clause))
+            only_an_id = bool(_AN_ID.search(clause)) and not [w for w in words(bare) if w not in _ID_WORDS]
             if only_an_id and (arrived or (last is not None and waiting is None and self.acts(last, planned[-1][1]))):
                 # "It arrived without the cable. Order A-1." or "Send me new feet. It was order A-1.": the order
                 # the remark or the request before was about ("Where is my parcel? Order A-1." waits for it).
                 if last is not None:
                     join_last(clause)
                 continue
-            if last is not None and _FOR_REFERENCE.search(clause):
+            if last is not None and only_an_id and _FOR_REFERENCE.search(clause):
+                join_last(clause)  # "The order was A-11111 if that helps."
                 continue
             if _NOT_YET.search(clause):
                 arrived = False
@@ -645,7 +658,11 @@ class SchemaFiller:
             elif last is not None and last in named and listed:
                 planned.append((last, clause, {_name_field(last): listed}))
             elif (
-                catch_all is not None and number and asks_to_be_given(clauses[number - 1]) and _opens_on_a_thing(clause)
+                catch_all is not None
+                and number
+                and asks_to_be_given(clauses[number - 1])
+                and not clauses[number - 1].rstrip().endswith((".", "!", "?"))
+                and _opens_on_a_thing(clause)
             ):
                 # "send me the tracking number and a copy of the manual": a second thing asked to be given.
                 planned.append((catch_all, clause, {_free_field(catch_all): f"send me {what_is_asked(clause)}"}))
@@ -823,7 +840,7 @@ class SchemaFiller:
         """
         if _NOT_YET.search(clause):
             return False
-        if _FINE.search(clause):
+        if _FINE.search(clause) and not is_request(clause):
             return True
         if _ARRIVED.search(clause) and "~delivery" in meaning(
             f"{variant.get('title', '')} {variant.get('description', '')}"

@@ -584,12 +584,12 @@ REQUEST_VERBS = (
 """Verbs a request may start with ("cancel my plan"): an order to the company, not a remark."""
 REQUEST_STEMS = frozenset(stem(verb) for verb in REQUEST_VERBS)
 """The request verbs' stems, so "returning" and "returned" are "return"."""
+_ACTING = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return", "send"})
+"""Stems of the verbs whose "-ing" form opens a request ("Returning the lamp", not "Tracking says ...")."""
 _REQUEST_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|also|plus|then)\s+|"
     # "also" after its subject ("I also need", "I'd also like") goes on with that subject's request.
     r"(?<!\bi)(?<!\bwe)(?<!'d)(?<!'m)(?<!'ll)(?<!\bwould)\s+(?:and also|and then|also|plus|finally|lastly)\s+|"
-    # A list's marks: "(a) ..., (b) ...", "1) ... 2) ...".
-    r"[\s,;]*(?:\band\s+)?(?<![\w(])\(?(?:[a-h]|[1-9])\)\s+|"
     # A comma before an order of its own ("it's broken, cancel my newsletter"): the verb opens what it acts on.
     rf"\s*,\s*(?=(?:(?:please|pls|kindly)\s+)?(?:{'|'.join(sorted(REQUEST_VERBS))})\s+(?:my|me|us|the|a|an|our|your|one|some|all|both|it|them|this|that)\b)",
     re.I,
@@ -616,15 +616,20 @@ PRONOUNS = frozenset("it them one some this that these those they".split())
 _PIECE = re.compile(r"[\"'“‘][^\"'“”‘’]{2,80}?[\"'”’](?!\w)|[\w'’-]+|[^\w\s]")
 
 
-_LIST = re.compile(r"(:|\b(?:things|items)\s*,)([^.!?]*)", re.I)
-"""A list of things after a colon or after "three things," up to the sentence's end."""
+_LIST_MARK = re.compile(
+    r",?\s*(?:\band\s+)?\((?:[a-h]|[1-9])\)\s+|(?:^|(?<=[,;:]))\s*(?:and\s+)?(?:[a-h]|[1-9])\)\s+", re.I | re.M
+)
+"""A list's mark: "(a) ..., (b) ...", or "1) ..." at a line's start or after a comma or colon."""
+_LIST = re.compile(r"(\b(?:things|items|products)\b[^.!?:,]{0,60}:|\b(?:things|items|products)\s*,)([^.!?]*)", re.I)
+"""A list of things after "three things (from my order):" or "three things," up to the sentence's end."""
 _NEXT_ITEM = re.compile(r",\s+(?=(?:the|my|a|an|our|this|that|these|those|[\"“‘])\b)", re.I)
 
 
 def _items_joined(listed: re.Match[str]) -> str:
     """Join a list's items with "and", so each is read as a thing of its own ("and the gloves (thin)")."""
     start, items = listed.groups()
-    return f"{start.rstrip(',')}{'' if start == ':' else ' -'}{_NEXT_ITEM.sub(' and ', items)}"
+    # "things," opens the list with a dash: a comma there would end the clause, a colon read as a greeting's end.
+    return f"{start if start.endswith(':') else start.rstrip(',') + ' -'}{_NEXT_ITEM.sub(' and ', items)}"
 
 
 def requests(text: str) -> list[str]:
@@ -633,13 +638,18 @@ def requests(text: str) -> list[str]:
     A bare "and" splits only before a request of its own, a thing it names ("and the remote"), or something
     named by a number or quotes ("order A-11111 and A-22222"): "delete my account and all my data" stays one
     request. The question mark that ends such a sentence belongs to its first part. Politeness cut off from its
-    request ("Can you also change ...") stays with it.
+    request ("Can you also change ...") stays with it. Lines quoted from an earlier message (">") are left out;
+    bulleted lines, marked items ("(a)", "(b)") and the things of a list ("three things: the mugs (chipped), the
+    gloves (thin)") are clauses of their own; a comma before an order ("..., cancel my newsletter") splits.
     """
     clauses: list[str] = []
     # Lines quoted from an earlier message ("> Order A-1 has been dispatched") are what was said to the customer.
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
-    # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is.
+    # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is; so is a marked item
+    # of a list of two or more ("(a) ..., (b) ...").
     text = re.sub(r"\s*\n\s*[-*•]\s+", ". ", text)
+    if len(_LIST_MARK.findall(text)) >= 2:
+        text = _LIST_MARK.sub("; ", text)
     # After a colon, a list of things named one by one ("three things: the mugs (chipped), the gloves (thin)"):
     # each item after the first is a clause of its own, as "and the gloves" would be.
     text = _LIST.sub(_items_joined, text)
@@ -683,14 +693,10 @@ def _asks(clause: str) -> bool:
     intent = _INTENT.search(body)
     # A verb that is a noun before an id ("Order A-12345 is late") gives no order.
     # "Returning the lamp", "need a copy of the warranty": a list's item may open on its verb.
-    opening = bool(first) and (
-        first[0] in REQUEST_VERBS or (first[0].endswith("ing") and stem(first[0]) in REQUEST_STEMS)
-    )
+    opening = bool(first) and (first[0] in REQUEST_VERBS or (first[0].endswith("ing") and stem(first[0]) in _ACTING))
     ordered = (opening and not re.search(r"\d", "".join(first[1:]))) or (bool(first) and first[0] in ("need", "want"))
-    verb = intent and next(word for word in intent.groups() if word)
-    return (
-        bool(_ASKING.search(body)) or ordered or (verb is not None and (verb == "going" or stem(verb) in REQUEST_STEMS))
-    )
+    doing = intent is not None and (bool(intent.group(2)) or stem(intent.group(1) or "") in REQUEST_STEMS)
+    return bool(_ASKING.search(body)) or ordered or doing
 
 
 def what_is_asked(clause: str) -> str:

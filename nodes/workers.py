@@ -162,8 +162,8 @@ async def look_up_order(job: Job[StatusUpdate]) -> Outcome:
 WORKERS: dict[str, Worker] = {
     "billing_inquiry": Worker(
         label="Billing Inquiry",
-        description="A question or complaint about one invoice: a charge, fee, amount or payment on it (needs the "
-        "invoice number, like INV-20417).",
+        description="A question or complaint about one invoice: a charge, fee, amount, payment or refund on it "
+        "(needs the invoice number, like INV-20417).",
         task_schema=BillingInquiry,
         handle=investigate_invoice,
         example="I have a question about invoice INV-4521: I was charged twice.",

@@ -352,10 +352,10 @@ async def test_words_that_name_no_product_are_passed_over_for_the_thing_returned
 @pytest.mark.parametrize(
     ("message", "planned"),
     [
-        # A quotation of what a page or message says is no product's name.
+        # A quotation of what a page or message says is no product's name, even after a return.
         (
-            "The tracking page says 'out for delivery' since Monday. Where is order K-13131?",
-            [("status_update", "K-13131")],
+            "I'd like to return the lamp, it flickers. The tracking page says 'Awaiting Collection'.",
+            [("product_return", "lamp")],
         ),
         # A request taken back asks for nothing, and neither do the lines quoted from an earlier message.
         ("Please disregard my message about invoice INV-7070, it's sorted.", []),
@@ -399,6 +399,7 @@ async def test_what_a_message_quotes_takes_back_or_only_implies(message: str, pl
             "I placed two orders: B-10001 and B-10002. B-10001 arrived fine. Where is B-10002?",
             [("status_update", "B-10002")],
         ),
+        ("Please cancel C-20002. C-20002 was ordered by mistake.", [("other", "cancel C-20002")]),
         # An id offered for reference, one the customer says they paid, or news that asks nothing.
         ("Invoice INV-40404 is too high. The order was D-30303 if that helps.", [("billing_inquiry", "INV-40404")]),
         ("Invoice INV-50505 duplicates INV-50506, which I already paid.", [("billing_inquiry", "INV-50505")]),
