@@ -458,6 +458,32 @@ async def test_how_the_customer_got_a_thing_is_no_part_of_its_reason() -> None:
     assert [t.fields["reason_for_return"] for t in tasks] == ["not stated", "it's the wrong colour"]
 
 
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # What is said of an id runs on past "but" until another id: a delivery that never came is asked after.
+        ("A-12345 shows as delivered but it never arrived, can you look into it?", [("status_update", "A-12345")]),
+        (
+            "A-12345 and A-12346 say delivered but nothing came.",
+            [("status_update", "A-12345"), ("status_update", "A-12346")],
+        ),
+        # A question whether something is fine asks; news that something is wrong is no news to ignore.
+        ("Can you confirm invoice INV-20417 is correct?", [("billing_inquiry", "INV-20417")]),
+        ("Never mind the delay, where is order A-12345 now?", [("status_update", "A-12345")]),
+        ("Just letting you know that order A-12345 never arrived.", [("status_update", "A-12345")]),
+        ("For reference, invoice INV-20417 also has a wrong fee.", [("billing_inquiry", "INV-20417")]),
+        ("Please refund the express fee on invoice INV-7091.", [("billing_inquiry", "INV-7091")]),
+        # Remarks that ask for nothing, and a number in brackets that marks no list.
+        ("Can you send me a new charger? The old one stopped working.", [("other", "send me a new charger")]),
+        ("There's no signal in the kitchen.", []),
+        ("I'm going on holiday next week, please send me a catalogue.", [("other", "send me a catalogue")]),
+        ("The lamp (model 2) is broken, I want to return it.", [("product_return", "lamp")]),
+    ],
+)
+async def test_rules_stay_inside_what_they_are_for(message: str, planned: list[tuple[str, str]]) -> None:
+    assert kinds(await plan(message)) == planned
+
+
 async def test_a_list_after_a_colon_is_one_return_per_thing_with_its_reason() -> None:
     message = (
         "I'm returning two things: the desk lamp (flickers), the bath mat (too small) and the 'Nova Kettle' (leaks)."
