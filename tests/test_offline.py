@@ -526,7 +526,8 @@ async def test_offline_plans_on_the_shipped_set_stay_above_their_floors() -> Non
     assert every.task_recall >= 0.85 and every.task_precision >= 0.85  # type: ignore[operator]
     assert every.unhandled_named >= 0.8 * every.unhandled_expected
     dev = score_plans(outcomes["dev"], rules)
-    assert dev.task_recall >= 0.95 and dev.task_precision >= 0.95 and dev.id_precision >= 0.95  # type: ignore[operator]
+    # The dev half holds the last batch's dev half too, which no rule was written against (README, "Measuring quality").
+    assert dev.task_recall >= 0.9 and dev.task_precision >= 0.9 and dev.id_precision >= 0.9  # type: ignore[operator]
     assert score_plans(outcomes["heldout"], rules).task_recall >= 0.8  # type: ignore[operator]
 
 
