@@ -691,14 +691,24 @@ class SchemaFiller:
         done: set[str] = set()
         for clause in clauses:
             verb = _acting_verb(what_is_asked(clause))
-            for variant in specific:
-                for key in variant.get("required", []):
-                    pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
-                    for match in re.finditer(_findable(pattern), clause) if pattern else []:
-                        acted = verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant)
-                        if acted or self.settled(variant, _part_around(clause, match.start())):
-                            done.add(match.group())
+            for variant, _, findable in self.id_fields(specific):
+                for match in re.finditer(findable, clause):
+                    if self.alters(verb, variant) or self.settled(variant, _part_around(clause, match.start())):
+                        done.add(match.group())
         return done
+
+    def id_fields(self, variants: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str, str]]:
+        """Return each variant's required fields that have a pattern (ids), with the pattern as found in text."""
+        return [
+            (variant, key, _findable(pattern))
+            for variant in variants
+            for key in variant.get("required", [])
+            if (pattern := self.resolve(variant.get("properties", {}).get(key, {})).get("pattern"))
+        ]
+
+    def alters(self, verb: str, variant: dict[str, Any]) -> bool:
+        """Tell whether a request's verb changes or ends what it names, and is not the variant's own verb."""
+        return verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant)
 
     def missing_thing(self, clause: str) -> str | None:
         """Return the thing a remark says a delivery lacked ("came without the charger": "charger"), if any.
@@ -736,19 +746,15 @@ class SchemaFiller:
         found: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         asked = what_is_asked(clause)
         verb = _acting_verb(asked)
-        for variant in specific:
-            for key in variant.get("required", []):
-                pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
-                if not pattern:
+        for variant, key, findable in self.id_fields(specific):
+            for match in re.finditer(findable, clause):
+                if self.alters(verb, variant) and catch_all is not None:
+                    return [(match.start(), catch_all, {_free_field(catch_all): asked})]
+                part = _part_around(clause, match.start())
+                if match.group() in skipped and not _NOT_YET.search(part):
                     continue
-                for match in re.finditer(_findable(pattern), clause):
-                    if verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant) and catch_all is not None:
-                        return [(match.start(), catch_all, {_free_field(catch_all): asked})]
-                    part = _part_around(clause, match.start())
-                    if match.group() in skipped and not _NOT_YET.search(part):
-                        continue
-                    if not self.settled(variant, part):
-                        found.append((match.start(), variant, {key: match.group()}))
+                if not self.settled(variant, part):
+                    found.append((match.start(), variant, {key: match.group()}))
         if named:
             owner = max(named, key=lambda v: self.affinity(v, clause))
             if self.affinity(owner, clause) > 0 or owner is last:
@@ -802,34 +808,33 @@ class SchemaFiller:
         """
         if _NOT_YET.search(clause):
             return clause
-        for variant in specific:
-            for key in variant.get("required", []):
-                pattern = self.resolve(variant.get("properties", {}).get(key, {})).get("pattern")
-                for match in reversed(list(re.finditer(_findable(pattern), clause)) if pattern else []):
-                    before, after = clause[: match.start()], clause[match.end() :]
-                    done = _DONE_BEFORE.search(before) or _DONE_AFTER.search(after)
-                    if done and _past_action(done.group(1)):
-                        clause = f"{before.rstrip()} {after.lstrip()}".strip()
-                        continue
-                    qualifier = _QUALIFYING.search(before)
-                    if qualifier is None:
-                        continue
-                    rest = f"{clause[: qualifier.start()].rstrip()} {clause[match.end() :].lstrip()}".strip()
-                    # The preposition stays for reading the sense ("an update on" is news, not software).
-                    if self.affinity(variant, f"{clause[: qualifier.start(2)]} {clause[match.end() :]}") > 0:
-                        continue
-                    owner = clause[: qualifier.start()].rstrip()
-                    wanted = thing_asked_for(rest)
-                    if wanted and owner.endswith(wanted) and fold(qualifier.group(1)) == "of":
-                        continue  # "a copy of invoice INV-1" asks for the invoice itself
-                    elsewhere = any(self.affinity(other, rest) > 0 for other in specific if other is not variant)
-                    refers_back = last is not None and _BACK_REFERENCE.match(lead_in_removed(rest))
-                    # A remark about a thing ("the rug from order A-1 smells"), not a question ("the latest on A-1?").
-                    of_a_thing = not is_request(clause) and any(
-                        owner.endswith(thing) and is_thing(thing) for thing in noun_phrases(owner)[-1:]
-                    )
-                    if wanted or elsewhere or refers_back or of_a_thing:
-                        clause = rest
+        for variant, _, findable in self.id_fields(specific):
+            # Each variant's ids are found in the clause as shortened so far, last first, so positions hold.
+            for match in reversed(list(re.finditer(findable, clause))):
+                before, after = clause[: match.start()], clause[match.end() :]
+                done = _DONE_BEFORE.search(before) or _DONE_AFTER.search(after)
+                if done and _past_action(done.group(1)):
+                    clause = f"{before.rstrip()} {after.lstrip()}".strip()
+                    continue
+                qualifier = _QUALIFYING.search(before)
+                if qualifier is None:
+                    continue
+                rest = f"{clause[: qualifier.start()].rstrip()} {clause[match.end() :].lstrip()}".strip()
+                # The preposition stays for reading the sense ("an update on" is news, not software).
+                if self.affinity(variant, f"{clause[: qualifier.start(2)]} {clause[match.end() :]}") > 0:
+                    continue
+                owner = clause[: qualifier.start()].rstrip()
+                wanted = thing_asked_for(rest)
+                if wanted and owner.endswith(wanted) and fold(qualifier.group(1)) == "of":
+                    continue  # "a copy of invoice INV-1" asks for the invoice itself
+                elsewhere = any(self.affinity(other, rest) > 0 for other in specific if other is not variant)
+                refers_back = last is not None and _BACK_REFERENCE.match(lead_in_removed(rest))
+                # A remark about a thing ("the rug from order A-1 smells"), not a question ("the latest on A-1?").
+                of_a_thing = not is_request(clause) and any(
+                    owner.endswith(thing) and is_thing(thing) for thing in noun_phrases(owner)[-1:]
+                )
+                if wanted or elsewhere or refers_back or of_a_thing:
+                    clause = rest
         return clause
 
     def settled(self, variant: dict[str, Any], clause: str) -> bool:
