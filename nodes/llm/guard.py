@@ -141,20 +141,22 @@ def _guard_agenerate(provider: Any) -> Any:
         slots = call_slots(runtime)
         limiter = _limiter(self, runtime)
 
+        meters = _meters(run_manager)
+
         async def attempt() -> ChatResult:
             if limiter is not None:
                 await limiter.aacquire()
             async with slots:
                 # Checked again with the slot held, and counted before it is given up: the run's next call,
                 # waiting for this slot, sees what this one used (one call at a time stops at the budget).
-                for meter, call in _meters(run_manager):
+                for meter, call in meters:
                     meter.admit(call)
                 token = _inside.set(True)
                 try:
                     answer: ChatResult = await provider(self, messages, stop, run_manager, **kwargs)
                 finally:
                     _inside.reset(token)
-                for meter, call in _meters(run_manager):
+                for meter, call in meters:
                     meter.settle(call, LLMResult(generations=[cast(list[Generation], answer.generations)]))
                 return answer
 
