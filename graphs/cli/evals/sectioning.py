@@ -133,12 +133,12 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
         )
     rows += [[f"category {c}: decision right", *(correct_of(by_category[s][c]) for s in splits)] for c in categories]
     lines = table(["", *splits], rows)
+    flagged_by = [[key for key in SCREENS if _status(state, key) == "flagged"] for state in states]
     wrong = []
     for n, item in enumerate(items):
-        flagged = [key for key in SCREENS if _status(states[n], key) == "flagged"]
         judged = set(SCREENS) - set(item["accept"])
-        if send[n] != sent[n] or set(flagged) & judged != set(item["screens"]) & judged:
-            wrong.append((item, flagged, sent[n]))
+        if send[n] != sent[n] or set(flagged_by[n]) & judged != set(item["screens"]) & judged:
+            wrong.append((item, flagged_by[n], sent[n]))
     if wrong:
         lines += ["", f"Messages whose screens or decision differ from the labels ({len(wrong)}):"]
         lines += [
@@ -164,7 +164,7 @@ def report(items: list[Item], states: list[dict[str, Any]]) -> Report:
                 "split": item["split"],
                 "category": item.get("category", ""),
                 "expected": item["screens"],
-                "flagged": [key for key in SCREENS if _status(states[n], key) == "flagged"],
+                "flagged": flagged_by[n],
                 "failed": [key for key in SCREENS if _status(states[n], key) == "failed"],
                 "sent": sent[n],
                 "correct": send[n] == sent[n],
