@@ -54,6 +54,7 @@ from nodes.text import (
     noun_phrase,
     noun_phrases,
     overlap,
+    remark_before_request,
     requests,
     sentences,
     stem,
@@ -142,8 +143,14 @@ _FOLLOW_UP = re.compile(
     re.I,
 )
 """A request to look into something: naming nothing else, it is about the request before it."""
-_WITHDRAWN = re.compile(r"\b(?:ignore|disregard)\s+(?:my|the|that|this|our)\b|\bnever ?mind\b", re.I)
-"""A request taken back ("please ignore my last email about invoice INV-1"): it asks for nothing."""
+_WITHDRAWN = re.compile(
+    r"\b(?:ignore|disregard)\s+(?:my|the|that|this|our)\b|\bnever ?mind\b|"
+    r"\bno (?:need|reason) (?:for you )?to\s+(?!reply|respond|answer)\w+|\b(?:you )?(?:don'?t|do not) need to\s+\w+",
+    re.I,
+)
+"""A request taken back ("please ignore my last email about invoice INV-1", "no need to chase A-1"): up to the
+next comma it asks for nothing; what stands before it and after that comma may."""
+_BEFORE_WITHDRAWN = re.compile(r"(?:[\s,;:-]|\b(?:please|pls|kindly|so|and|but|now)\b)*$", re.I)
 _FOR_INFORMATION = re.compile(
     r"\bno need to (?:reply|respond|answer)\b|\bjust (?:letting you know|confirming)\b|\bno action (?:is )?needed\b|"
     r"\bfor your information\b",
@@ -383,9 +390,10 @@ def _reason_after(text: str, value: str) -> str:
     its own, not the reason.
     """
     rest = _rest_after(text, value)
-    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) or is_request(rest) or _AN_ID.search(rest):
+    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) or _AN_ID.search(rest):
         return ""
-    return rest
+    # "the gate doesnt fit our stairs, want to send it back": the remark before the request is its reason.
+    return remark_before_request(rest) if is_request(rest) else rest
 
 
 def _acting_verb(asked: str) -> str:
@@ -562,9 +570,10 @@ class SchemaFiller:
 
         What the rest of the message says about an id counts too: one it says arrived or a request cancels is no
         status request where it is first listed, one said again later is that later clause's, one given on its
-        own after a request that acts on a thing ("Send me new feet. It was order A-11111.") or offered "if that
-        helps" says which order; a request taken back ("please ignore my last email") and a message that asks
-        for nothing ("no need to reply") plan nothing.
+        own after a request that acts on a thing ("Send me new feet. It was order A-11111.") or before one ("Order
+        A-1. Please cancel it.") or offered "if that helps" says which order; a request taken back ("please ignore
+        my last email", "no need to chase A-1") and a message that asks for nothing ("no need to reply") plan
+        nothing; a follow-up that names nothing ("Can you check?") under a quoted message is about its ids.
         """
 
         def join_last(clause: str) -> None:
@@ -579,6 +588,8 @@ class SchemaFiller:
         waiting: dict[str, Any] | None = None
         """The variant a request asked for without the id it needs, while the next clause may give the id."""
         clauses = requests(text)
+        # Lines quoted from an earlier message: what a follow-up that names nothing else ("Can you check?") is about.
+        quoted = " ".join(line.lstrip()[1:] for line in text.splitlines() if line.lstrip().startswith(">"))
         done = self.ids_done(clauses, specific)
         arrived = False
         """Whether the message last said an order arrived (and not since that one is still to come)."""
@@ -587,8 +598,10 @@ class SchemaFiller:
             last = planned[-1][0] if planned else None
             withdrawn = _WITHDRAWN.search(clause)
             if withdrawn:
-                # "Never mind the delay, where is order A-1?": what follows the comma may still ask.
-                clause = clause[withdrawn.end() :].partition(",")[2].strip()
+                # "Never mind the delay, where is order A-1?": what follows the comma may still ask, and so may
+                # what comes before ("Cancel my plan, no need to call me").
+                before = _BEFORE_WITHDRAWN.sub("", clause[: withdrawn.start()])
+                clause = f"{before} {clause[withdrawn.end() :].partition(',')[2]}".strip()
                 if not clause or not is_request(clause):
                     continue
             asked = what_is_asked(clause)
@@ -596,6 +609,9 @@ class SchemaFiller:
                 continue
             bare = _FOR_REFERENCE.sub(" ", _AN_ID.sub(" ", clause))
             only_an_id = bool(_AN_ID.search(clause)) and not [w for w in words(bare) if w not in _ID_WORDS]
+            following = clauses[number + 1] if number + 1 < len(clauses) else ""
+            if only_an_id and last is None and self.acts_next(following, specific):
+                continue  # "Order A-1. Could you send the other two?": the order that request is about
             if only_an_id and (arrived or (last is not None and waiting is None and self.acts(last, planned[-1][1]))):
                 # "It arrived without the cable. Order A-1." or "Send me new feet. It was order A-1.": the order
                 # the remark or the request before was about ("Where is my parcel? Order A-1." waits for it).
@@ -638,8 +654,12 @@ class SchemaFiller:
                 follow_up = noun_phrase(clause) in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(fold(clause)))
                 # "send a corrected one": a thing named by "one" is the one the request before was about.
                 one_again = (noun_phrase(clause) or "").split()[-1:] in (["one"], ["ones"])
+                replied_to = self.anchors(quoted, specific, [], None) if last is None and follow_up else []
                 if fitting is not None and things:
                     planned += [(fitting, clause, {_name_field(fitting): thing}) for thing in things]
+                elif replied_to:
+                    # "> Your refund for invoice INV-1 was processed. / Nothing came. Can you check?"
+                    planned += [(variant, f"{quoted} {clause}", values) for _, variant, values in replied_to]
                 elif (
                     last is not None
                     and not altering
@@ -679,7 +699,28 @@ class SchemaFiller:
             return True
         asked = what_is_asked(request)
         return not _patterned(variant) and (
-            thing_asked_for(request) is not None or _acting_verb(asked) in ALTERING_VERBS
+            thing_asked_for(request) is not None
+            or _acting_verb(asked) in ALTERING_VERBS
+            or self.missing_thing(request) is not None
+        )
+
+    def acts_next(self, following: str, specific: list[dict[str, Any]]) -> bool:
+        """Tell whether the clause after an id given on its own acts on a thing and names no id of its own.
+
+        Then the id says which order that request is about ("Order A-1. Please cancel it.", "... Could you send
+        the other two?"); a request in an id's own business ("Can you send me an update?") is about the id.
+        """
+        if not following or _AN_ID.search(following) or not is_request(following):
+            return False
+        for variant in specific:
+            described = f"{variant.get('title', '')} {variant.get('description', '')}"
+            if _patterned(variant) and (self.affinity(variant, following) > 0 or overlap(described, following)):
+                return False
+        asked = what_is_asked(following)
+        return (
+            thing_asked_for(following) is not None
+            or _acting_verb(asked) in ALTERING_VERBS | {"send", "resend"}
+            or any(self.verb_at(variant, following) is not None for variant in specific if _name_field(variant))
         )
 
     def ids_done(self, clauses: list[str], specific: list[dict[str, Any]]) -> set[str]:

@@ -437,12 +437,16 @@ def _correct(word: str, lexicons: Iterable[_Lexicon]) -> str:
     return best
 
 
+_NEWS_END = frozenset("yet please pls asap today soon".split()) | {""}
+"""What may follow an "update" that asks for news ("any update yet?") rather than naming software."""
+
+
 def _sense(tokens: list[str], position: int, size: int, concept: str) -> str | None:
     """Return the concept a matched phrase has where it stands: some words mean another thing in context.
 
     "open" or "close" before a thing ("open the app") is something done to it, not opening hours; an "update" on
-    a status or to a person is news, not software; "charge" after a fault ("won't charge") and "charging" not
-    before a person ("stopped charging") speak of a battery, not money.
+    a status or to a person, or "any update" on its own, is news, not software; "charge" after a fault ("won't
+    charge") and "charging" not before a person ("stopped charging") speak of a battery, not money.
     """
     word = tokens[position]
     after = tokens[position + size] if position + size < len(tokens) else ""
@@ -451,6 +455,8 @@ def _sense(tokens: list[str], position: int, size: int, concept: str) -> str | N
         return None
     if size == 1 and word in {"update", "updates"} and (before == "status" or after in {"me", "us", "on", "about"}):
         return None
+    if size == 1 and word in {"update", "updates"} and before in {"an", "any"} and after in _NEWS_END:
+        return None  # "Can you send me an update?", "Any updates?": news of what the message is about
     if size == 1 and word in {"charge", "charging"}:
         fault_before = _PHRASES.get((before,)) == "fault" or before in {"not", "never"}
         if fault_before or (word == "charging" and after not in {"me", "us", "my", "for", "twice", "extra"}):
@@ -549,7 +555,7 @@ _BARE_AND = re.compile(r"\s+and\s+", re.I)
 _ONLY_IDS = re.compile(r"(?:(?:orders?|invoices?|and)\s*|#?[A-Za-z]{1,5}-?[0-9]{3,}[\s,]*)+", re.I)
 _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an|this|that|these|those|our)\b", re.I)
 _ASKING = re.compile(
-    r"\b(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|"
+    r"\b(?:please|pls|plz|kindly|(?:can|could|would|will) (?:you|u)|can i|could i|may i|"
     r"(?:i|we)(?:'d| would)(?: also| still| just| really)? (?:like|love)|"
     r"(?:i|we)(?: also| still| just| really| now)? (?:want|wanna|need|wish)|"
     r"help me|tell me|let me know|give me|send me|"
@@ -595,7 +601,8 @@ _REQUEST_SPLIT = re.compile(
     re.I,
 )
 _LEAD_IN = re.compile(
-    r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b[\w ]*?[,!.:]\s*)?"
+    # A greeting is a few words ("Hi there team,"): not a whole sentence that happens to open on "hi".
+    r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b(?:[ \t]+\w+){0,3}?[ \t]*[,!.:]\s*)?"
     r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*)*",
     re.I,
 )
@@ -697,6 +704,17 @@ def _asks(clause: str) -> bool:
     ordered = (opening and not re.search(r"\d", "".join(first[1:]))) or (bool(first) and first[0] in ("need", "want"))
     doing = intent is not None and (bool(intent.group(2)) or stem(intent.group(1) or "") in REQUEST_STEMS)
     return bool(_ASKING.search(body)) or ordered or doing
+
+
+def remark_before_request(text: str) -> str:
+    """Return what `text` says before it starts to ask ("doesnt fit our stairs, want to send it back"), or "".
+
+    That remark is the request's reason; a text that opens on its request has none.
+    """
+    starts = [found.start() for pattern in (_ASKING, _INTENT) if (found := pattern.search(text))]
+    before = text[: min(starts)] if starts else ""
+    before = re.sub(r"(?:[\s,;:–-]|\b(?:so|and|but|i|we|therefore)\b)*$", "", before, flags=re.I)
+    return before if words(before) else ""
 
 
 def what_is_asked(clause: str) -> str:

@@ -567,3 +567,46 @@ def test_sources_are_document_titles_never_a_sub_heading() -> None:
     assert answer["sources"] == ["Garden Care"]
     assert "Pruning" not in json.dumps(answer)
     assert answer_text([HumanMessage(prompt)])
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # "No need to" takes back what it names; what stands before it may still ask.
+        ("The parcel turned up at my neighbour's, so no need to chase order E-31313 any more.", []),
+        (
+            "Please cancel my magazine subscription, no need to call me back.",
+            [("other", "cancel my magazine subscription")],
+        ),
+        # A follow-up that names nothing is about what the quoted message it answers names.
+        (
+            "> We have refunded invoice INV-5150.\n\nNothing has come through yet. Could you check?",
+            [("billing_inquiry", "INV-5150")],
+        ),
+        # An id on its own says which order the request beside it acts on, unless that request asks for news.
+        ("Order F-27272. Could you send the missing screws?", [("other", "send the missing screws")]),
+        ("Order F-27272. Can you send me an update?", [("status_update", "F-27272")]),
+        ("The printer came without its power cable. Order F-28282.", [("other", "send the missing power cable")]),
+        # A sentence that opens on "hi" is no greeting to drop, and "can u" asks as "can you" does.
+        ("hi the desk lamp flickers want to send it back", [("product_return", "desk lamp")]),
+        ("can u stop the reminder texts", [("other", "stop the reminder texts")]),
+    ],
+)
+async def test_ids_beside_requests_replies_and_withdrawals(message: str, planned: list[tuple[str, str]]) -> None:
+    tasks = await plan(message)
+    assert len(tasks) == len(planned), kinds(tasks)
+    for (kind, value), task in zip(planned, tasks, strict=True):
+        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("my new toaster from order K-56565 burns everything so I want to return it", "burns everything"),
+        ("hi the desk lamp flickers want to send it back", "flickers"),
+        ("The 'Aldo Rug' is too thin, I'd like to return it.", "is too thin"),
+    ],
+)
+async def test_a_reason_written_before_the_request_is_the_returns_reason(message: str, reason: str) -> None:
+    tasks = await plan(message)
+    assert [t.fields["reason_for_return"] for t in tasks] == [reason]
