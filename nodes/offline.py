@@ -123,7 +123,9 @@ _DONE_AFTER = re.compile(
     r"^\W*(?:which|that)\s+(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\b(?!\s+(?:twice|again|double))",
     re.I,
 )
-"""An id the customer says they acted on ("I cancelled order A-1", "order A-1, which I returned")."""
+_DONE_BY_ME = re.compile(r"^\W*(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed)\b", re.I)
+"""An id the customer says they acted on ("I cancelled order A-1", "order A-1, which I returned"), or a thing
+("the 'Oak Chair' I returned")."""
 _ACTED_STEMS = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return"})
 
 
@@ -166,6 +168,11 @@ _WITHOUT = re.compile(
     r"\b(?:was|were|is|are)\s+missing\s+(?=(?:the|its|a|an|any|my|his|her|their)\b)",
     re.I,
 )
+_WRONG_THING = re.compile(
+    r"\b(?:sent|delivered|shipped|received|got|gave)\b[^.!?]{0,80}?\b(?:instead of|rather than)\s+", re.I
+)
+"""A delivery said to have brought one thing in place of another ("you sent me a blue one instead of the yellow
+one"): asks for the thing ordered."""
 _MISSING = re.compile(r"\b(?:was|were|is|are)\s+missing\b", re.I)
 _NONE_IN = re.compile(
     r"\bthere(?:'s| is| was| were)\s+no\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
@@ -173,10 +180,21 @@ _NONE_IN = re.compile(
     re.I,
 )
 """A delivery said to lack a thing ("the box came without the charger", "the remote was missing"): asks for it."""
+_SENDING_BACK = re.compile(
+    r"\b(?:labels?|etiquetas?|étiquettes?|etichett[ae]|etiketts?|etiketten|postage|prepaid|pre-paid|returns? address|"
+    r"return form)\b",
+    re.I,
+)
+"""What a thing is sent back with: asked for after a return ("How do I get a label?"), it is part of that return."""
 _FOR_REFERENCE = re.compile(r"\bif (?:that|it|this) helps\b|\bfor (?:your )?reference\b|\bin case you need\b", re.I)
 """An id offered as information for the request before ("The order was A-11111 if that helps")."""
-_ID_WORDS = frozenset("order invoice ref reference number no it's its it is my the was for".split())
-"""Words that may stand beside an id given on its own ("Order A-11111.", "It's A-11111")."""
+_ID_WORDS = frozenset(
+    """order invoice ref reference number no it's its it is my the was for mi pedido factura es el numero ma
+    commande facture est le la meine bestellung rechnung ist die nummer il mio ordine fattura e o meu minha
+    encomenda fatura""".split()
+)
+"""Words that may stand beside an id given on its own ("Order A-11111.", "It's A-11111", "Mi pedido es el A-1"),
+in English and the other languages the offline model reads."""
 _BACK_REFERENCE = re.compile(r"^(?:it|they|this|that|these|those|mine|the one|the ones|both)\b", re.I)
 """A clause opening on what the request before it named ("The one in order A-1 was missing")."""
 _STATED_COUNT = re.compile(r"\b(?:exactly|a list of|list of exactly)\s+(\d{1,3})\b", re.I)
@@ -346,7 +364,8 @@ _REASON_NEXT = re.compile(rf"^(?:(?:too|as well|also)\b[,\s]*)?(?:(?:{_BECAUSE_W
 
 
 _HOW_I_GOT_IT = re.compile(
-    r"^(?:(?:that|which)\s+)?(?:i|we)\s+(?:got|bought|ordered|received|have)\b(?:\s+(?!as\b|because\b|since\b)\w+){0,3}\s*",
+    r"^(?:(?:that|which)\s+)?(?:i|we)\s+(?:got|bought|ordered|received|have)\b"
+    r"(?:\s+(?!(?:as|because|since|is|are|was|were|has|had|keeps|does|did|won't|doesn't|didn't)\b)[\w']+){0,3}\s*",
     re.I,
 )
 """How the customer came by a thing, between its name and the reason ("the fleece I got with it as ...")."""
@@ -573,7 +592,10 @@ class SchemaFiller:
         own after a request that acts on a thing ("Send me new feet. It was order A-11111.") or before one ("Order
         A-1. Please cancel it.") or offered "if that helps" says which order; a request taken back ("please ignore
         my last email", "no need to chase A-1") and a message that asks for nothing ("no need to reply") plan
-        nothing; a follow-up that names nothing ("Can you check?") under a quoted message is about its ids.
+        nothing; a follow-up that names nothing ("Can you check?") under a quoted message is about its ids. A
+        thing the customer already returned is context; "instead" in a request about an order changes its plan (a
+        request for the catch-all variant); the wrong thing delivered asks for the one ordered; a label asked for
+        after a return is part of it.
         """
 
         def join_last(clause: str) -> None:
@@ -630,6 +652,14 @@ class SchemaFiller:
             skipped = done | (later if not is_request(clause) else set())
             # What the request reads as: without the ids that only say where another thing belongs.
             clause = self.without_context_ids(clause, specific, last)
+            wrong = _WRONG_THING.search(clause)
+            asked_why = wrong is not None and bool(_NOT_YET.search(clause[: wrong.start()]))
+            wanted = noun_phrase(clause, wrong.end()) if wrong and not asked_why else None
+            if wanted and catch_all is not None:
+                # "You sent me the blue one instead of the yellow one (order A-1)": asks for the one ordered, and
+                # the order it came in is context.
+                planned.append((catch_all, clause, {_free_field(catch_all): f"send the {wanted}"}))
+                continue
             found = self.anchors(clause, specific, named, last, catch_all, skipped)
             if found:
                 if waiting is not None and all(variant is waiting for _, variant, _ in found):
@@ -664,7 +694,7 @@ class SchemaFiller:
                     last is not None
                     and not altering
                     and (fitting is last or follow_up or one_again or noun_phrase(clause) in PRONOUNS)
-                ):
+                ) or (last in named and _SENDING_BACK.search(clause)):
                     join_last(clause)  # "Where is it now?" asks again about the request before it
                 elif catch_all is not None:
                     planned.append((catch_all, clause, {_free_field(catch_all): asked}))
@@ -703,6 +733,14 @@ class SchemaFiller:
             or _acting_verb(asked) in ALTERING_VERBS
             or self.missing_thing(request) is not None
         )
+
+    def done_to(self, after: str) -> bool:
+        """Tell whether the words after a name say the customer already returned, changed or paid for it.
+
+        "The 'Oak Chair' I returned was damaged" names a return that is done: context, not a request.
+        """
+        done = _DONE_AFTER.match(after) or _DONE_BY_ME.match(after)
+        return done is not None and _past_action(done.group(1))
 
     def acts_next(self, following: str, specific: list[dict[str, Any]]) -> bool:
         """Tell whether the clause after an id given on its own acts on a thing and names no id of its own.
@@ -787,9 +825,11 @@ class SchemaFiller:
         found: list[tuple[int, dict[str, Any], dict[str, str]]] = []
         asked = what_is_asked(clause)
         verb = _acting_verb(asked)
+        # "For A-1, can you get the courier to leave it next door instead?": a change of plan for that order.
+        replanned = is_request(clause) and bool(re.search(r"\binstead\b", clause, re.I))
         for variant, key, findable in self.id_fields(specific):
             for match in re.finditer(findable, clause):
-                if self.alters(verb, variant) and catch_all is not None:
+                if (self.alters(verb, variant) or replanned) and catch_all is not None:
                     return [(match.start(), catch_all, {_free_field(catch_all): asked})]
                 part = _part_around(clause, match.start())
                 if match.group() in skipped and not _NOT_YET.search(part):
@@ -803,7 +843,7 @@ class SchemaFiller:
                 found += [
                     (m.start(), owner, {key: m.group(1).strip()})
                     for m in _QUOTED.finditer(clause)
-                    if not _AS_SAID.search(clause[: m.start()])
+                    if not _AS_SAID.search(clause[: m.start()]) and not self.done_to(clause[m.end() :])
                 ]
         if found:
             for variant in named:

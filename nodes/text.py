@@ -19,7 +19,7 @@ MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 """A Markdown ATX heading line ("# Title", "## Title ##"); group 1 is the title."""
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(¿¡]?[A-Z0-9])")
 
 
 def stem(word: str) -> str:
@@ -193,7 +193,7 @@ CONCEPTS: dict[str, tuple[float, str]] = {
         1.0,
         "ship, ships, shipping, shipped, deliver, delivers, delivery, deliveries, delivered, courier, postage, post, "
         "parcel, parcels, package, packages, dispatch, dispatched, pick up, pickup, collect, collection, click and "
-        "collect, next day delivery, express delivery",
+        "collect, next day delivery, express delivery, returned to sender, return to sender",
     ),
     "offer": (
         1.0,
@@ -566,7 +566,8 @@ _ASKING = re.compile(
     re.I,
 )
 _INTENT = re.compile(
-    r"\b(?:(?:i|we)(?:'m| am|'re| are|'ll| will| shall)|im)(?: going to| about to)? (\w+)|"
+    r"\b(?:(?:(?:i|we)(?:'m| am|'re| are|'ll| will| shall)|im)(?: going to| about to)?|"
+    r"(?:(?:i|we) )?(?:gonna|wanna)) (\w+)|"
     # "that's going back", "they're going back": what is said of a thing named before.
     r"\b(?:it|that|this|they|those|these)(?:'s| is| are|'re) (going) back\b",
     re.I,
@@ -594,6 +595,8 @@ _ACTING = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return", "send"})
 """Stems of the verbs whose "-ing" form opens a request ("Returning the lamp", not "Tracking says ...")."""
 _REQUEST_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|also|plus|then)\s+|"
+    # "and also" in the other languages the offline model reads ("y también", "et aussi", "und auch").
+    r"\s*,?\s*\b(?:y|et|und|e)\s+(?:también|tambien|aussi|auch|anche|também|tambem)\s+|"
     # "also" after its subject ("I also need", "I'd also like") goes on with that subject's request.
     r"(?<!\bi)(?<!\bwe)(?<!'d)(?<!'m)(?<!'ll)(?<!\bwould)\s+(?:and also|and then|also|plus|finally|lastly)\s+|"
     # A comma before an order of its own ("it's broken, cancel my newsletter"): the verb opens what it acts on.

@@ -610,3 +610,41 @@ async def test_ids_beside_requests_replies_and_withdrawals(message: str, planned
 async def test_a_reason_written_before_the_request_is_the_returns_reason(message: str, reason: str) -> None:
     tasks = await plan(message)
     assert [t.fields["reason_for_return"] for t in tasks] == [reason]
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # A thing the customer says they already returned is context, not another return.
+        (
+            "Please refund the restocking fee on INV-80808. The 'Linden Bookcase' I returned was never opened.",
+            [("billing_inquiry", "INV-80808")],
+        ),
+        # "Instead" in a request about an order changes its plan: a request no worker takes.
+        (
+            "For B-12121, could you get the driver to leave it with the concierge instead?",
+            [("other", "leave it with the concierge instead")],
+        ),
+        # The wrong thing delivered asks for the one ordered; the order it came in is context.
+        (
+            "I received the 2 litre jug rather than the 1 litre one. Order H-40404.",
+            [("other", "send the 1 litre one")],
+        ),
+        # "Returned to sender" is where a parcel is, not a return; "gonna send it back" is one.
+        ("Tracking for A-12121 says returned to sender, what happened?", [("status_update", "A-12121")]),
+        ("the lamp i got flickers gonna send it back", [("product_return", "lamp")]),
+        # "And also" in another language splits two returns; an order given in it is the order they came in.
+        (
+            "Quiero devolver la tetera porque gotea, y también el tostador 'Sol' que no calienta. Mi pedido es el "
+            "R-70707.",
+            [("product_return", "tetera"), ("product_return", "Sol")],
+        ),
+        # A label asked for after a return is part of that return.
+        ("I'd like to return the blue rug, it sheds. How do I get a label?", [("product_return", "blue rug")]),
+    ],
+)
+async def test_done_returns_changed_plans_wrong_things_and_labels(message: str, planned: list[tuple[str, str]]) -> None:
+    tasks = await plan(message)
+    assert len(tasks) == len(planned), kinds(tasks)
+    for (kind, value), task in zip(planned, tasks, strict=True):
+        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
