@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 from nodes.text import (
     ALTERING_VERBS,
+    ALTERING_VERBS_ABROAD,
     MARKDOWN_HEADING,
     PRONOUNS,
     REQUEST_STEMS,
@@ -46,6 +47,7 @@ from nodes.text import (
     asks_to_be_given,
     content_words,
     correct,
+    does,
     fold,
     is_request,
     is_thing,
@@ -180,6 +182,10 @@ _NONE_IN = re.compile(
     re.I,
 )
 """A delivery said to lack a thing ("the box came without the charger", "the remote was missing"): asks for it."""
+_WHEREABOUTS = re.compile(
+    r"\b(?:where|when|status|track\w*|late|yet|arriv\w*|deliver\w*|dispatch\w*|ship\w*|updates?|came|come)\b", re.I
+)
+"""Words that ask or tell where an order is: beside a thing sent back, they make its order a question too."""
 _SENDING_BACK = re.compile(
     r"\b(?:labels?|etiquetas?|étiquettes?|etichett[ae]|etiketts?|etiketten|postage|prepaid|pre-paid|returns? address|"
     r"return form)\b",
@@ -363,12 +369,28 @@ _LISTED = re.compile(r"^(?:(?:for|with|plus)\s+)?(?:the|my|a|an|this|that|these|
 _REASON_NEXT = re.compile(rf"^(?:(?:too|as well|also)\b[,\s]*)?(?:(?:{_BECAUSE_WORDS}|as)\b|[(,\-–]|$)", re.I)
 
 
-_HOW_I_GOT_IT = re.compile(
-    r"^(?:(?:that|which)\s+)?(?:i|we)\s+(?:got|bought|ordered|received|have)\b"
-    r"(?:\s+(?!(?:as|because|since|is|are|was|were|has|had|keeps|does|did|won't|doesn't|didn't)\b)[\w']+){0,3}\s*",
-    re.I,
-)
-"""How the customer came by a thing, between its name and the reason ("the fleece I got with it as ...")."""
+_GOT_IT = re.compile(r"^(?:(?:that|which)\s+)?(?:i|we)\s+(?:got|bought|ordered|received|recieved|have)\b", re.I)
+
+
+def _how_i_got_it_removed(text: str) -> str:
+    """Drop how the customer came by a thing, between its name and the reason ("the fleece I got with it as ...").
+
+    What follows the verb is part of it for up to three words, until one that says what the thing does ("the
+    reel I received leaks") or gives the reason.
+    """
+    got = _GOT_IT.match(text)
+    if got is None:
+        return text
+    rest = text[got.end() :]
+    for _ in range(3):
+        word = re.match(r"\s+([\w'’]+)", rest)
+        if word is None or does(word.group(1)) or fold(word.group(1)) in _NOT_HOW:
+            break
+        rest = rest[word.end() :]
+    return rest.lstrip()
+
+
+_NOT_HOW = frozenset("as because since is are was were has had does did".split())
 
 
 def _opens_on_a_thing(clause: str) -> bool:
@@ -387,7 +409,7 @@ def _listed_thing(clause: str) -> str | None:
     if not thing or thing in PRONOUNS:
         return None
     after = body[body.find(thing) + len(thing) :].strip(" '\"”’.!?")
-    after = _HOW_I_GOT_IT.sub("", after, count=1)  # "the fleece I got with it as it pills"
+    after = _how_i_got_it_removed(after)  # "the fleece I got with it as it pills"
     return thing if _REASON_NEXT.match(after) else None
 
 
@@ -396,7 +418,7 @@ def _rest_after(text: str, value: str) -> str:
     at = text.find(value) if value else -1
     if at < 0:
         return ""
-    rest = _HOW_I_GOT_IT.sub("", text[at + len(value) :].strip(" '\"”’"), count=1)
+    rest = _how_i_got_it_removed(text[at + len(value) :].strip(" '\"”’"))
     # "send the toaster back, it sparks": the verb's particle ends the request, the reason comes after it.
     rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as|back|away)\b|\s)+", "", rest, flags=re.I)
     return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
@@ -409,19 +431,33 @@ def _reason_after(text: str, value: str) -> str:
     its own, not the reason.
     """
     rest = _rest_after(text, value)
-    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) or _AN_ID.search(rest):
+    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I):
         return ""
-    # "the gate doesnt fit our stairs, want to send it back": the remark before the request is its reason.
-    return remark_before_request(rest) if is_request(rest) else rest
+    if is_request(rest):
+        # "the gate doesnt fit our stairs, want to send it back": the remark before the request is its reason, up
+        # to an order named beside it ("keeps burning toast, order A-1, I want to return it").
+        remark = remark_before_request(rest)
+        named_order = _AN_ID.search(remark)
+        if named_order:
+            remark = re.sub(
+                r"[\s,;:(–-]*\b(?:order|invoice|from|in|on|ref)?\W*#?$", "", remark[: named_order.start()], flags=re.I
+            )
+        return remark
+    return "" if _AN_ID.search(rest) else rest
 
 
 def _acting_verb(asked: str) -> str:
-    """Return the verb a request opens on, or the one after its "please" ("order A-11111, pls refund")."""
+    """Return the verb a request opens on, or the one after its "please" ("order A-11111, pls refund").
+
+    In another language it is the English altering verb the request uses ("annuler": "cancel").
+    """
     verb = fold(asked).split()[0] if asked.split() else ""
     polite = re.search(r"\b(?:please|pls|kindly)\s+(\w+)(?:\s+(?:it|them|this|that))?\W*$", asked, re.I)
     if verb not in ALTERING_VERBS and polite and fold(polite.group(1)) in ALTERING_VERBS:
         return fold(polite.group(1))
-    return verb
+    # "je voudrais annuler ma commande", "Bitte stornieren Sie ...": the verb after a few words of politeness.
+    abroad = next((ALTERING_VERBS_ABROAD[w] for w in words(asked)[:4] if w in ALTERING_VERBS_ABROAD), None)
+    return abroad if verb not in ALTERING_VERBS and abroad else verb
 
 
 def _part_around(clause: str, at: int) -> str:
@@ -595,7 +631,8 @@ class SchemaFiller:
         nothing; a follow-up that names nothing ("Can you check?") under a quoted message is about its ids. A
         thing the customer already returned is context; "instead" in a request about an order changes its plan (a
         request for the catch-all variant); the wrong thing delivered asks for the one ordered; a label asked for
-        after a return is part of it.
+        after a return is part of it. "Return it" beside an id sends back the thing the clause named before, and
+        an order given on its own beside that ("..., order A-1, I want to return it") is where the thing came from.
         """
 
         def join_last(clause: str) -> None:
@@ -850,10 +887,48 @@ class SchemaFiller:
                 if any(anchored is variant for _, anchored, _ in found):
                     continue
                 at = self.verb_at(variant, clause)
-                thing = next(iter(noun_phrases(clause, at)), "") if at is not None else ""
+                if at is None:
+                    continue
+                thing, where = next(iter(noun_phrases(clause, at)), ""), at
+                if thing in PRONOUNS:
+                    # "the toaster burns, order A-1, I want to return it": "it" is the thing the clause named before.
+                    thing = next(
+                        (named_before for named_before in noun_phrases(clause[:at]) if is_thing(named_before)), ""
+                    )
+                    where = clause.find(thing) if thing else at
                 if thing and is_thing(thing):
-                    found.append((at or 0, variant, {_name_field(variant): thing}))
+                    found.append((where, variant, {_name_field(variant): thing}))
+                    # An order beside a thing sent back is where the thing came from, unless what the clause says
+                    # of the order, up to the commas around it, asks or tells where it is.
+                    found = [
+                        anchor
+                        for anchor in found
+                        if not self.about_delivery(anchor[1]) or self.whereabouts(clause, anchor[0], where, at)
+                    ]
         return sorted(found, key=lambda anchor: anchor[0])
+
+    def whereabouts(self, clause: str, at: int, thing_at: int, verb_at: int) -> bool:
+        """Tell whether what a clause says of the order id at character `at` asks or tells where the order is.
+
+        That is the part of the clause between commas around the id. A part that is only the id ("..., order
+        A-1, I want to return it") says which order the thing came in; one beside the thing or the verb asks
+        only with words of whereabouts ("my kettle from A-1 never came, I want to return it"); one of its own
+        ("where is A-1") is a question of its own.
+        """
+        start = clause.rfind(",", 0, at) + 1
+        end = clause.find(",", at)
+        end = end if end >= 0 else len(clause)
+        part = clause[start:end]
+        if not [word for word in words(_AN_ID.sub(" ", part)) if word not in _ID_WORDS]:
+            return False
+        if start <= thing_at < end or start <= verb_at <= end:
+            return bool(_WHEREABOUTS.search(part) or _NOT_YET.search(part))
+        return True
+
+    def about_delivery(self, variant: dict[str, Any]) -> bool:
+        """Tell whether a variant with an id is about where an order is (its title and description say delivery)."""
+        described = f"{variant.get('title', '')} {variant.get('description', '')}"
+        return _patterned(variant) and "~delivery" in meaning(described)
 
     def verbs(self, variant: dict[str, Any]) -> set[str]:
         """Return the stems of the request verbs a variant's title and description use ("return", "send")."""

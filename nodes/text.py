@@ -580,6 +580,24 @@ ALTERING_VERBS = frozenset(
 )
 """Request verbs that change or end something ("cancel order A-1", "refund order A-1": money paid back is a
 change too): an id after one is what it acts on, so the request is that action, not a question about the id."""
+ALTERING_VERBS_ABROAD = {
+    **dict.fromkeys(
+        """annuler annulez annule anular anulen cancelar cancele cancelen cancelad annullare annullate annulla
+        annullo stornieren storniere storniert stornierung kundigen""".split(),
+        "cancel",
+    ),
+    **dict.fromkeys(
+        """changer changez modifier modifiez cambiar cambien cambie modificar modifiquen cambiare cambiate
+        modificare modificate andern abandern alterar altere mudar""".split(),
+        "change",
+    ),
+    **dict.fromkeys(
+        "rembourser remboursez reembolsar reembolsen rimborsare rimborsate erstatten zuruckerstatten estornar".split(),
+        "refund",
+    ),
+}
+"""The altering verbs in French, Spanish, Italian, German and Portuguese (folded: no accents), as the English
+verb they mean ("annuler ma commande A-1" cancels it)."""
 REQUEST_VERBS = (
     frozenset(
         """add amend arrange book cancel change check close confirm correct delete downgrade email exchange explain find
@@ -610,7 +628,7 @@ _LEAD_IN = re.compile(
     re.I,
 )
 _POLITE = re.compile(
-    r"^(?:(?:please|pls|kindly|can you|could you|would you|will you|can i|could i|may i|i'd like to|"
+    r"^(?:(?:please|pls|plz|kindly|(?:can|could|would|will) (?:you|u)|can i|could i|may i|i'd like to|"
     r"i would like to|i want to|i need to|i wish to|i'd like|i would like|i want|i need|help me)\b[,\s]*)+",
     re.I,
 )
@@ -761,7 +779,7 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
             if fold(word) == "of" and len(name) == 1 and fold(name[0]) in MEASURES:
                 name, number = [], number + 1
                 continue
-            if not _is_name_word(word) or len(name) == 6 or (name and _does(word)) or fold(word) in _DOING:
+            if not _is_name_word(word) or len(name) == 6 or (name and does(word)) or fold(word) in _DOING:
                 break
             number += 1
             if name or _single(fold(word)) != "fault":  # "the broken lamp" names the lamp
@@ -781,7 +799,10 @@ _DOING = frozenset(
     """arrived arrives came comes keeps kept stopped stops started starts broke breaks seems seem looks feels smells
     sounds makes needs leaks leaked leaking hurts fits works worked runs ran turned turns shows showed says said
     gets got went goes won't doesn't didn't isn't wasn't aren't can't cannot might must may shall inside outside
-    today yesterday tonight again already still yet anymore recently last""".split()
+    today yesterday tonight again already still yet anymore recently last burns burnt burned overheats overheated
+    rattles squeaks squeaked buzzes hums hummed flickers flickered wobbles wobbled cracks tears tore rips ripped peels
+    peeled shrank shrunk smokes sparks sparked drips dripped jams jammed crashes crashed freezes froze beeps
+    smelled stinks sheds shed pills pilled fell falls fades faded""".split()
 )
 """Words that follow a thing's name to say what it does or when ("the kettle leaks", "the lamp arrived today")."""
 _CONJUNCTIONS = frozenset(
@@ -828,7 +849,7 @@ def thing_asked_for(clause: str) -> str | None:
     return thing if thing and is_thing(thing) else None
 
 
-def _does(word: str) -> bool:
+def does(word: str) -> bool:
     """Tell whether a word after a thing's name says what it does: a verb, a fault, a word of time or place."""
     lowered = fold(word)
     if lowered in _DOING or _single(lowered) in ("fault", "give_back"):

@@ -648,3 +648,45 @@ async def test_done_returns_changed_plans_wrong_things_and_labels(message: str, 
     assert len(tasks) == len(planned), kinds(tasks)
     for (kind, value), task in zip(planned, tasks, strict=True):
         assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # "it" after the verb is the thing named before it in the clause; the order given beside it is context.
+        ("the heater rattles constantly, order K-90909, i want to send it back", [("product_return", "heater")]),
+        ("hi, the fan overheats so i want to return it, order K-90910.", [("product_return", "fan")]),
+        # ... unless what the clause says of that order asks where it is.
+        (
+            "the mixer leaks so I want to return it, and where is order K-90911",
+            [("product_return", "mixer"), ("status_update", "K-90911")],
+        ),
+        (
+            "order K-90912 hasnt moved in a week, i want to send back the rug its faded",
+            [("status_update", "K-90912"), ("product_return", "rug")],
+        ),
+        # A cancellation or change in another language is a request no worker takes, not a status question.
+        ("je voudrais annuler ma commande F-64646", [("other", "annuler ma commande")]),
+        ("Bitte stornieren Sie meine Bestellung C-64647.", [("other", "stornieren")]),
+        ("Où en est ma commande F-64648 ?", [("status_update", "F-64648")]),
+    ],
+)
+async def test_a_thing_sent_back_with_its_order_and_altering_verbs_abroad(
+    message: str, planned: list[tuple[str, str]]
+) -> None:
+    tasks = await plan(message)
+    assert len(tasks) == len(planned), kinds(tasks)
+    for (kind, value), task in zip(planned, tasks, strict=True):
+        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("the heater rattles constantly, order K-90909, i want to send it back", "rattles constantly"),
+        ("hi, the fan overheats so i want to return it, order K-90910.", "overheats"),
+        ("the hose reel i recieved leaks from the joint want to send it back", "leaks from the joint"),
+    ],
+)
+async def test_a_reason_stops_at_the_order_and_how_the_thing_was_got(message: str, reason: str) -> None:
+    assert [t.fields["reason_for_return"] for t in await plan(message)] == [reason]
