@@ -721,7 +721,8 @@ class SchemaFiller:
                 follow_up = noun_phrase(clause) in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(fold(clause)))
                 # "send a corrected one": a thing named by "one" is the one the request before was about.
                 one_again = (noun_phrase(clause) or "").split()[-1:] in (["one"], ["ones"])
-                replied_to = self.anchors(quoted, specific, [], None) if last is None and follow_up else []
+                about_the_quote = follow_up or noun_phrase(clause) in PRONOUNS
+                replied_to = self.replied_to(quoted, clause, specific) if last is None and about_the_quote else []
                 if fitting is not None and things:
                     planned += [(fitting, clause, {_name_field(fitting): thing}) for thing in things]
                 elif replied_to:
@@ -740,7 +741,11 @@ class SchemaFiller:
                 continue
             missing = self.missing_thing(clause)
             listed = _listed_thing(clause)
-            if missing and catch_all is not None:
+            # "> Your order A-1 has been delivered. / It has not.": the reply denies what the quote says of its ids.
+            denied = self.replied_to(quoted, clause, specific) if last is None and _NOT_YET.search(clause) else []
+            if denied and _BACK_REFERENCE.match(lead_in_removed(clause)):
+                planned += [(variant, f"{quoted} {clause}", values) for _, variant, values in denied]
+            elif missing and catch_all is not None:
                 planned.append((catch_all, clause, {_free_field(catch_all): f"send the missing {missing}"}))
             elif last is not None and last in named and listed:
                 planned.append((last, clause, {_name_field(last): listed}))
@@ -770,6 +775,16 @@ class SchemaFiller:
             or _acting_verb(asked) in ALTERING_VERBS
             or self.missing_thing(request) is not None
         )
+
+    def replied_to(
+        self, quoted: str, reply: str, specific: list[dict[str, Any]]
+    ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+        """Return the requests the ids of a quoted message make, read with the reply that asks or denies about them.
+
+        The reply comes after "but", so what it says ("it has not", "where is it?") counts for each quoted id as
+        well as what the quote said of it ("has been delivered").
+        """
+        return self.anchors(f"{quoted} but {reply}", specific, [], None) if quoted else []
 
     def done_to(self, after: str) -> bool:
         """Tell whether the words after a name say the customer already returned, changed or paid for it.

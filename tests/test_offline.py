@@ -690,3 +690,23 @@ async def test_a_thing_sent_back_with_its_order_and_altering_verbs_abroad(
 )
 async def test_a_reason_stops_at_the_order_and_how_the_thing_was_got(message: str, reason: str) -> None:
     assert [t.fields["reason_for_return"] for t in await plan(message)] == [reason]
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # A reply that denies what the quoted message says of an id, or asks where "it" is, asks about that id.
+        ("> Your order W-73737 has been delivered.\n\nIt has not. Nothing came.", [("status_update", "W-73737")]),
+        ("> Your order W-73738 has been delivered.\n\nWhere is it then?", [("status_update", "W-73738")]),
+        # A reply that asks for something else leaves the quoted id alone.
+        (
+            "> Your order W-73739 has shipped.\nGreat, thanks. Can you send me a gift receipt?",
+            [("other", "gift receipt")],
+        ),
+    ],
+)
+async def test_a_reply_that_denies_or_asks_about_a_quoted_id(message: str, planned: list[tuple[str, str]]) -> None:
+    tasks = await plan(message)
+    assert len(tasks) == len(planned), kinds(tasks)
+    for (kind, value), task in zip(planned, tasks, strict=True):
+        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
