@@ -555,6 +555,12 @@ def test_compare_budget_covers_both_graphs_and_stops_with_what_was_used(capsys: 
     assert stopped["usage"]["nodes"]["generate_faq"]["calls"] == 1, "what the single call used is reported"
     assert "finished before the stop: single call" in captured.err
     assert "max_tokens" in stopped["reason"]
+    # The finished graph's result was paid for, so it is shown: its FAQ and scorecard, as a full run gives them.
+    assert list(stopped["results"]) == ["single call"]
+    assert stopped["results"]["single call"]["faqs"] == report["single call"]["faqs"]
+    assert main([*argv[:-5], "--max-concurrency", "1", "--max-tokens", str(chain)]) == BUDGET_SPENT
+    text = capsys.readouterr().out
+    assert "single call" in text and "scorecard" in text and "chain" not in text.split("\n")[3]
 
 
 async def test_compare_runs_both_graphs_on_the_same_documents() -> None:

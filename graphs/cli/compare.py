@@ -74,16 +74,18 @@ async def compare_faq(
     context: Context,
     graphs: dict[str, Graph] | None = None,
     meters: list[UsageMeter] | None = None,
+    measured: list[Measured] | None = None,
 ) -> list[Measured]:
     """Run both FAQ graphs (`graphs`, default `contenders()`), one after the other so neither slows the other.
 
     The context's budget (max_tokens, max_cost) is the comparison's: a graph's run counts what the graphs before
     it used, and raises `llm.BudgetSpent` when the two together reach it. Each run's meter is appended to
-    `meters`, so a caller still has what was used when that happens.
+    `meters` and each finished run to `measured`, so a caller still has what was used and what finished when
+    that happens.
     """
     payload = {"documents": documents, "num_questions": questions}
     used_before = Usage()
-    measured = []
+    measured = [] if measured is None else measured
     for name, graph in (graphs or contenders()).items():
         before = Usage()
         before.add(used_before)
@@ -149,30 +151,38 @@ def run(args: argparse.Namespace) -> int:
     graphs = contenders()
     context = context_from(args, "compare faq", node_names(list(graphs.values())))
     meters: list[UsageMeter] = []
+    measured: list[Measured] = []
     try:
-        measured = asyncio.run(compare_faq(documents, args.questions, context, graphs, meters))
+        asyncio.run(compare_faq(documents, args.questions, context, graphs, meters, measured))
     except BudgetSpent as stop:
-        finished = list(graphs)[: len(meters) - 1]
+        finished = [m.name for m in measured]
         hint = (
             f"The budget covers both graphs; finished before the stop: {', '.join(finished) or 'none'}. "
             "Raise --max-tokens or --max-cost to compare them."
         )
-        where = {"finished": finished}
+        if measured and not args.json:
+            # What finished is worth seeing: its scorecard was paid for.
+            print(render(measured, documents, args.questions), end="\n\n")
+        where = {"finished": finished, "results": json_report(measured)}
         return report_budget_stop(args, stop, usage_report(meters), where, hint, workflow="compare faq")
     if args.json:
-        report = {
-            m.name: {
-                "calls": m.calls,
-                "failed_calls": m.failed_calls,
-                "input_tokens": m.input_tokens,
-                "output_tokens": m.output_tokens,
-                "seconds": round(m.seconds, 3),
-                "usage": m.usage,
-                **m.result,
-            }
-            for m in measured
-        }
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(json_report(measured), indent=2, ensure_ascii=False))
     else:
         print(render(measured, documents, args.questions))
     return 0
+
+
+def json_report(measured: Sequence[Measured]) -> dict[str, Any]:
+    """Return each run's cost and result by column title, as `--json` prints them."""
+    return {
+        m.name: {
+            "calls": m.calls,
+            "failed_calls": m.failed_calls,
+            "input_tokens": m.input_tokens,
+            "output_tokens": m.output_tokens,
+            "seconds": round(m.seconds, 3),
+            "usage": m.usage,
+            **m.result,
+        }
+        for m in measured
+    }
