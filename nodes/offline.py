@@ -62,6 +62,7 @@ from nodes.text import (
     stem,
     term_at,
     thing_asked_for,
+    trailing_words_removed,
     what_is_asked,
     words,
 )
@@ -125,9 +126,11 @@ _DONE_AFTER = re.compile(
     r"^\W*(?:which|that)\s+(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\b(?!\s+(?:twice|again|double))",
     re.I,
 )
-_DONE_BY_ME = re.compile(r"^\W*(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed)\b", re.I)
-"""An id the customer says they acted on ("I cancelled order A-1", "order A-1, which I returned"), or a thing
-("the 'Oak Chair' I returned")."""
+"""An id the customer says they acted on ("I cancelled order A-1", "order A-1, which I returned")."""
+_DONE_BY_ME = re.compile(
+    r"^\W*(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\b(?!\s+(?:twice|again|double))", re.I
+)
+"""A thing the customer says they acted on, named just before ("the 'Oak Chair' I returned")."""
 _ACTED_STEMS = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return"})
 
 
@@ -149,12 +152,21 @@ _FOLLOW_UP = re.compile(
 """A request to look into something: naming nothing else, it is about the request before it."""
 _WITHDRAWN = re.compile(
     r"\b(?:ignore|disregard)\s+(?:my|the|that|this|our)\b|\bnever ?mind\b|"
-    r"\bno (?:need|reason) (?:for you )?to\s+(?!reply|respond|answer)\w+|\b(?:you )?(?:don'?t|do not) need to\s+\w+",
+    r"\bno (?:need|reason) (?:for you )?to\s+(\w+)|(?:\b(?:you|u)\s+|^\W*)(?:don'?t|do not) need to\s+(\w+)",
     re.I,
 )
-"""A request taken back ("please ignore my last email about invoice INV-1", "no need to chase A-1"): up to the
-next comma it asks for nothing; what stands before it and after that comma may."""
-_BEFORE_WITHDRAWN = re.compile(r"(?:[\s,;:-]|\b(?:please|pls|kindly|so|and|but|now)\b)*$", re.I)
+"""A request taken back ("please ignore my last email about invoice INV-1", "no need to chase A-1", "you don't
+need to send a label"): up to the next comma, "just" or "but" it asks for nothing; what stands before it and
+after that may. "No need to rush" takes nothing back: only a request's verb can be taken back."""
+_WITHDRAWN_END = re.compile(
+    r"[,;](?:\s*(?:just|but|instead|rather)\b)?|\b(?:just|but|instead|rather)\b|"
+    r"\band (?=(?:please|pls|can|could|would|i|we)\b)",
+    re.I,
+)
+_TAKEN_BACK_VERBS = REQUEST_STEMS | {
+    stem(verb) for verb in "chase call ring contact reply respond answer follow".split()
+}
+_BEFORE_WITHDRAWN = frozenset("please pls kindly so and but now".split())
 _FOR_INFORMATION = re.compile(
     r"\bno need to (?:reply|respond|answer)\b|\bjust (?:letting you know|confirming)\b|\bno action (?:is )?needed\b|"
     r"\bfor your information\b",
@@ -165,13 +177,18 @@ _AS_SAID = re.compile(r"\b(?:says?|said|saying|shows?|showing|reads?|states?|sta
 """What stands before a quotation of a status or a message ("the website says 'dispatched'"), which is no name."""
 _INSTEAD = re.compile(r"\b(?:instead of|rather than)\b", re.I)
 """A request to do something otherwise than planned ("send it to my office instead of home"): a change."""
+_INSTEAD_ALONE = re.compile(r"\binstead\b(?!\s+of\b)", re.I)
+"""A request about an order that ends "... instead" ("leave it with the concierge instead"): a change of plan.
+"Where is A-1 instead of more emails?" is a question with an aside."""
 _WITHOUT = re.compile(
     r"\b(?:came|arrived|delivered|turned up|got here)\b[^.!?]*?\bwithout\b|"
     r"\b(?:was|were|is|are)\s+missing\s+(?=(?:the|its|a|an|any|my|his|her|their)\b)",
     re.I,
 )
 _WRONG_THING = re.compile(
-    r"\b(?:sent|delivered|shipped|received|got|gave)\b[^.!?]{0,80}?\b(?:instead of|rather than)\s+", re.I
+    r"\b(?:sent|delivered|shipped|received|got|gave)\s+(?:(?:me|us)\s+)?(?=(?:a|an|the|my|our|two|three|\d+)\s|[\"'“‘])"
+    r"[^.!?]{0,80}?\b(?:instead of|rather than)\s+",
+    re.I,
 )
 """A delivery said to have brought one thing in place of another ("you sent me a blue one instead of the yellow
 one"): asks for the thing ordered."""
@@ -186,12 +203,28 @@ _WHEREABOUTS = re.compile(
     r"\b(?:where|when|status|track\w*|late|yet|arriv\w*|deliver\w*|dispatch\w*|ship\w*|updates?|came|come)\b", re.I
 )
 """Words that ask or tell where an order is: beside a thing sent back, they make its order a question too."""
-_SENDING_BACK = re.compile(
-    r"\b(?:labels?|etiquetas?|étiquettes?|etichett[ae]|etiketts?|etiketten|postage|prepaid|pre-paid|returns? address|"
-    r"return form)\b",
+_OF_THE_ORDER = re.compile(
+    r"\b(?:it|them|the other|the rest|remaining|missing|replacements?|the right|the correct|the ones?|another one|"
+    r"a new one)\b",
     re.I,
 )
-"""What a thing is sent back with: asked for after a return ("How do I get a label?"), it is part of that return."""
+"""What a request says of an order's contents ("send the other two", "cancel it")."""
+_WHERE_ASKED = re.compile(r"\b(?:where|when|status|track\w*)\b", re.I)
+"""A question of where or when ("where is it then?")."""
+_SENDING_BACK = re.compile(
+    r"\b(?:(?:returns?|prepaid|pre-paid|postage|shipping)\s+)?(?:labels?|etiquetas?|étiquettes?|etichett[ae]|etiketts?|"
+    r"etiketten)\b(?!\s+(?:for|para|pour|per|für|fur)\b)|\breturns? (?:form|address)\b",
+    re.I,
+)
+"""What a thing is sent back with: asked for after a return ("How do I get a label?"), it is part of that return;
+labels for something else ("labels for my storage boxes") are a request of their own."""
+_DENIAL = re.compile(
+    r"^(?:no\W+)?(?:it|they|this|that)\s*(?:has|have|had|did|does|is|are|was|were)\s*(?:not|n't)\s*(?:yet)?\W*$|"
+    r"\b(?:never|not|n't)\s+(?:arrived|came|come|turned up|got here|reached me|received|been delivered|shipped)\b|"
+    r"\bnothing (?:has )?(?:came|come|arrived|turned up)\b",
+    re.I,
+)
+"""A reply that denies what a quoted message says ("It has not.", "It never arrived", "Nothing came")."""
 _FOR_REFERENCE = re.compile(r"\bif (?:that|it|this) helps\b|\bfor (?:your )?reference\b|\bin case you need\b", re.I)
 """An id offered as information for the request before ("The order was A-11111 if that helps")."""
 _ID_WORDS = frozenset(
@@ -321,6 +354,11 @@ class Prompt:
         return " ".join(self.fields.values()) or _BLOCK.sub("", self.user_text).strip()
 
 
+def _described(variant: dict[str, Any]) -> str:
+    """Return what a variant says of itself: its title and description, which its words are matched against."""
+    return f"{variant.get('title', '')} {variant.get('description', '')}"
+
+
 def _findable(pattern: str) -> str:
     """Turn a field's pattern into one that finds the value in running text.
 
@@ -372,25 +410,28 @@ _REASON_NEXT = re.compile(rf"^(?:(?:too|as well|also)\b[,\s]*)?(?:(?:{_BECAUSE_W
 _GOT_IT = re.compile(r"^(?:(?:that|which)\s+)?(?:i|we)\s+(?:got|bought|ordered|received|recieved|have)\b", re.I)
 
 
+_NOT_HOW = frozenset("as because since is are was were has had does did".split())
+"""Words that end how the customer got a thing: the reason or what the thing does starts there."""
+_WHEN_I_GOT_IT = frozenset("today yesterday last week month year ago recently this morning".split())
+
+
 def _how_i_got_it_removed(text: str) -> str:
     """Drop how the customer came by a thing, between its name and the reason ("the fleece I got with it as ...").
 
-    What follows the verb is part of it for up to three words, until one that says what the thing does ("the
-    reel I received leaks") or gives the reason.
+    What follows the verb is part of it for up to three words, and when it was ("yesterday", "last week"), until
+    a word that says what the thing does ("the reel I received leaks") or gives the reason.
     """
     got = _GOT_IT.match(text)
     if got is None:
         return text
-    rest = text[got.end() :]
-    for _ in range(3):
-        word = re.match(r"\s+([\w'’]+)", rest)
-        if word is None or does(word.group(1)) or fold(word.group(1)) in _NOT_HOW:
+    rest, taken = text[got.end() :], 0
+    while word := re.match(r"\s+([\w'’]+)", rest):
+        said = fold(word.group(1))
+        when = said in _WHEN_I_GOT_IT
+        if not when and (taken == 3 or does(word.group(1)) or said in _NOT_HOW):
             break
-        rest = rest[word.end() :]
+        rest, taken = rest[word.end() :], taken + (not when)
     return rest.lstrip()
-
-
-_NOT_HOW = frozenset("as because since is are was were has had does did".split())
 
 
 def _opens_on_a_thing(clause: str) -> bool:
@@ -446,6 +487,15 @@ def _reason_after(text: str, value: str) -> str:
     return "" if _AN_ID.search(rest) else rest
 
 
+_ACTED_ON_ABROAD = re.compile(
+    r"\b([^\W\d_]+)\s+(?:sie\s+)?(?:ma|mon|mes|la|le|les|mi|mis|el|los|las|il|lo|gli|mio|mia|miei|meine|meinen|"
+    r"mein|die|den|das|der|o|os|a|as|minha|meu|meus|minhas|uma|um|une|un|una|votre|vos|su|sua|tu)\b|\b([^\W\d_]+)\s+l['’]",
+    re.I,
+)
+"""A verb followed by what it acts on, in French, Spanish, Italian, German or Portuguese ("annuler ma commande",
+"stornieren Sie meine Bestellung", "annullare l'ordine")."""
+
+
 def _acting_verb(asked: str) -> str:
     """Return the verb a request opens on, or the one after its "please" ("order A-11111, pls refund").
 
@@ -455,8 +505,16 @@ def _acting_verb(asked: str) -> str:
     polite = re.search(r"\b(?:please|pls|kindly)\s+(\w+)(?:\s+(?:it|them|this|that))?\W*$", asked, re.I)
     if verb not in ALTERING_VERBS and polite and fold(polite.group(1)) in ALTERING_VERBS:
         return fold(polite.group(1))
-    # "je voudrais annuler ma commande", "Bitte stornieren Sie ...": the verb after a few words of politeness.
-    abroad = next((ALTERING_VERBS_ABROAD[w] for w in words(asked)[:4] if w in ALTERING_VERBS_ABROAD), None)
+    # "je voudrais annuler ma commande", "Bitte stornieren Sie meine ...": the verb after a few words of politeness,
+    # acting on what follows it ("changer d'adresse" or "cambiare casa" is moving, not changing an order).
+    abroad = next(
+        (
+            ALTERING_VERBS_ABROAD[said]
+            for found in _ACTED_ON_ABROAD.finditer(asked[:60])
+            if (said := fold(found.group(1) or found.group(2))) in ALTERING_VERBS_ABROAD
+        ),
+        None,
+    )
     return abroad if verb not in ALTERING_VERBS and abroad else verb
 
 
@@ -611,33 +669,40 @@ class SchemaFiller:
     def fill_requests(self, variants: list[dict[str, Any]], name: str, text: str) -> list[Any]:
         """One item per request in a message, of the variant that request fits, in the order they were written.
 
-        An id its variant's pattern finds, or a quoted name, is a request of that variant, however many the
-        clause holds ("orders A-11111 and A-22222"), unless the id is only context: what a request that changes
-        or ends something acts on ("cancel order A-11111" is that request, for the catch-all variant), or an
-        order the clause says has arrived ("my order A-11111 came but the lamp is cracked"). A request with no
-        such anchor goes to the variant its words describe when that variant can be filled from words ("return
-        my headphones": the thing named after the verb, or the one an "it" stands for), also beside an anchor in
-        one clause, and otherwise to the catch-all variant, whose free text then says what was asked, so nothing
-        asked for is dropped. A request that only repeats the one before ("where is order A-11111? Can you update
-        me?") adds nothing, and one whose id follows on its own ("Where is my parcel? Order A-11111.") is that
-        id's; remarks that ask for nothing are context for the request before them (a reason, a concern), unless
-        they say a delivery lacked a thing ("it came without the cable"), which asks for it.
+        Requests:
+        - An id its variant's pattern finds, or a quoted name, is a request of that variant, however many the
+          clause holds ("orders A-11111 and A-22222").
+        - A request with no such anchor goes to the variant its words describe when that variant can be filled
+          from words ("return my headphones": the thing after the verb, or the one an "it" stands for), also
+          beside an anchor in one clause; otherwise to the catch-all variant, whose free text says what was
+          asked, so nothing asked for is dropped.
+        - A request that only repeats the one before ("where is A-1? Can you update me?") adds nothing.
+        - Remarks that ask for nothing are context for the request before them (a reason, a concern), unless
+          they say a delivery lacked a thing ("it came without the cable") or brought the wrong one ("you sent
+          the blue one instead of the yellow one"), which asks for it.
+        - A request taken back ("please ignore my last email", "no need to chase A-1") and a message that asks
+          for nothing ("no need to reply") plan nothing.
+        - Under a quoted message, a follow-up that names nothing ("Can you check?", "Where is it then?") or a
+          denial ("It has not.") is about the quote's ids.
 
-        What the rest of the message says about an id counts too: one it says arrived or a request cancels is no
-        status request where it is first listed, one said again later is that later clause's, one given on its
-        own after a request that acts on a thing ("Send me new feet. It was order A-11111.") or before one ("Order
-        A-1. Please cancel it.") or offered "if that helps" says which order; a request taken back ("please ignore
-        my last email", "no need to chase A-1") and a message that asks for nothing ("no need to reply") plan
-        nothing; a follow-up that names nothing ("Can you check?") under a quoted message is about its ids. A
-        thing the customer already returned is context; "instead" in a request about an order changes its plan (a
-        request for the catch-all variant); the wrong thing delivered asks for the one ordered; a label asked for
-        after a return is part of it. "Return it" beside an id sends back the thing the clause named before, and
-        an order given on its own beside that ("..., order A-1, I want to return it") is where the thing came from.
+        Ids that are context, not requests:
+        - one a request that changes or ends something acts on ("cancel order A-1" is that request, for the
+          catch-all variant; so is a request about it that ends "... instead");
+        - an order the message says has arrived, one the customer cancelled, returned or paid, and a thing they
+          already returned ("the 'Oak Chair' I returned");
+        - one said again later (it is that later clause's);
+        - one given on its own after a request that acts on a thing ("Send me new feet. It was order A-1.") or
+          before one about the order's contents ("Order A-1. Please cancel it."), or offered "if that helps";
+        - an order given beside a thing sent back ("..., order A-1, I want to return it").
         """
 
         def join_last(clause: str) -> None:
             """Read `clause` as part of the request planned last (its reason, its id, a question again)."""
             planned[-1] = (planned[-1][0], f"{planned[-1][1]} {clause}", planned[-1][2])
+
+        def plan_from_quote(anchors: list[tuple[int, dict[str, Any], dict[str, str]]], reply: str) -> None:
+            """Plan the requests a quoted message's ids make, each read with the quote and the reply about it."""
+            planned.extend((variant, f"{quoted} {reply}", values) for _, variant, values in anchors)
 
         catch_all = self.catch_all(variants)
         specific = [v for v in variants if v is not catch_all]
@@ -656,11 +721,13 @@ class SchemaFiller:
         for number, clause in enumerate(clauses):
             last = planned[-1][0] if planned else None
             withdrawn = _WITHDRAWN.search(clause)
-            if withdrawn:
+            verb_taken_back = next((verb for verb in withdrawn.groups() if verb), None) if withdrawn else None
+            if withdrawn and (verb_taken_back is None or stem(fold(verb_taken_back)) in _TAKEN_BACK_VERBS):
                 # "Never mind the delay, where is order A-1?": what follows the comma may still ask, and so may
                 # what comes before ("Cancel my plan, no need to call me").
-                before = _BEFORE_WITHDRAWN.sub("", clause[: withdrawn.start()])
-                clause = f"{before} {clause[withdrawn.end() :].partition(',')[2]}".strip()
+                before = trailing_words_removed(clause[: withdrawn.start()], _BEFORE_WITHDRAWN)
+                end = _WITHDRAWN_END.search(clause, withdrawn.end())
+                clause = f"{before} {clause[end.end() :] if end else ''}".strip()
                 if not clause or not is_request(clause):
                     continue
             asked = what_is_asked(clause)
@@ -669,7 +736,9 @@ class SchemaFiller:
             bare = _FOR_REFERENCE.sub(" ", _AN_ID.sub(" ", clause))
             only_an_id = bool(_AN_ID.search(clause)) and not [w for w in words(bare) if w not in _ID_WORDS]
             following = clauses[number + 1] if number + 1 < len(clauses) else ""
-            if only_an_id and last is None and self.acts_next(following, specific):
+            an_order = any(self.about_delivery(v) and re.search(f, clause) for v, _, f in self.id_fields(specific))
+            asked_as_such = clause.rstrip().endswith("?")  # "Order A-1?" asks where it is
+            if only_an_id and last is None and an_order and not asked_as_such and self.acts_next(following, specific):
                 continue  # "Order A-1. Could you send the other two?": the order that request is about
             if only_an_id and (arrived or (last is not None and waiting is None and self.acts(last, planned[-1][1]))):
                 # "It arrived without the cable. Order A-1." or "Send me new feet. It was order A-1.": the order
@@ -690,9 +759,10 @@ class SchemaFiller:
             # What the request reads as: without the ids that only say where another thing belongs.
             clause = self.without_context_ids(clause, specific, last)
             wrong = _WRONG_THING.search(clause)
-            asked_why = wrong is not None and bool(_NOT_YET.search(clause[: wrong.start()]))
+            # "I received an email instead of a text about A-1, where is it?" asks where the order is.
+            asked_why = wrong is not None and bool(_NOT_YET.search(clause) or _WHEREABOUTS.search(clause))
             wanted = noun_phrase(clause, wrong.end()) if wrong and not asked_why else None
-            if wanted and catch_all is not None:
+            if wanted and wanted not in PRONOUNS and catch_all is not None:
                 # "You sent me the blue one instead of the yellow one (order A-1)": asks for the one ordered, and
                 # the order it came in is context.
                 planned.append((catch_all, clause, {_free_field(catch_all): f"send the {wanted}"}))
@@ -721,13 +791,14 @@ class SchemaFiller:
                 follow_up = noun_phrase(clause) in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(fold(clause)))
                 # "send a corrected one": a thing named by "one" is the one the request before was about.
                 one_again = (noun_phrase(clause) or "").split()[-1:] in (["one"], ["ones"])
-                about_the_quote = follow_up or noun_phrase(clause) in PRONOUNS
+                where_it_is = noun_phrase(clause) in PRONOUNS and bool(_WHERE_ASKED.search(clause))
+                about_the_quote = follow_up or where_it_is  # "Can you check?", "Where is it then?"
                 replied_to = self.replied_to(quoted, clause, specific) if last is None and about_the_quote else []
                 if fitting is not None and things:
                     planned += [(fitting, clause, {_name_field(fitting): thing}) for thing in things]
                 elif replied_to:
                     # "> Your refund for invoice INV-1 was processed. / Nothing came. Can you check?"
-                    planned += [(variant, f"{quoted} {clause}", values) for _, variant, values in replied_to]
+                    plan_from_quote(replied_to, clause)
                 elif (
                     last is not None
                     and not altering
@@ -742,9 +813,9 @@ class SchemaFiller:
             missing = self.missing_thing(clause)
             listed = _listed_thing(clause)
             # "> Your order A-1 has been delivered. / It has not.": the reply denies what the quote says of its ids.
-            denied = self.replied_to(quoted, clause, specific) if last is None and _NOT_YET.search(clause) else []
+            denied = self.replied_to(quoted, clause, specific) if last is None and _DENIAL.search(clause) else []
             if denied and _BACK_REFERENCE.match(lead_in_removed(clause)):
-                planned += [(variant, f"{quoted} {clause}", values) for _, variant, values in denied]
+                plan_from_quote(denied, clause)
             elif missing and catch_all is not None:
                 planned.append((catch_all, clause, {_free_field(catch_all): f"send the missing {missing}"}))
             elif last is not None and last in named and listed:
@@ -803,14 +874,16 @@ class SchemaFiller:
         if not following or _AN_ID.search(following) or not is_request(following):
             return False
         for variant in specific:
-            described = f"{variant.get('title', '')} {variant.get('description', '')}"
-            if _patterned(variant) and (self.affinity(variant, following) > 0 or overlap(described, following)):
+            if _patterned(variant) and (
+                self.affinity(variant, following) > 0 or overlap(_described(variant), following)
+            ):
                 return False
         asked = what_is_asked(following)
-        return (
-            thing_asked_for(following) is not None
-            or _acting_verb(asked) in ALTERING_VERBS | {"send", "resend"}
-            or any(self.verb_at(variant, following) is not None for variant in specific if _name_field(variant))
+        # Only a request about what the order holds ("cancel it", "send the other two") is that order's: "Order A-1.
+        # Please send me a catalogue too." asks two things.
+        acting = thing_asked_for(following) is not None or _acting_verb(asked) in ALTERING_VERBS | {"send", "resend"}
+        return (acting and bool(_OF_THE_ORDER.search(following))) or any(
+            self.verb_at(variant, following) is not None for variant in specific if _name_field(variant)
         )
 
     def ids_done(self, clauses: list[str], specific: list[dict[str, Any]]) -> set[str]:
@@ -878,7 +951,7 @@ class SchemaFiller:
         asked = what_is_asked(clause)
         verb = _acting_verb(asked)
         # "For A-1, can you get the courier to leave it next door instead?": a change of plan for that order.
-        replanned = is_request(clause) and bool(re.search(r"\binstead\b", clause, re.I))
+        replanned = is_request(clause) and bool(_INSTEAD_ALONE.search(clause))
         for variant, key, findable in self.id_fields(specific):
             for match in re.finditer(findable, clause):
                 if (self.alters(verb, variant) or replanned) and catch_all is not None:
@@ -918,11 +991,11 @@ class SchemaFiller:
                     found = [
                         anchor
                         for anchor in found
-                        if not self.about_delivery(anchor[1]) or self.whereabouts(clause, anchor[0], where, at)
+                        if not self.about_delivery(anchor[1]) or self.asks_where(clause, anchor[0], where, at)
                     ]
         return sorted(found, key=lambda anchor: anchor[0])
 
-    def whereabouts(self, clause: str, at: int, thing_at: int, verb_at: int) -> bool:
+    def asks_where(self, clause: str, at: int, thing_at: int, verb_at: int) -> bool:
         """Tell whether what a clause says of the order id at character `at` asks or tells where the order is.
 
         That is the part of the clause between commas around the id. A part that is only the id ("..., order
@@ -942,12 +1015,11 @@ class SchemaFiller:
 
     def about_delivery(self, variant: dict[str, Any]) -> bool:
         """Tell whether a variant with an id is about where an order is (its title and description say delivery)."""
-        described = f"{variant.get('title', '')} {variant.get('description', '')}"
-        return _patterned(variant) and "~delivery" in meaning(described)
+        return _patterned(variant) and "~delivery" in meaning(_described(variant))
 
     def verbs(self, variant: dict[str, Any]) -> set[str]:
         """Return the stems of the request verbs a variant's title and description use ("return", "send")."""
-        described = f"{variant.get('title', '')} {variant.get('description', '')}"
+        described = _described(variant)
         return {stem(word) for word in words(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", described))} & REQUEST_STEMS
 
     def verb_at(self, variant: dict[str, Any], clause: str) -> int | None:
@@ -956,7 +1028,7 @@ class SchemaFiller:
         A verb counts in the sense the variant's description gives it: "send it back" there is not "send me".
         """
         verbs = self.verbs(variant)
-        described = meaning(f"{variant.get('title', '')} {variant.get('description', '')}")
+        described = meaning(_described(variant))
         return next(
             (
                 m.end()
@@ -1018,9 +1090,7 @@ class SchemaFiller:
             return False
         if _FINE.search(clause) and not is_request(clause):
             return True
-        if _ARRIVED.search(clause) and "~delivery" in meaning(
-            f"{variant.get('title', '')} {variant.get('description', '')}"
-        ):
+        if _ARRIVED.search(clause) and "~delivery" in meaning(_described(variant)):
             return True
         return bool(_THANKS.search(clause)) and not re.search(r"\b(?:but|wrong|however|though)\b", clause, re.I)
 
@@ -1075,11 +1145,16 @@ class SchemaFiller:
             if key not in values and "reason" in key.lower() and isinstance(item.get(key), str):
                 named = next(iter(values.values()), "")
                 item[key] = _cued(key, span) or _reason_after(span, named) or "not stated"
+        for key, value in item.items():
+            # A model answers within the schema: a long reason is cut at a word, not made an invalid request.
+            longest = self.resolve(variant.get("properties", {}).get(key, {})).get("maxLength")
+            if isinstance(value, str) and longest and len(value) > longest:
+                item[key] = value[:longest].rsplit(" ", 1)[0].rstrip(" ,;:-") or value[:longest]
         return item
 
     def best_variant(self, variants: list[dict[str, Any]], text: str) -> dict[str, Any]:
         """Pick the variant whose title and description overlap the text most (first on ties)."""
-        return max(variants, key=lambda v: overlap(f"{v.get('title', '')} {v.get('description', '')}", text))
+        return max(variants, key=lambda v: overlap(_described(v), text))
 
     def fill_string(self, schema: dict[str, Any], name: str, text: str) -> str:
         """Take the pattern's first match, a cued phrase, else the clause that best matches the field's description."""

@@ -582,8 +582,8 @@ ALTERING_VERBS = frozenset(
 change too): an id after one is what it acts on, so the request is that action, not a question about the id."""
 ALTERING_VERBS_ABROAD = {
     **dict.fromkeys(
-        """annuler annulez annule anular anulen cancelar cancele cancelen cancelad annullare annullate annulla
-        annullo stornieren storniere storniert stornierung kundigen""".split(),
+        """annuler annulez anular anulen cancelar cancele cancelen cancelad annullare annullate annulla
+        stornieren storniere kundigen""".split(),
         "cancel",
     ),
     **dict.fromkeys(
@@ -597,7 +597,7 @@ ALTERING_VERBS_ABROAD = {
     ),
 }
 """The altering verbs in French, Spanish, Italian, German and Portuguese (folded: no accents), as the English
-verb they mean ("annuler ma commande A-1" cancels it)."""
+verb they mean ("annuler ma commande A-1" cancels it). No past participle: "annulé" asks why, it orders nothing."""
 REQUEST_VERBS = (
     frozenset(
         """add amend arrange book cancel change check close confirm correct delete downgrade email exchange explain find
@@ -614,7 +614,7 @@ _ACTING = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return", "send"})
 _REQUEST_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|also|plus|then)\s+|"
     # "and also" in the other languages the offline model reads ("y también", "et aussi", "und auch").
-    r"\s*,?\s*\b(?:y|et|und|e)\s+(?:también|tambien|aussi|auch|anche|também|tambem)\s+|"
+    r",? (?:y|et|und|e) (?:también|tambien|aussi|auch|anche|também|tambem) |"
     # "also" after its subject ("I also need", "I'd also like") goes on with that subject's request.
     r"(?<!\bi)(?<!\bwe)(?<!'d)(?<!'m)(?<!'ll)(?<!\bwould)\s+(?:and also|and then|also|plus|finally|lastly)\s+|"
     # A comma before an order of its own ("it's broken, cancel my newsletter"): the verb opens what it acts on.
@@ -623,7 +623,8 @@ _REQUEST_SPLIT = re.compile(
 )
 _LEAD_IN = re.compile(
     # A greeting is a few words ("Hi there team,"): not a whole sentence that happens to open on "hi".
-    r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b(?:[ \t]+\w+){0,3}?[ \t]*[,!.:]\s*)?"
+    r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b"
+    r"(?:(?:[ \t]+[\w'’-]+){0,7}?[ \t]*[,!:]|(?:[ \t]+\w+){0,3}?[ \t]*\.)\s*)?"
     r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*)*",
     re.I,
 )
@@ -718,13 +719,32 @@ def is_request(clause: str) -> bool:
 def _asks(clause: str) -> bool:
     body = fold(lead_in_removed(clause))
     first = words(body)[:2]
-    intent = _INTENT.search(body)
+    intent = next((found for found in _INTENT.finditer(body) if _intends_a_request(found)), None)
     # A verb that is a noun before an id ("Order A-12345 is late") gives no order.
     # "Returning the lamp", "need a copy of the warranty": a list's item may open on its verb.
     opening = bool(first) and (first[0] in REQUEST_VERBS or (first[0].endswith("ing") and stem(first[0]) in _ACTING))
     ordered = (opening and not re.search(r"\d", "".join(first[1:]))) or (bool(first) and first[0] in ("need", "want"))
-    doing = intent is not None and (bool(intent.group(2)) or stem(intent.group(1) or "") in REQUEST_STEMS)
+    doing = intent is not None
     return bool(_ASKING.search(body)) or ordered or doing
+
+
+def trailing_words_removed(text: str, removable: frozenset[str], marks: str = " \t\n,;:-–") -> str:
+    """Drop the connecting words and marks that end `text` ("the lamp flickers, so", "..., please and").
+
+    It walks back from the end word by word, so a long run of such words costs linear time, unlike a regex
+    anchored at the end, which tries each start again.
+    """
+    end = len(text)
+    while True:
+        while end and text[end - 1] in marks:
+            end -= 1
+        start = max(text.rfind(mark, 0, end) for mark in marks) + 1
+        if start >= end or fold(text[start:end]) not in removable:
+            return text[:end]
+        end = start
+
+
+_REMARK_END = frozenset("so and but i we therefore".split())
 
 
 def remark_before_request(text: str) -> str:
@@ -732,17 +752,41 @@ def remark_before_request(text: str) -> str:
 
     That remark is the request's reason; a text that opens on its request has none.
     """
-    starts = [found.start() for pattern in (_ASKING, _INTENT) if (found := pattern.search(text))]
-    before = text[: min(starts)] if starts else ""
-    before = re.sub(r"(?:[\s,;:–-]|\b(?:so|and|but|i|we|therefore)\b)*$", "", before, flags=re.I)
-    return before if words(before) else ""
+    starts = [found.start() for found in [_ASKING.search(text)] if found]
+    # A stated intent starts the request only with a request verb: "I'm gonna send it back", not "it's gonna break".
+    starts += [found.start() for found in _INTENT.finditer(text) if _intends_a_request(found)][:1]
+    before = trailing_words_removed(text[: min(starts)], _REMARK_END) if starts else ""
+    said = words(before)
+    # Only a remark that says what the thing does or is ("flickers", "doesnt fit our stairs", "is too thin") is a
+    # reason; "to the Leeds store if possible" or "my sister gave me" is not, and a long aside is no reason either.
+    if not said or len(said) > _LONGEST_REASON or not (does(said[0]) or said[0] in _BEING):
+        return ""
+    return before
+
+
+_LONGEST_REASON = 25
+"""The most words a reason read off a remark may have: beyond it, the remark is an aside, not a reason."""
+_BEING = frozenset(
+    """is are was were has have had doesnt dont wont isnt cant didnt wasnt arent hasnt havent keeps stopped
+    won't doesn't don't isn't can't didn't wasn't aren't hasn't haven't""".split()
+)
+
+
+def _intends_a_request(found: re.Match[str]) -> bool:
+    """Tell whether a stated intent ("I'm returning", "that's going back") is a request: its verb is one."""
+    return bool(found.group(2)) or stem(found.group(1) or "") in REQUEST_STEMS
 
 
 def what_is_asked(clause: str) -> str:
     """Return a request in a few words: the clause without greetings, politeness or final punctuation."""
     body = _POLITE.sub("", lead_in_removed(clause)).strip(" ,.!?;:-")
-    body = re.sub(r"[,\s]*\b(?:please|thanks|thank you)\W*$", "", body, flags=re.I).strip(" ,.!?;:-")
+    if re.search(r"\bthank you$", body, re.I):
+        body = body[: -len("thank you")]
+    body = trailing_words_removed(body, _THANKS_AT_END, " \t\n,.!?;:-").strip(" ,.!?;:-")
     return body or clause.strip(" ,.!?;:-")
+
+
+_THANKS_AT_END = frozenset("please pls thanks thx".split())
 
 
 def noun_phrase(text: str, after: int = 0) -> str | None:
@@ -800,9 +844,8 @@ _DOING = frozenset(
     sounds makes needs leaks leaked leaking hurts fits works worked runs ran turned turns shows showed says said
     gets got went goes won't doesn't didn't isn't wasn't aren't can't cannot might must may shall inside outside
     today yesterday tonight again already still yet anymore recently last burns burnt burned overheats overheated
-    rattles squeaks squeaked buzzes hums hummed flickers flickered wobbles wobbled cracks tears tore rips ripped peels
-    peeled shrank shrunk smokes sparks sparked drips dripped jams jammed crashes crashed freezes froze beeps
-    smelled stinks sheds shed pills pilled fell falls fades faded""".split()
+    squeaks squeaked hummed flickers flickered wobbles wobbled tore ripped peeled shrank shrunk sparked dripped
+    jammed crashed froze smelled stinks pilled faded""".split()
 )
 """Words that follow a thing's name to say what it does or when ("the kettle leaks", "the lamp arrived today")."""
 _CONJUNCTIONS = frozenset(

@@ -17,7 +17,7 @@ from nodes.faq import FIND_SOURCES, SOURCES_SYSTEM
 from nodes.intents import FALLBACK, FALLBACK_ROUTE, INTENTS
 from nodes.offline import answer_text, fill_schema
 from nodes.orchestrator import make_plan
-from nodes.text import correct, meaning, noun_phrase, requests, typo_distance, words
+from nodes.text import correct, meaning, noun_phrase, requests, trailing_words_removed, typo_distance, words
 from nodes.workers import WORKERS
 from state.context import Context
 from state.faq import Document
@@ -654,7 +654,7 @@ async def test_done_returns_changed_plans_wrong_things_and_labels(message: str, 
     ("message", "planned"),
     [
         # "it" after the verb is the thing named before it in the clause; the order given beside it is context.
-        ("the heater rattles constantly, order K-90909, i want to send it back", [("product_return", "heater")]),
+        ("the heater squeaks constantly, order K-90909, i want to send it back", [("product_return", "heater")]),
         ("hi, the fan overheats so i want to return it, order K-90910.", [("product_return", "fan")]),
         # ... unless what the clause says of that order asks where it is.
         (
@@ -683,7 +683,7 @@ async def test_a_thing_sent_back_with_its_order_and_altering_verbs_abroad(
 @pytest.mark.parametrize(
     ("message", "reason"),
     [
-        ("the heater rattles constantly, order K-90909, i want to send it back", "rattles constantly"),
+        ("the heater squeaks constantly, order K-90909, i want to send it back", "squeaks constantly"),
         ("hi, the fan overheats so i want to return it, order K-90910.", "overheats"),
         ("the hose reel i recieved leaks from the joint want to send it back", "leaks from the joint"),
     ],
@@ -710,3 +710,87 @@ async def test_a_reply_that_denies_or_asks_about_a_quoted_id(message: str, plann
     assert len(tasks) == len(planned), kinds(tasks)
     for (kind, value), task in zip(planned, tasks, strict=True):
         assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # "No need to" takes back only a request's verb, up to "just" or "but"; "I don't need to" is a remark.
+        ("You don't need to send a label, just refund invoice INV-44120.", [("billing_inquiry", "INV-44120")]),
+        ("No need to rush but could you check where order C-33333 is?", [("status_update", "C-33333")]),
+        ("i dont need to return it anymore just tell me when order J-12121 ships", [("status_update", "J-12121")]),
+        (
+            "I don't need to return the whole set, just the 'Opal Mug' which is chipped.",
+            [("product_return", "Opal Mug")],
+        ),
+        # "Instead of" in a question or a billing complaint changes no plan; an address or a charge is no wrong thing.
+        (
+            "Can you tell me where order B-50505 is instead of sending me automated emails?",
+            [("status_update", "B-50505")],
+        ),
+        (
+            "Please look at invoice INV-30304, I was billed for express shipping instead of standard.",
+            [("billing_inquiry", "INV-30304")],
+        ),
+        (
+            "Order L-20202 was shipped to my old address instead of my new one, where is it now?",
+            [("status_update", "L-20202")],
+        ),
+        (
+            "I got charged for express instead of standard shipping on invoice INV-80808, can you fix it?",
+            [("billing_inquiry", "INV-80808")],
+        ),
+        # "Order A-1?" asks; a request about something else beside an id leaves the id a request.
+        (
+            "Order A-12345? Can you also send me a copy of the manual?",
+            [("status_update", "A-12345"), ("other", "copy of the manual")],
+        ),
+        (
+            "My order is B-12345. Please also cancel my magazine subscription.",
+            [("status_update", "B-12345"), ("other", "cancel my magazine subscription")],
+        ),
+        # A long greeting is still a greeting; moving house in another language changes no order.
+        ("Good morning to the customer care team, please cancel order U-33333.", [("other", "cancel order U-33333")]),
+        ("Acabo de cambiar de número, ¿dónde está mi pedido A-12345?", [("status_update", "A-12345")]),
+        ("Je viens de changer d'adresse, où en est ma commande F-12345 ?", [("status_update", "F-12345")]),
+        # Nouns that are also verbs stay in a product's name.
+        ("I want to return the garden shed because the roof leaks.", [("product_return", "garden shed")]),
+        ("I'd like to return my fell running shoes, they're too tight.", [("product_return", "fell running shoes")]),
+        # Labels for something else, or a prepaid card, are requests of their own after a return.
+        (
+            "I want to return the lamp, it flickers. Can you also send me some labels for my storage boxes?",
+            [("product_return", "lamp"), ("other", "labels for my storage boxes")],
+        ),
+        # A reply that says something else of the quoted order is no denial.
+        ("> Your order W-80002 has been delivered.\n\nIt hasn't been opened yet as I'm away, thanks!", []),
+        (
+            "> Your order W-80005 has shipped.\n\nLovely. They haven't charged my card yet, is that normal?",
+            [("other", "charged my card")],
+        ),
+    ],
+)
+async def test_the_new_rules_stay_inside_what_they_are_for(message: str, planned: list[tuple[str, str]]) -> None:
+    tasks = await plan(message)
+    assert len(tasks) == len(planned), kinds(tasks)
+    for (kind, value), task in zip(planned, tasks, strict=True):
+        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("I want to return the lamp I bought yesterday as it flickers.", "it flickers"),
+        ("I'd like to return the toaster to the Leeds store if possible, can you arrange it?", "not stated"),
+        ("I want to return the blender my sister gave me, can you send a label?", "not stated"),
+    ],
+)
+async def test_only_a_remark_on_the_thing_is_a_reason(message: str, reason: str) -> None:
+    assert [t.fields["reason_for_return"] for t in await plan(message)] == [reason]
+
+
+def test_trailing_words_are_removed_from_the_end_only() -> None:
+    removable = frozenset({"so", "and", "please"})
+    assert trailing_words_removed("the lamp flickers, so and ", removable) == "the lamp flickers"
+    assert trailing_words_removed("so the lamp flickers", removable) == "so the lamp flickers"
+    assert trailing_words_removed("please, so, and", removable) == ""
+    assert trailing_words_removed("", removable) == ""
