@@ -24,8 +24,10 @@ def build_sectioning(screens: Mapping[str, Screen] = SCREENS) -> SectioningBuild
     # advance (unlike orchestrator tasks), so no Send is needed and Studio draws every branch. The branches retry
     # their own model calls, so that a failing one holds the reply instead of failing the run.
     builder.add_node(DRAFT_NODE, draft)
+    # Every screen masks what any screen's pattern finds (a card number) in its reason, not only its own finds.
+    sensitive = [screen.detect for screen in screens.values() if screen.detect is not None]
     for key, screen in screens.items():
-        builder.add_node(screen_node(key), make_screen(key, screen))
+        builder.add_node(screen_node(key), make_screen(key, screen, sensitive))
     builder.add_node("decide", make_decide(screens))
     # Every branch is one node, so all of them finish in the same step and `decide` runs once, after the last. A
     # waiting edge, add_edge([...], "decide"), would say the same, but on `langgraph dev` (langgraph-api 0.16) a run

@@ -115,9 +115,19 @@ def _masked(evidence: str) -> str:
     return re.sub(r"[0-9A-Za-z](?=(?:[ -]?[0-9A-Za-z]){4})", "•", evidence)
 
 
-def make_screen(key: str, screen: Screen) -> Node:
-    """Build the node that runs one screen on the customer's message."""
+def make_screen(key: str, screen: Screen, sensitive: Sequence[re.Pattern[str]] = ()) -> Node:
+    """Build the node that runs one screen on the customer's message.
+
+    What its reason quotes of anything `sensitive` finds (every screen's `detect`: card numbers, IBANs) is masked,
+    as is what its own `detect` finds: a screen for scope may quote the card number another screen is for.
+    """
     node = screen_node(key)
+    hidden = [*sensitive, *([screen.detect] if screen.detect is not None else [])]
+
+    def masked_everywhere(text: str) -> str:
+        for pattern in hidden:
+            text = pattern.sub(lambda found: _masked(found.group()), text)
+        return text
 
     async def run_screen(state: SectioningState, runtime: Runtime[Context]) -> dict[str, Any]:
         query = state.get("query", "").strip()
@@ -142,14 +152,13 @@ def make_screen(key: str, screen: Screen) -> Node:
         if verdict is not None:
             status = "flagged" if verdict.verdict == screen.flags_when else "passed"
             reason = verdict.reason.strip()
-            if screen.detect is not None:
-                reason = screen.detect.sub(lambda found: _masked(found.group()), reason)
             if problems:
                 notes.append(f"The {screen.label} screen's first answer was unreadable ({problems[0]}); asked again.")
         if evidence is not None and status != "flagged":
             status, reason = "flagged", f"found {_masked(evidence.group())!r}"
         if status == "failed":
             notes.append(f"The {screen.label} screen gave no verdict ({reason}); the reply was held.")
+        reason, notes = masked_everywhere(reason), [masked_everywhere(note) for note in notes]
         result = ScreenResult(screen=key, label=screen.label, status=status, reason=reason)
         return {"screenings": [result], "models": {node: built.label}, "notes": notes}
 

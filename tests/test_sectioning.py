@@ -113,6 +113,18 @@ async def test_a_card_number_is_flagged_by_its_pattern_even_when_the_model_misse
     assert "0004" in personal["reason"]
 
 
+async def test_a_card_number_another_screen_quotes_is_masked_in_its_reason_and_the_decision() -> None:
+    card = "4111 1111 1111 1111"
+    message = f"Please store my card {card} for next month's payment."
+    # Every screen's model quotes the message in its reason, as the offline model and Gemini may.
+    scripted = {question_of(s): verdict(s.flags_when, reason=message) for s in SCREENS.values()}
+    result = await run(message, model(**scripted))
+    assert card not in json.dumps({k: v for k, v in result.items() if k != "query"})
+    quoting = [s for s in result["screens"] if s["screen"] != "personal_data"]
+    assert quoting and all("•••• •••• •••• 1111" in s["reason"] for s in quoting)
+    assert "1111 for next month" in result["decision"]
+
+
 async def test_an_empty_message_calls_no_model() -> None:
     chat = model()
     result = await run("   ", chat)
