@@ -1,6 +1,7 @@
 """The routing graph through the real ChatGoogleGenerativeAI client, against a local Gemini-compatible server."""
 
 import json
+import pathlib
 import socket
 
 import httpx
@@ -61,6 +62,38 @@ def test_a_rejected_key_is_one_clear_line_without_the_key(gemini: GeminiServer) 
     assert wrong not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
     assert len(gemini.requests) == 1, "an invalid key is not retried"
+
+
+@pytest.mark.parametrize("name", ["voting", "sectioning"])
+def test_a_run_whose_every_model_call_fails_fails_though_its_nodes_tolerate_one(
+    gemini: GeminiServer, name: str
+) -> None:
+    # A judge or a screen that fails is counted as such; when all of them do, no model answered at all.
+    wrong = "AIzaWrongKeyWrongKeyWrongKeyWrongKey123"
+    env = {"GOOGLE_API_KEY": wrong, "GOOGLE_GEMINI_BASE_URL": gemini.url}
+    done = run_cli("run", name, "--json", **env)
+    assert done.returncode == 1, done.stdout
+    report = json.loads(done.stdout)
+    assert report["status"] == "failed" and not report["results"]
+    assert all("every model call of the run failed" in f["error"] for f in report["failed"])
+    assert all("rejected the API key" in f["error"] for f in report["failed"])
+    one = run_cli("run", name, "Offshore wind is steadier than onshore wind.", **env)
+    assert one.returncode == 1
+    assert "every model call of the run failed" in one.stderr and "rejected the API key" in one.stderr
+    assert wrong not in done.stderr + done.stdout + one.stderr + one.stdout
+    assert "Traceback" not in done.stderr + one.stderr
+
+
+def test_a_thread_whose_every_model_call_fails_says_so_and_offers_no_resume(
+    gemini: GeminiServer, tmp_path: pathlib.Path
+) -> None:
+    wrong = "AIzaWrongKeyWrongKeyWrongKeyWrongKey123"
+    db = str(tmp_path / "threads.sqlite")
+    env = {"GOOGLE_API_KEY": wrong, "GOOGLE_GEMINI_BASE_URL": gemini.url}
+    done = run_cli("run", "voting", "Offshore wind is steadier.", "--thread", "v1", "--db", db, **env)
+    assert done.returncode == 1
+    assert "every model call of the run failed" in done.stderr and "workflows history --thread v1" in done.stderr
+    assert "resume" not in done.stderr
 
 
 def test_an_unreachable_server_is_one_clear_line() -> None:

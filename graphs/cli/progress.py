@@ -278,6 +278,8 @@ class _FailedCalls(BaseCallbackHandler):
         self.progress = progress
         self.run = run
         self.nodes: dict[UUID, str] = {}
+        self.first: BaseException | None = None
+        """The first call that failed, to name if none succeeds."""
 
     def on_chat_model_start(
         self,
@@ -294,6 +296,7 @@ class _FailedCalls(BaseCallbackHandler):
         self.nodes.pop(run_id, None)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **_: Any) -> None:
+        self.first = self.first or error
         self.progress.call_failed(self.run, self.nodes.pop(run_id, "?"), llm.describe_error(error))
 
     def on_retry(self, retry_state: Any, *, run_id: UUID, **_: Any) -> None:
@@ -308,6 +311,19 @@ class _FailedCalls(BaseCallbackHandler):
 def _is_prose(text: str) -> bool:
     # A structured (JSON-schema) reply streams as JSON; only prose (replies, emails, summaries) is shown.
     return not text.lstrip().startswith(("{", "["))
+
+
+class NoModelAnswered(Exception):
+    """A run that finished although every model call it made failed: nothing in its result came from a model.
+
+    Its nodes tolerate one failed call (a judge, a screen, a draft), which is right for one; when all of them
+    failed, the model is unreachable or refuses the key, so the command fails, naming the first failure.
+    """
+
+    def __init__(self, calls: int, first: BaseException, result: dict[str, Any]) -> None:
+        """Keep how many calls failed, the first failure and the result the run still produced."""
+        super().__init__(f"every model call of the run failed ({calls}); the first: {llm.describe_error(first)}")
+        self.result = result
 
 
 async def stream_run(
@@ -325,12 +341,14 @@ async def stream_run(
 ) -> dict[str, Any]:
     """Run `graph` as `ainvoke` would, return its output, and show its progress; `meter` counts its calls.
 
-    Raises what the run raises (llm.BudgetSpent included); `meter` then holds what was used so far.
+    Raises what the run raises (llm.BudgetSpent included); `meter` then holds what was used so far. A run that
+    ends although every model call it made failed raises NoModelAnswered, which holds the result.
     """
     modes: list[StreamMode] = ["values", "tasks", "custom"]
     if stream_text:
         modes.append("messages")
-    callbacks = [meter, _FailedCalls(progress, run)]
+    failures = _FailedCalls(progress, run)
+    callbacks = [meter, failures]
     given = config.get("callbacks") or []
     if not isinstance(given, list):
         raise TypeError("stream_run takes callbacks as a list")
@@ -373,4 +391,7 @@ async def stream_run(
                 prose[message] = _is_prose(text)
             if text and prose.get(message):
                 progress.text(run, task, str(metadata.get("langgraph_node", "")), text)
+    used = meter.run_total()
+    if used.calls and used.failed_calls >= used.calls and failures.first is not None:
+        raise NoModelAnswered(used.calls, failures.first, latest)
     return latest

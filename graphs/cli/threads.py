@@ -33,7 +33,7 @@ from pydantic import TypeAdapter, ValidationError
 from graphs.catalog import WORKFLOWS, Workflow
 from graphs.cli.costs import report_budget_stop, usage_report
 from graphs.cli.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names, require
-from graphs.cli.progress import as_data, choose, stream_run
+from graphs.cli.progress import NoModelAnswered, as_data, choose, stream_run
 from nodes import llm
 from nodes.llm import BudgetSpent, Usage, UsageMeter
 from nodes.llm.keys import REDACTED, RedactingSerializer
@@ -596,6 +596,13 @@ async def _go(
         )
         where = {"thread": args.thread, "checkpoint": checkpoint}
         return report_budget_stop(args, stop, usage_report([meter], earlier), where, hint)
+    except NoModelAnswered as error:
+        # The run ended (its last checkpoint is final, nothing to resume), but no model answered.
+        progress.close()
+        await _record(stores, args.thread, meter)
+        print(f"workflows: error: {llm.describe_error(error)}", file=sys.stderr)
+        print(f"The thread holds what the run wrote: workflows history {_hint(args)}", file=sys.stderr)
+        return RUN_ERROR
     except Exception as error:  # noqa: BLE001 - the checkpoints so far are kept; say how to go on from them
         progress.close()
         await _record(stores, args.thread, meter)
