@@ -1,11 +1,14 @@
-"""The README's diagrams are the code's: each graph's Mermaid block matches `draw_mermaid()` of the graph."""
+"""The README is the code's: each graph's Mermaid block matches its `draw_mermaid()`, and its Python examples run."""
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from graphs.catalog import WORKFLOWS
-from tests.conftest import REPO
+from tests.conftest import REPO, clean_env
 
 DIAGRAM = re.compile(r"<!-- diagram: (\w+) -->\n```mermaid\n(.*?)```", re.S)
 
@@ -21,3 +24,21 @@ def test_each_diagram_matches_the_graph(name: str) -> None:
     assert diagrams[name].strip() == WORKFLOWS[name].load().get_graph().draw_mermaid().strip(), (
         f"README's {name} diagram is stale: paste the output of `workflows draw {name}`"
     )
+
+
+FROM_PYTHON = re.compile(r"^## From Python\n(.*?)^## ", re.S | re.M)
+SCRIPT = re.compile(r"```python\n(.*?)```", re.S)
+
+
+@pytest.mark.parametrize("number", [0, 1])
+def test_the_from_python_examples_run_as_scripts(number: int, tmp_path: Path) -> None:
+    # Pasted into a file as they stand, the first two examples run: offline without a key, in a fresh process.
+    section = FROM_PYTHON.search((REPO / "README.md").read_text())
+    assert section is not None
+    script = tmp_path / "example.py"
+    script.write_text(SCRIPT.findall(section.group(1))[number])
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, env=clean_env(), timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Billing Inquiry" in done.stdout
