@@ -204,8 +204,8 @@ def _faq_workflow(module: str, description: str) -> Workflow:
 WORKFLOWS: dict[str, Workflow] = {
     "routing": Workflow(
         module="graphs.routing",
-        description="Classify a customer query (Technical Support / Billing Inquiry / General Question), "
-        "then answer with the prompt of that intent.",
+        description="Classify a customer query into one of the registered intents (as shipped, the lesson's "
+        "Technical Support / Billing Inquiry / General Question), then answer with the prompt of that intent.",
         lesson_inputs=_lesson("state.routing", "LESSON_QUERIES"),
         make_input=lambda text: {"query": text},
         render=_render_routing,
