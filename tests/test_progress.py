@@ -104,6 +104,12 @@ def test_a_budget_stops_the_run_and_the_thread_resumes_with_a_larger_one(thread_
     assert "workflows: stopped: the token budget is spent" in stopped.stderr
     assert f"workflows resume --thread b --db {shlex.quote(threads.shown_db(db))} --max-tokens N" in stopped.stderr
     assert re.search(r"\ntotal +\d", stopped.stdout)
+    # history and threads call it stopped by the budget, and say to resume with a larger one.
+    told = run_cli("history", "--thread", "b", "--db", db)
+    assert "Stopped by the budget before synthesize's model call" in told.stdout
+    assert f"resume --thread b --db {shlex.quote(threads.shown_db(db))} --max-tokens N" in told.stdout
+    assert json.loads(run_cli("history", "--thread", "b", "--db", db, "--json").stdout)["status"] == "stopped"
+    assert json.loads(run_cli("threads", "--db", db, "--json").stdout)["threads"][0]["status"] == "stopped"
     again = run_cli("resume", "--thread", "b", "--db", db, "-q", "--json")
     assert again.returncode == 3  # the thread keeps its budget, and it is spent
     assert json.loads(again.stdout)["status"] == "stopped"

@@ -662,13 +662,17 @@ def failures(snapshot: StateSnapshot) -> list[dict[str, str]]:
 def status(snapshot: StateSnapshot) -> str:
     """Tell how a thread's latest checkpoint stands.
 
-    "finished"; "failed" (a node raised); "paused" (before a node the run was asked to pause before, or a thread
-    this CLI did not start, such as Studio's); "interrupted" (the run stopped before another node: the process
-    was killed or crashed). Resuming continues all but a finished thread.
+    "finished"; "stopped" (a budget ran out before a model call: resume with a larger one); "failed" (a node
+    raised); "paused" (before a node the run was asked to pause before, or a thread this CLI did not start, such
+    as Studio's); "interrupted" (the run stopped before another node: the process was killed or crashed).
+    Resuming continues all but a finished thread.
     """
     if not snapshot.next:
         return "finished"
-    if failures(snapshot):
+    errors = failures(snapshot)
+    if errors and all(failed["error"].startswith(f"{BudgetSpent.__name__}(") for failed in errors):
+        return "stopped"
+    if errors:
         return "failed"
     pauses = (snapshot.metadata or {}).get(PAUSES_KEY)
     if isinstance(pauses, str) and not set(snapshot.next) & set(json.loads(pauses)):
@@ -709,6 +713,12 @@ async def _history(args: argparse.Namespace) -> int:
         lines.append(
             f"Interrupted before {_waiting(latest.next)}: the run stopped without finishing (its process was "
             f"killed or crashed). Resume continues it: workflows resume {_hint(args)}"
+        )
+    elif ending == "stopped":
+        nodes = ", ".join(sorted({failed["node"] for failed in errors}))
+        lines.append(
+            f"Stopped by the budget before {nodes}'s model call. Continue with a larger budget: "
+            f"workflows resume {_hint(args)} --max-tokens N (or --max-cost USD)"
         )
     else:
         stopped = "; ".join(f"{failed['node']}: {failed['error'][:300]}" for failed in errors)
