@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import shlex
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from graphs.cli.progress import as_data
 from nodes import llm
 from nodes.offline import answer_text
 from state.context import Context
+from state.orchestrator import LESSON_MESSAGE
 from tests import postgres
 from tests.conftest import (
     clean_env,
@@ -34,7 +36,7 @@ from tests.conftest import (
     without_run_ids,
     workflows_command,
 )
-from tests.fakes import GeminiServer
+from tests.fakes import GeminiServer, Slow
 
 FAKE_KEY = "AIzaSyTHIS-IS-NOT-A-REAL-KEY-0123456789"
 
@@ -650,3 +652,26 @@ def test_a_postgres_url_without_the_postgres_extra_says_what_to_install(
         "workflows: error: --db postgresql://... needs the psycopg[binary] package, which is not installed: "
         "pip install 'langgraph-workflow-patterns[postgres]'\n"
     )
+
+
+def test_ctrl_c_on_a_thread_counts_what_was_used_and_says_how_to_resume(gemini: GeminiServer, tmp_path: Path) -> None:
+    # The plan answers offline at once; the billing worker's Gemini call is slow, so SIGINT lands during it.
+    gemini.scripted = [Slow(5)] * 4
+    db = str(tmp_path / "threads.sqlite")
+    command = [*workflows_command(), "run", "orchestrator", LESSON_MESSAGE, "--thread", "c1", "--db", db]
+    env = clean_env(GOOGLE_API_KEY=gemini.api_key, GOOGLE_GEMINI_BASE_URL=gemini.url)
+    with subprocess.Popen(
+        [*command, "--node-model", "plan=offline"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stderr is not None
+        seen = ""
+        while "plan done" not in seen:
+            line = process.stderr.readline()
+            assert line, f"the run ended before its plan was done: {seen}"
+            seen += line
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=60)
+    assert process.returncode == 130, seen + rest
+    assert "workflows: interrupted" in rest and "workflows resume --thread c1" in rest
+    listed = json.loads(run_cli("threads", "--db", db, "--json").stdout)["threads"][0]
+    assert listed["usage"]["total_tokens"] > 0, "the plan's tokens count towards the thread's budget"

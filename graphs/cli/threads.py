@@ -596,6 +596,13 @@ async def _go(
         )
         where = {"thread": args.thread, "checkpoint": checkpoint}
         return report_budget_stop(args, stop, usage_report([meter], earlier), where, hint)
+    except asyncio.CancelledError:
+        # Ctrl-C: asyncio.run cancels the run, then raises KeyboardInterrupt (exit 130). What the run used so far
+        # counts towards the thread's budget, and the steps that finished are kept.
+        progress.close()
+        await _record(stores, args.thread, meter)
+        print(f"The thread keeps the steps that finished: workflows resume {_hint(args)}", file=sys.stderr)
+        raise
     except NoModelAnswered as error:
         # The run ended (its last checkpoint is final, nothing to resume), but no model answered.
         progress.close()
