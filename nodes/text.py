@@ -64,6 +64,18 @@ def first_line(error: object) -> str:
     return text.splitlines()[0][:160] if text else type(error).__name__
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    r"""Return `text` safe to print on a terminal: control characters (ESC, NUL, CR...) written out ("\x1b").
+
+    Customer text reaches the terminal in replies and progress lines; an escape sequence in it must not recolour
+    the screen, retitle the window or overwrite a line. Newlines and tabs stay.
+    """
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
 def clip(text: str, width: int) -> str:
     """Shorten `text` to `width` characters, marking a cut with an ellipsis."""
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -191,3 +191,16 @@ def test_notices_go_to_the_current_stderr_however_often_main_runs(monkeypatch: p
     monkeypatch.setattr(sys, "stderr", current)
     logger.warning("a notice")
     assert current.getvalue() == "note: a notice\n"
+
+
+def test_control_characters_in_customer_text_never_reach_the_terminal_raw() -> None:
+    # An escape sequence in a query would recolour the screen or retitle the window where the reply is shown.
+    query = "Hello \x1b[31mRED\x1b[0m \x1b]0;pwned\x07 my wifi is down\x00 and\rover"
+    done = run_cli("run", "routing", "-", stdin=query)
+    assert done.returncode == 0, done.stderr
+    for stream in (done.stdout, done.stderr):
+        assert not {"\x1b", "\x07", "\x00", "\r"} & set(stream)
+    assert "\\x1b[31mRED" in done.stdout
+    # JSON keeps the text as it was, escaped the way JSON escapes it.
+    report = json.loads(run_cli("run", "routing", "-", "--json", stdin=query).stdout)
+    assert report["results"][0]["query"] == query.strip()

@@ -253,6 +253,7 @@ def _print_results(
 ) -> None:
     """Print finished results (and the inputs that failed); `thread` is what `--json` adds for a thread run."""
     from nodes import llm
+    from nodes.text import printable
 
     if args.json:
         status = "failed" if failed else "finished"
@@ -265,9 +266,10 @@ def _print_results(
     for index, result in enumerate(results):
         if index:
             print()
-        print(llm.redact(workflow.render(result)))
+        # Customer text goes to the terminal: no key, and no control character that could rewrite the screen.
+        print(printable(llm.redact(workflow.render(result))))
         for note in result.get("notes", []):
-            print(llm.redact(f"Note:   {note}"))
+            print(printable(llm.redact(f"Note:   {note}")))
     for failure in failed or []:
         print(f"workflows: error: input {failure['input']}: {failure['error']}", file=sys.stderr)
     if "usage" in thread:

@@ -29,7 +29,7 @@ from rich.text import Text
 
 from nodes import llm
 from nodes.llm import Usage, UsageMeter
-from nodes.text import clip
+from nodes.text import clip, printable
 from state.context import Context
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
@@ -167,6 +167,11 @@ def _finished_line(task: Task, seconds: float, wrote: Any, error: str | None, us
     return f"{_prefix(task.run)}{name} done ({cost})" + (f": {said}" if said else "")
 
 
+def _shown(text: str) -> str:
+    """Return text as the terminal may show it: no key, no control character."""
+    return printable(llm.redact(text))
+
+
 class PlainProgress(Progress):
     """One line per event on a stream (stderr by default): for logs, pipes and terminals without a live view."""
 
@@ -177,7 +182,7 @@ class PlainProgress(Progress):
 
     def _write(self, line: str) -> None:
         stream = self._stream or sys.stderr
-        stream.write(llm.redact(line) + "\n")
+        stream.write(_shown(line) + "\n")
         stream.flush()
 
     def started(self, run: str, task_id: str, node: str, detail: str) -> None:
@@ -226,27 +231,27 @@ class RichProgress(Progress):
             rows.add_row(Spinner("dots"), Text(f"{_prefix(task.run)}{task.node} {task.detail}".rstrip()), elapsed)
             if task.text:
                 tail = "\n".join(task.text.splitlines()[-4:])
-                rows.add_row("", Text(llm.redact(tail), style="italic"), "")
+                rows.add_row("", Text(_shown(tail), style="italic"), "")
         return Group(rows)
 
     def show_finished(self, task: Task, seconds: float, wrote: Any, error: str | None, usage: Usage | None) -> None:
         """Print the task's outcome above the live view (and the text it streamed, in full)."""
         if task.text.strip():
-            self.console.print(Text(llm.redact(task.text.strip()), style="italic"))
+            self.console.print(Text(_shown(task.text.strip()), style="italic"))
         line = Text("✗ " if error is not None else "✓ ", style="red" if error is not None else "green")
-        line.append(llm.redact(_finished_line(task, seconds, wrote, error, usage)))
+        line.append(_shown(_finished_line(task, seconds, wrote, error, usage)))
         self.console.print(line)
 
     def call_failed(self, run: str, node: str, error: str) -> None:
         """Print the failed call."""
         self.console.print(
-            Text(llm.redact(f"! {_prefix(run)}{node}: a model call failed: {clip(error, 200)}"), "yellow")
+            Text(_shown(f"! {_prefix(run)}{node}: a model call failed: {clip(error, 200)}"), "yellow")
         )
 
     def reported(self, run: str, node: str, message: str) -> None:
         """Print what the node reported."""
         said = f"{node}: {message}" if node else message
-        self.console.print(Text(llm.redact(f"· {_prefix(run)}{said}"), style="dim"))
+        self.console.print(Text(_shown(f"· {_prefix(run)}{said}"), style="dim"))
 
     def text(self, run: str, task_id: str, node: str, chunk: str) -> None:
         """Keep the text; the live view shows its last lines under the task."""

@@ -37,7 +37,7 @@ from graphs.cli.progress import NoModelAnswered, as_data, choose, stream_run
 from nodes import llm
 from nodes.llm import BudgetSpent, Usage, UsageMeter
 from nodes.llm.keys import REDACTED, RedactingSerializer
-from nodes.text import clip
+from nodes.text import clip, printable
 from state.context import Context
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
@@ -446,7 +446,7 @@ async def _report(
         f"Inspect: workflows history {_hint(args)}",
         f"Resume:  workflows resume {_hint(args)}",
     ]
-    print(llm.redact("\n".join(lines)))
+    print(printable(llm.redact("\n".join(lines))))
     return 0
 
 
@@ -734,7 +734,7 @@ async def _history(args: argparse.Namespace) -> int:
             f"workflows resume {_hint(args)}"
         )
     lines.append(f"Replay or fork from a checkpoint: workflows resume {_hint(args)} --checkpoint ID [--set KEY=VALUE]")
-    print(llm.redact("\n".join(lines)))
+    print(printable(llm.redact("\n".join(lines))))
     return 0
 
 
