@@ -204,3 +204,17 @@ def test_control_characters_in_customer_text_never_reach_the_terminal_raw() -> N
     # JSON keeps the text as it was, escaped the way JSON escapes it.
     report = json.loads(run_cli("run", "routing", "-", "--json", stdin=query).stdout)
     assert report["results"][0]["query"] == query.strip()
+
+
+def test_input_setting_the_text_field_is_the_text_given_another_way() -> None:
+    # One run on that text, not one per lesson input; not beside the text; refused when empty, as "" is.
+    one = run_cli("run", "routing", "--input", "query=my router is broken", "--json")
+    assert one.returncode == 0, one.stderr
+    assert [r["query"] for r in json.loads(one.stdout)["results"]] == ["my router is broken"]
+    twice = run_cli("run", "routing", "text arg", "--input", "query=input arg")
+    assert twice.returncode == 2 and "given twice" in twice.stderr
+    empty = run_cli("run", "routing", "--input", "query=")
+    assert empty.returncode == 2 and "empty" in empty.stderr
+    # Another field still applies to every lesson input.
+    other = run_cli("run", "summarize_translate", "--input", "language=Italian", "--json")
+    assert {r["language"] for r in json.loads(other.stdout)["results"]} == {"Italian"}

@@ -327,13 +327,47 @@ def _set_fields(
     return updated
 
 
+def _text_field(workflow: Workflow) -> str | None:
+    """Return the input field the workflow's text goes to ("query" for routing), or None (the FAQ's documents)."""
+    probe = "\x00text"
+    try:
+        made = workflow.make_input(probe)
+    except ValueError:
+        return None
+    fields = [key for key, value in made.items() if value == probe]
+    return fields[0] if len(fields) == 1 else None
+
+
+def _text_and_fields(workflow: Workflow, text: str | None, args: argparse.Namespace) -> tuple[str | None, list[str]]:
+    """Return the text to run and the other --input items: `--input query=...` is the text, given another way.
+
+    So it makes one run, not one per lesson input; it may not be given beside the text; empty, it is refused
+    as an empty text is.
+    """
+    field = _text_field(workflow)
+    items = [item for item in args.input if item.partition("=")[0].strip() != field or "=" not in item]
+    given = [item.partition("=")[2] for item in args.input if item not in items]
+    if field is None or not given:
+        return text, list(args.input)
+    if text is not None or args.doc or len(given) > 1:
+        raise UsageError(f"the text is given twice (as the text and as --input {field}=...): give it once")
+    try:
+        value = json.loads(given[0])
+    except json.JSONDecodeError:
+        value = given[0]
+    if not isinstance(value, str):
+        return text, list(args.input)  # not text: the input schema's check says so
+    return value, items
+
+
 def _run(args: argparse.Namespace) -> int:
     from graphs.cli import threads
 
     workflow = _workflow(args.name)
-    inputs = _inputs(workflow, _stdin_text(args), args.doc, args.questions)
+    text, fields = _text_and_fields(workflow, _stdin_text(args), args)
+    inputs = _inputs(workflow, text, args.doc, args.questions)
     graph = workflow.load()
-    inputs = _set_fields(graph, inputs, args.input)
+    inputs = _set_fields(graph, inputs, fields)
     nodes = node_names([graph])
     if threads.wanted(args):
         threads.check_run(args, inputs, nodes)
