@@ -218,3 +218,13 @@ def test_input_setting_the_text_field_is_the_text_given_another_way() -> None:
     # Another field still applies to every lesson input.
     other = run_cli("run", "summarize_translate", "--input", "language=Italian", "--json")
     assert {r["language"] for r in json.loads(other.stdout)["results"]} == {"Italian"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--max-cost", "abc", "must be a number of dollars, got 'abc'"), ("--max-tokens", "1.5", "a whole number")],
+)
+def test_a_budget_that_is_no_number_says_so_in_words(option: str, value: str, message: str) -> None:
+    done = run_cli("run", "routing", "hi", option, value)
+    assert done.returncode == 2
+    assert message in done.stderr and "_positive" not in done.stderr

@@ -258,7 +258,10 @@ def test_the_hint_to_start_a_thread_names_the_store_it_was_given(
         (["resume", "--thread", "done"], "nothing to resume in thread 'done': it has finished"),
         (["resume", "--thread", "done", "--checkpoint", "zzz"], "--checkpoint 'zzz' matches no checkpoint"),
         (["resume", "--thread", "done", "--interrupt-before", "nonode"], "has no node 'nonode'"),
-        (["run", "NAME", "TEXT", "--thread", "done"], "thread 'done' already exists"),
+        (
+            ["run", "NAME", "TEXT", "--thread", "done"],
+            "already exists (NAME); it has finished: see it with `workflows history",
+        ),
         (["run", "NAME", "TEXT", "--thread", "new", "--interrupt-before", "nonode"], "has no node 'nonode'"),
         (["run", "NAME", "TEXT", "--interrupt-before", "nonode"], "--interrupt-before needs --thread ID"),
         (["run", "NAME", "--thread", "new"], "a thread holds one run: pass the input text"),
@@ -271,7 +274,7 @@ def test_bad_thread_input_is_one_clear_line_and_exit_code_2(
     argv = [{"NAME": name, "TEXT": lesson(name)}.get(arg, arg) for arg in args]
     assert main([*argv, "--db", finished_thread]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("workflows: error: ") and message in err, err
+    assert err.startswith("workflows: error: ") and message.replace("NAME", name) in err, err
     assert err.count("\n") == 1, err
 
 

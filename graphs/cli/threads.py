@@ -389,12 +389,19 @@ async def _start(
     async with open_store(args.db, create=True) as stores:
         # Checked on the connection the run writes with, so the store is opened once.
         existing = await stores.saver.aget_tuple(thread_config(args.thread))
-        if existing is not None:
-            raise ThreadError(
-                f"thread {args.thread!r} already exists ({existing.metadata.get(WORKFLOW_KEY, '?')}); continue it "
-                f"with `workflows resume {_hint(args)}`, or pick a new --thread ID"
-            )
         graph = durable(workflow, stores)
+        if existing is not None:
+            owner = existing.metadata.get(WORKFLOW_KEY, "?")
+            # A finished thread has nothing to continue: point at what it did and how to branch off it instead.
+            kept = durable(WORKFLOWS[owner], stores) if owner in WORKFLOWS else None
+            finished = kept is not None and not (await kept.aget_state(thread_config(args.thread))).next
+            go_on = (
+                f"it has finished: see it with `workflows history {_hint(args)}`, or replay from one of its "
+                f"checkpoints with `workflows resume {_hint(args)} --checkpoint ID`"
+                if finished
+                else f"continue it with `workflows resume {_hint(args)}`"
+            )
+            raise ThreadError(f"thread {args.thread!r} already exists ({owner}); {go_on}, or pick a new --thread ID")
         config = _with_metadata(thread_config(args.thread), args.name, context, args.interrupt_before)
         return await _go(stores, graph, args, workflow, payload, config, context, show, Usage())
 
