@@ -244,9 +244,7 @@ class RichProgress(Progress):
 
     def call_failed(self, run: str, node: str, error: str) -> None:
         """Print the failed call."""
-        self.console.print(
-            Text(_shown(f"! {_prefix(run)}{node}: a model call failed: {clip(error, 200)}"), "yellow")
-        )
+        self.console.print(Text(_shown(f"! {_prefix(run)}{node}: a model call failed: {clip(error, 200)}"), "yellow"))
 
     def reported(self, run: str, node: str, message: str) -> None:
         """Print what the node reported."""
