@@ -292,6 +292,14 @@ def kinds(tasks: list[Task]) -> list[tuple[str, str]]:
     return [(t.kind, next(iter(t.fields.values()), "")) for t in tasks]
 
 
+async def check_planned(message: str, planned: list[tuple[str, str]]) -> None:
+    """Plan `message` and check each task's kind, and that its first field holds the expected words, in order."""
+    tasks = await plan(message)
+    assert len(tasks) == len(planned), kinds(tasks)
+    for (kind, value), task in zip(planned, tasks, strict=True):
+        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+
+
 async def test_send_me_asks_to_be_given_a_thing_and_send_back_returns_one() -> None:
     tasks = await plan("Please send me a spare strap for my watch. I also want to send the speaker back, it hums.")
     assert kinds(tasks) == [("other", "send me a spare strap for my watch"), ("product_return", "speaker")]
@@ -384,10 +392,7 @@ async def test_words_that_name_no_product_are_passed_over_for_the_thing_returned
     ],
 )
 async def test_what_a_message_quotes_takes_back_or_only_implies(message: str, planned: list[tuple[str, str]]) -> None:
-    tasks = await plan(message)
-    assert len(tasks) == len(planned), kinds(tasks)
-    for (kind, value), task in zip(planned, tasks, strict=True):
-        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+    await check_planned(message, planned)
 
 
 @pytest.mark.parametrize(
@@ -593,10 +598,7 @@ def test_sources_are_document_titles_never_a_sub_heading() -> None:
     ],
 )
 async def test_ids_beside_requests_replies_and_withdrawals(message: str, planned: list[tuple[str, str]]) -> None:
-    tasks = await plan(message)
-    assert len(tasks) == len(planned), kinds(tasks)
-    for (kind, value), task in zip(planned, tasks, strict=True):
-        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+    await check_planned(message, planned)
 
 
 @pytest.mark.parametrize(
@@ -644,10 +646,7 @@ async def test_a_reason_written_before_the_request_is_the_returns_reason(message
     ],
 )
 async def test_done_returns_changed_plans_wrong_things_and_labels(message: str, planned: list[tuple[str, str]]) -> None:
-    tasks = await plan(message)
-    assert len(tasks) == len(planned), kinds(tasks)
-    for (kind, value), task in zip(planned, tasks, strict=True):
-        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+    await check_planned(message, planned)
 
 
 @pytest.mark.parametrize(
@@ -674,10 +673,7 @@ async def test_done_returns_changed_plans_wrong_things_and_labels(message: str, 
 async def test_a_thing_sent_back_with_its_order_and_altering_verbs_abroad(
     message: str, planned: list[tuple[str, str]]
 ) -> None:
-    tasks = await plan(message)
-    assert len(tasks) == len(planned), kinds(tasks)
-    for (kind, value), task in zip(planned, tasks, strict=True):
-        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+    await check_planned(message, planned)
 
 
 @pytest.mark.parametrize(
@@ -706,10 +702,7 @@ async def test_a_reason_stops_at_the_order_and_how_the_thing_was_got(message: st
     ],
 )
 async def test_a_reply_that_denies_or_asks_about_a_quoted_id(message: str, planned: list[tuple[str, str]]) -> None:
-    tasks = await plan(message)
-    assert len(tasks) == len(planned), kinds(tasks)
-    for (kind, value), task in zip(planned, tasks, strict=True):
-        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+    await check_planned(message, planned)
 
 
 @pytest.mark.parametrize(
@@ -770,10 +763,7 @@ async def test_a_reply_that_denies_or_asks_about_a_quoted_id(message: str, plann
     ],
 )
 async def test_the_new_rules_stay_inside_what_they_are_for(message: str, planned: list[tuple[str, str]]) -> None:
-    tasks = await plan(message)
-    assert len(tasks) == len(planned), kinds(tasks)
-    for (kind, value), task in zip(planned, tasks, strict=True):
-        assert task.kind == kind and value in next(iter(task.fields.values())), kinds(tasks)
+    await check_planned(message, planned)
 
 
 @pytest.mark.parametrize(
