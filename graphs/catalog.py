@@ -204,8 +204,9 @@ def _faq_workflow(module: str, description: str) -> Workflow:
 WORKFLOWS: dict[str, Workflow] = {
     "routing": Workflow(
         module="graphs.routing",
-        description="Classify a customer query into one of the registered intents (as shipped, the lesson's "
-        "Technical Support / Billing Inquiry / General Question), then answer with the prompt of that intent.",
+        # No apostrophe: langgraph-cli puts the descriptions in single quotes in the Dockerfile it writes.
+        description="Classify a customer query into one of the registered intents (as shipped, the three of the "
+        "lesson: Technical Support / Billing Inquiry / General Question), then answer with the prompt of that intent.",
         lesson_inputs=_lesson("state.routing", "LESSON_QUERIES"),
         make_input=lambda text: {"query": text},
         render=_render_routing,
