@@ -323,10 +323,9 @@ class NoModelAnswered(Exception):
     failed, the model is unreachable or refuses the key, so the command fails, naming the first failure.
     """
 
-    def __init__(self, calls: int, first: BaseException, result: dict[str, Any]) -> None:
-        """Keep how many calls failed, the first failure and the result the run still produced."""
+    def __init__(self, calls: int, first: BaseException) -> None:
+        """Say how many calls failed and why the first did."""
         super().__init__(f"every model call of the run failed ({calls}); the first: {llm.describe_error(first)}")
-        self.result = result
 
 
 async def stream_run(
@@ -345,7 +344,8 @@ async def stream_run(
     """Run `graph` as `ainvoke` would, return its output, and show its progress; `meter` counts its calls.
 
     Raises what the run raises (llm.BudgetSpent included); `meter` then holds what was used so far. A run that
-    ends although every model call it made failed raises NoModelAnswered, which holds the result.
+    ends although every model call it made failed raises NoModelAnswered (with --thread, the thread keeps what it
+    wrote).
     """
     modes: list[StreamMode] = ["values", "tasks", "custom"]
     if stream_text:
@@ -396,5 +396,5 @@ async def stream_run(
                 progress.text(run, task, str(metadata.get("langgraph_node", "")), text)
     used = meter.run_total()
     if used.calls and used.failed_calls >= used.calls and failures.first is not None:
-        raise NoModelAnswered(used.calls, failures.first, latest)
+        raise NoModelAnswered(used.calls, failures.first)
     return latest
