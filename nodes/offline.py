@@ -736,9 +736,14 @@ class SchemaFiller:
             bare = _FOR_REFERENCE.sub(" ", _AN_ID.sub(" ", clause))
             only_an_id = bool(_AN_ID.search(clause)) and not [w for w in words(bare) if w not in _ID_WORDS]
             following = clauses[number + 1] if number + 1 < len(clauses) else ""
-            an_order = any(self.about_delivery(v) and re.search(f, clause) for v, _, f in self.id_fields(specific))
             asked_as_such = clause.rstrip().endswith("?")  # "Order A-1?" asks where it is
-            if only_an_id and last is None and an_order and not asked_as_such and self.acts_next(following, specific):
+            if (
+                only_an_id
+                and last is None
+                and not asked_as_such
+                and self.names_an_order(clause, specific)
+                and self.acts_next(following, specific)
+            ):
                 continue  # "Order A-1. Could you send the other two?": the order that request is about
             if only_an_id and (arrived or (last is not None and waiting is None and self.acts(last, planned[-1][1]))):
                 # "It arrived without the cable. Order A-1." or "Send me new feet. It was order A-1.": the order
@@ -787,11 +792,12 @@ class SchemaFiller:
                 if fitting in named and (given or altering) and self.verb_at(fitting, clause) is None:
                     fitting = None
                 things = self.things_named(clauses, number, fitting) if fitting is not None and fitting in named else []
+                opening = noun_phrase(clause)
                 # "Can you find out what's going on?" names nothing of its own: it asks about the request before.
-                follow_up = noun_phrase(clause) in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(fold(clause)))
+                follow_up = opening in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(fold(clause)))
                 # "send a corrected one": a thing named by "one" is the one the request before was about.
-                one_again = (noun_phrase(clause) or "").split()[-1:] in (["one"], ["ones"])
-                where_it_is = noun_phrase(clause) in PRONOUNS and bool(_WHERE_ASKED.search(clause))
+                one_again = (opening or "").split()[-1:] in (["one"], ["ones"])
+                where_it_is = opening in PRONOUNS and bool(_WHERE_ASKED.search(clause))
                 about_the_quote = follow_up or where_it_is  # "Can you check?", "Where is it then?"
                 replied_to = self.replied_to(quoted, clause, specific) if last is None and about_the_quote else []
                 if fitting is not None and things:
@@ -802,7 +808,7 @@ class SchemaFiller:
                 elif (
                     last is not None
                     and not altering
-                    and (fitting is last or follow_up or one_again or noun_phrase(clause) in PRONOUNS)
+                    and (fitting is last or follow_up or one_again or opening in PRONOUNS)
                 ) or (last in named and _SENDING_BACK.search(clause)):
                     join_last(clause)  # "Where is it now?" asks again about the request before it
                 elif catch_all is not None:
@@ -1012,6 +1018,10 @@ class SchemaFiller:
         if start <= thing_at < end or start <= verb_at <= end:
             return bool(_WHEREABOUTS.search(part) or _NOT_YET.search(part))
         return True
+
+    def names_an_order(self, clause: str, specific: list[dict[str, Any]]) -> bool:
+        """Tell whether the clause holds an id of a variant about where an order is (an order id, no invoice)."""
+        return any(self.about_delivery(v) and re.search(f, clause) for v, _, f in self.id_fields(specific))
 
     def about_delivery(self, variant: dict[str, Any]) -> bool:
         """Tell whether a variant with an id is about where an order is (its title and description say delivery)."""
