@@ -56,6 +56,7 @@ from nodes.text import (
     noun_phrase,
     noun_phrases,
     overlap,
+    quoted_lines,
     remark_before_request,
     requests,
     sentences,
@@ -713,7 +714,7 @@ class SchemaFiller:
         """The variant a request asked for without the id it needs, while the next clause may give the id."""
         clauses = requests(text)
         # Lines quoted from an earlier message: what a follow-up that names nothing else ("Can you check?") is about.
-        quoted = " ".join(line.lstrip()[1:] for line in text.splitlines() if line.lstrip().startswith(">"))
+        quoted = quoted_lines(text)[1]
         done = self.ids_done(clauses, specific)
         arrived = False
         """Whether the message last said an order arrived (and not since that one is still to come)."""

@@ -673,6 +673,19 @@ def _items_joined(listed: re.Match[str]) -> str:
     return f"{start if start.endswith(':') else start.rstrip(',') + ' -'}{_NEXT_ITEM.sub(' and ', items)}"
 
 
+def quoted_lines(text: str) -> tuple[str, str]:
+    """Split a message into its own lines and the lines it quotes from an earlier one ("> ..."), marks dropped."""
+    own: list[str] = []
+    quoted: list[str] = []
+    for line in text.splitlines():
+        body = line.lstrip()
+        if body.startswith(">"):
+            quoted.append(body[1:])
+        else:
+            own.append(line)
+    return "\n".join(own), " ".join(quoted)
+
+
 def requests(text: str) -> list[str]:
     """Split a message into the clauses that may each hold one request (sentences, "and", "also", "finally").
 
@@ -685,7 +698,7 @@ def requests(text: str) -> list[str]:
     """
     clauses: list[str] = []
     # Lines quoted from an earlier message ("> Order A-1 has been dispatched") are what was said to the customer.
-    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
+    text = quoted_lines(text)[0]
     # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is; so is a marked item
     # of a list of two or more ("(a) ..., (b) ...").
     text = re.sub(r"\s*\n\s*[-*•]\s+", ". ", text)
