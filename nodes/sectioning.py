@@ -122,7 +122,8 @@ def make_screen(key: str, screen: Screen, sensitive: Sequence[re.Pattern[str]] =
     as is what its own `detect` finds: a screen for scope may quote the card number another screen is for.
     """
     node = screen_node(key)
-    hidden = [*sensitive, *([screen.detect] if screen.detect is not None else [])]
+    # Its own pattern is usually among `sensitive` already (build_sectioning passes every screen's): once is enough.
+    hidden = list(dict.fromkeys([*sensitive, *([screen.detect] if screen.detect is not None else [])]))
 
     def masked_everywhere(text: str) -> str:
         for pattern in hidden:
