@@ -355,6 +355,11 @@ class Prompt:
         return " ".join(self.fields.values()) or _BLOCK.sub("", self.user_text).strip()
 
 
+def _on_whereabouts(text: str) -> bool:
+    """Tell whether text asks or tells where an order is, or that it has not come ("where", "late", "never")."""
+    return bool(_WHEREABOUTS.search(text) or _NOT_YET.search(text))
+
+
 def _described(variant: dict[str, Any]) -> str:
     """Return what a variant says of itself: its title and description, which its words are matched against."""
     return f"{variant.get('title', '')} {variant.get('description', '')}"
@@ -766,7 +771,7 @@ class SchemaFiller:
             clause = self.without_context_ids(clause, specific, last)
             wrong = _WRONG_THING.search(clause)
             # "I received an email instead of a text about A-1, where is it?" asks where the order is.
-            asked_why = wrong is not None and bool(_NOT_YET.search(clause) or _WHEREABOUTS.search(clause))
+            asked_why = wrong is not None and _on_whereabouts(clause)
             wanted = noun_phrase(clause, wrong.end()) if wrong and not asked_why else None
             if wanted and wanted not in PRONOUNS and catch_all is not None:
                 # "You sent me the blue one instead of the yellow one (order A-1)": asks for the one ordered, and
@@ -1017,7 +1022,7 @@ class SchemaFiller:
         if not [word for word in words(_AN_ID.sub(" ", part)) if word not in _ID_WORDS]:
             return False
         if start <= thing_at < end or start <= verb_at <= end:
-            return bool(_WHEREABOUTS.search(part) or _NOT_YET.search(part))
+            return _on_whereabouts(part)
         return True
 
     def names_an_order(self, clause: str, specific: list[dict[str, Any]]) -> bool:
