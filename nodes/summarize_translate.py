@@ -1,7 +1,8 @@
 """Nodes and gate of the Summarize -> Translate chain."""
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
 
@@ -104,15 +105,6 @@ async def check_summary(state: SummarizeTranslateState) -> dict[str, Any]:
     }
 
 
-def after_check(state: SummarizeTranslateState) -> Literal["translate", "summarize", "__end__"]:
-    """Translate a good summary, retry a bad one once, and stop after that."""
-    if state.get("summary_ok"):
-        return "translate"
-    if state.get("summary_attempts", 0) < MAX_SUMMARY_ATTEMPTS:
-        return "summarize"
-    return "__end__"
-
-
 async def translate(state: SummarizeTranslateState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Translate the summary into the target language."""
     language = (state.get("language") or DEFAULT_LANGUAGE).strip()
@@ -121,3 +113,77 @@ async def translate(state: SummarizeTranslateState, runtime: Runtime[Context]) -
     notes = _reply_notes(f"translation into {language}", reply)
     translation = reply.text if reply.complete else ""
     return {"translation": translation, "language": language, "models": {"translate": built.label}, "notes": notes}
+
+
+class StepNode(Protocol):
+    """A step's node: like `summarize`, a coroutine function of the state and the runtime, named for the graph."""
+
+    __name__: str
+
+    def __call__(self, state: SummarizeTranslateState, runtime: Runtime[Context]) -> Awaitable[dict[str, Any]]:
+        """Return the state update: the field the step writes, its model's label under `models`, any `notes`."""
+
+
+class GateNode(Protocol):
+    """A gate's check: like `check_summary`, a coroutine function of the state alone."""
+
+    __name__: str
+
+    def __call__(self, state: SummarizeTranslateState) -> Awaitable[dict[str, Any]]:
+        """Return the state update that records the verdict, which `Gate.passed` and `Gate.again` read."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A check between a step and the next: pass the step's output on, send the step back, or end the run."""
+
+    check: GateNode
+    """The node that judges the step's output and records its verdict in the state."""
+    passed: Callable[[SummarizeTranslateState], bool]
+    """Read the verdict: go on to the next step."""
+    again: Callable[[SummarizeTranslateState], bool]
+    """When it did not pass: run the step once more (else the run ends, with the check's notes saying why)."""
+
+    @property
+    def name(self) -> str:
+        """The check's node name in the graph: its function's name."""
+        return self.check.__name__
+
+    def route(self, step: str, following: str) -> Callable[[SummarizeTranslateState], str]:
+        """Return the edge function after the check: to `following`, back to `step`, or to the end."""
+
+        def after_check(state: SummarizeTranslateState) -> str:
+            if self.passed(state):
+                return following
+            return step if self.again(state) else "__end__"
+
+        after_check.__name__ = f"after_{self.name}"
+        return after_check
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the chain: a node that reads what the steps before it wrote, and an optional gate after it."""
+
+    node: StepNode
+    gate: Gate | None = None
+
+    @property
+    def name(self) -> str:
+        """The node's name in the graph (`--node-model NAME=...`, progress, Studio): its function's name."""
+        return self.node.__name__
+
+
+STEPS: list[Step] = [
+    Step(
+        summarize,
+        gate=Gate(
+            check_summary,
+            passed=lambda state: bool(state.get("summary_ok")),
+            again=lambda state: state.get("summary_attempts", 0) < MAX_SUMMARY_ATTEMPTS,
+        ),
+    ),
+    Step(translate),
+]
+"""The chain, in order: `graphs/summarize_translate.py` wires whatever this holds, so a new step is a node above
+and an entry here (plus the field it writes in `state/summarize_translate.py`)."""

@@ -1,11 +1,16 @@
-import pytest
+from typing import Any
 
-from graphs.summarize_translate import graph
+import pytest
+from langgraph.runtime import Runtime
+
+from graphs.summarize_translate import build_summarize_translate, graph
+from nodes import llm
 from nodes.documents import lesson_documents
 from nodes.inputs import InputError
 from nodes.offline import OFFLINE_LABEL
-from nodes.summarize_translate import summary_problem
+from nodes.summarize_translate import STEPS, Step, summary_problem
 from state.context import Context
+from state.summarize_translate import SummarizeTranslateState
 from tests.fakes import ScriptedChatModel
 
 TEXT = " ".join(lesson_documents()[1]["content"].split())
@@ -117,3 +122,50 @@ def test_graph_draws_the_gate() -> None:
     mermaid = graph.get_graph().draw_mermaid()
     for edge in ("check_summary -.-> translate;", "check_summary -.-> summarize;", "check_summary -.-> __end__;"):
         assert edge in mermaid
+
+
+async def proofread(state: SummarizeTranslateState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """A step a user might add between the gate and the translation: it rewrites the summary."""
+    built = await llm.chat_model(runtime, "proofread")
+    reply = await llm.ask_text(built.model, [("human", f"Fix the spelling of this text:\n{state['summary']}")])
+    return {"summary": reply.text, "models": {"proofread": built.label}}
+
+
+async def nodes_run(chain: Any, given: dict[str, Any], scripted: ScriptedChatModel) -> list[str]:
+    updates = chain.astream(given, context=Context(chat_model=scripted), stream_mode="updates")
+    return [node async for update in updates for node in update]
+
+
+async def test_the_graph_runs_the_registry_in_order(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ["A good summary.", "Un bon résumé."]
+    in_order = [name for step in STEPS for name in (step.name, *([step.gate.name] if step.gate else []))]
+    assert await nodes_run(graph, {"text": TEXT}, scripted) == in_order
+
+
+async def test_a_step_added_to_the_registry_runs_in_its_place_without_touching_the_graph_module(
+    scripted: ScriptedChatModel,
+) -> None:
+    summarize_step, translate_step = STEPS
+    chain = build_summarize_translate([summarize_step, Step(proofread), translate_step]).compile()
+    scripted.replies = ["A good sumary.", "A good summary.", "Un bon résumé."]
+    result = await chain.ainvoke({"text": TEXT}, context=Context(chat_model=scripted))
+    # The gate passes the summary to the new step, whose output is what gets translated.
+    assert "A good summary." in scripted.prompts[2][0].text
+    assert result["summary"] == "A good summary." and result["translation"] == "Un bon résumé."
+    assert set(result["models"]) == {"summarize", "proofread", "translate"}
+    scripted.replies = ["A good sumary.", "A good summary.", "Un bon résumé."]
+    in_order = ["summarize", "check_summary", "proofread", "translate"]
+    assert await nodes_run(chain, {"text": TEXT}, scripted) == in_order
+
+
+async def test_a_gate_that_gives_up_ends_the_chain_before_every_later_step(scripted: ScriptedChatModel) -> None:
+    summarize_step, translate_step = STEPS
+    chain = build_summarize_translate([summarize_step, Step(proofread), translate_step]).compile()
+    scripted.replies = ["word " * 12, "word " * 12]
+    assert await nodes_run(chain, {"text": TEXT, "max_words": 10}, scripted) == ["summarize", "check_summary"] * 2
+    assert len(scripted.prompts) == 2
+
+
+def test_a_chain_needs_a_step() -> None:
+    with pytest.raises(ValueError, match="at least one step"):
+        build_summarize_translate([])
