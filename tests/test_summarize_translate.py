@@ -16,9 +16,17 @@ from tests.fakes import ScriptedChatModel
 TEXT = " ".join(lesson_documents()[1]["content"].split())
 
 
+def registry_step(name: str) -> Step:
+    return next(step for step in STEPS if step.name == name)
+
+
+# The lesson's chain, from the registry's steps: these tests hold when a user adds a step to `STEPS`.
+lesson_chain = build_summarize_translate([registry_step("summarize"), registry_step("translate")]).compile()
+
+
 async def test_a_good_summary_is_translated_into_the_requested_language(scripted: ScriptedChatModel) -> None:
     scripted.replies = ["Wind turbines turn wind into power.", "Le turbine eoliche trasformano il vento in energia."]
-    result = await graph.ainvoke({"text": TEXT, "language": "Italian"}, context=Context(chat_model=scripted))
+    result = await lesson_chain.ainvoke({"text": TEXT, "language": "Italian"}, context=Context(chat_model=scripted))
     assert result["summary"] == "Wind turbines turn wind into power."
     assert result["translation"] == "Le turbine eoliche trasformano il vento in energia."
     assert result["summary_ok"] is True
@@ -31,7 +39,7 @@ async def test_a_good_summary_is_translated_into_the_requested_language(scripted
 async def test_the_gate_retries_an_over_long_summary_once_and_says_why(scripted: ScriptedChatModel) -> None:
     problem = "the summary had 12 words, over the limit of 10"
     scripted.replies = ["word " * 12, "Turbines make power.", "Les turbines produisent de l'énergie."]
-    result = await graph.ainvoke({"text": TEXT, "max_words": 10}, context=Context(chat_model=scripted))
+    result = await lesson_chain.ainvoke({"text": TEXT, "max_words": 10}, context=Context(chat_model=scripted))
     assert result["summary"] == "Turbines make power."
     assert result["translation"] == "Les turbines produisent de l'énergie."
     assert result["language"] == "French"
@@ -45,14 +53,14 @@ async def test_the_gate_retries_an_over_long_summary_once_and_says_why(scripted:
 
 async def test_an_empty_summary_is_asked_for_again_at_once(scripted: ScriptedChatModel) -> None:
     scripted.replies = ["", "Turbines make power.", "Les turbines produisent de l'énergie."]
-    result = await graph.ainvoke({"text": TEXT, "max_words": 10}, context=Context(chat_model=scripted))
+    result = await lesson_chain.ainvoke({"text": TEXT, "max_words": 10}, context=Context(chat_model=scripted))
     assert result["summary"] == "Turbines make power." and result["summary_ok"] is True
     assert result["notes"] == ["The first summary was not usable (the reply was empty); asked again."]
 
 
 async def test_a_summary_that_fails_twice_is_reported_and_not_translated(scripted: ScriptedChatModel) -> None:
     scripted.replies = ["", "   ", "", "", "should never be used"]
-    result = await graph.ainvoke({"text": TEXT}, context=Context(chat_model=scripted))
+    result = await lesson_chain.ainvoke({"text": TEXT}, context=Context(chat_model=scripted))
     assert result["summary_ok"] is False
     assert result["translation"] == ""
     assert result["notes"][-1] == "Not translated: after 2 attempts the summary was empty."
@@ -68,13 +76,13 @@ async def test_a_summary_cut_off_by_the_token_limit_is_never_translated_as_if_wh
             return result
 
     model = CutOff(replies=["Wind turbines turn", "Wind turbines", "Wind", "Win"], prompts=[], schemas=[])
-    result = await graph.ainvoke({"text": TEXT}, context=Context(chat_model=model))
+    result = await lesson_chain.ainvoke({"text": TEXT}, context=Context(chat_model=model))
     assert result["summary_ok"] is False and result["translation"] == ""
     assert any("cut off at the output token limit" in note for note in result["notes"])
 
 
 async def test_offline_run_summarizes_within_the_limit_and_marks_the_translation() -> None:
-    result = await graph.ainvoke(
+    result = await lesson_chain.ainvoke(
         {"text": TEXT, "language": "German", "max_words": 40}, context=Context(model="offline")
     )
     assert result["summary_ok"] is True
@@ -86,7 +94,7 @@ async def test_offline_run_summarizes_within_the_limit_and_marks_the_translation
 
 async def test_empty_text_fails_before_any_model_call(scripted: ScriptedChatModel) -> None:
     with pytest.raises(ValueError, match="empty"):
-        await graph.ainvoke({"text": "  "}, context=Context(chat_model=scripted))
+        await lesson_chain.ainvoke({"text": "  "}, context=Context(chat_model=scripted))
     assert scripted.prompts == []
 
 
@@ -103,13 +111,13 @@ async def test_a_bad_word_limit_fails_before_any_model_call(
     scripted: ScriptedChatModel, limit: object, problem: str
 ) -> None:
     with pytest.raises(InputError, match=f"max_words: {problem}"):
-        await graph.ainvoke({"text": TEXT, "max_words": limit}, context=Context(chat_model=scripted))
+        await lesson_chain.ainvoke({"text": TEXT, "max_words": limit}, context=Context(chat_model=scripted))
     assert scripted.prompts == []
 
 
 async def test_a_missing_word_limit_means_80(scripted: ScriptedChatModel) -> None:
     scripted.replies = ["Turbines make power.", "Les turbines produisent de l'énergie."]
-    await graph.ainvoke({"text": TEXT, "max_words": None}, context=Context(chat_model=scripted))
+    await lesson_chain.ainvoke({"text": TEXT, "max_words": None}, context=Context(chat_model=scripted))
     assert "at most 80 words" in scripted.prompts[0][0].text
 
 
@@ -119,7 +127,7 @@ def test_summary_problem_accepts_exactly_the_limit() -> None:
 
 
 def test_graph_draws_the_gate() -> None:
-    mermaid = graph.get_graph().draw_mermaid()
+    mermaid = lesson_chain.get_graph().draw_mermaid()
     for edge in ("check_summary -.-> translate;", "check_summary -.-> summarize;", "check_summary -.-> __end__;"):
         assert edge in mermaid
 
@@ -137,7 +145,7 @@ async def nodes_run(chain: Any, given: dict[str, Any], scripted: ScriptedChatMod
 
 
 async def test_the_graph_runs_the_registry_in_order(scripted: ScriptedChatModel) -> None:
-    scripted.replies = ["A good summary.", "Un bon résumé."]
+    scripted.replies = ["A good summary."] * (len(STEPS) + 1)
     in_order = [name for step in STEPS for name in (step.name, *([step.gate.name] if step.gate else []))]
     assert await nodes_run(graph, {"text": TEXT}, scripted) == in_order
 
@@ -145,8 +153,8 @@ async def test_the_graph_runs_the_registry_in_order(scripted: ScriptedChatModel)
 async def test_a_step_added_to_the_registry_runs_in_its_place_without_touching_the_graph_module(
     scripted: ScriptedChatModel,
 ) -> None:
-    summarize_step, translate_step = STEPS
-    chain = build_summarize_translate([summarize_step, Step(proofread), translate_step]).compile()
+    steps = [registry_step("summarize"), Step(proofread), registry_step("translate")]
+    chain = build_summarize_translate(steps).compile()
     scripted.replies = ["A good sumary.", "A good summary.", "Un bon résumé."]
     result = await chain.ainvoke({"text": TEXT}, context=Context(chat_model=scripted))
     # The gate passes the summary to the new step, whose output is what gets translated.
@@ -159,8 +167,8 @@ async def test_a_step_added_to_the_registry_runs_in_its_place_without_touching_t
 
 
 async def test_a_gate_that_gives_up_ends_the_chain_before_every_later_step(scripted: ScriptedChatModel) -> None:
-    summarize_step, translate_step = STEPS
-    chain = build_summarize_translate([summarize_step, Step(proofread), translate_step]).compile()
+    steps = [registry_step("summarize"), Step(proofread), registry_step("translate")]
+    chain = build_summarize_translate(steps).compile()
     scripted.replies = ["word " * 12, "word " * 12]
     assert await nodes_run(chain, {"text": TEXT, "max_words": 10}, scripted) == ["summarize", "check_summary"] * 2
     assert len(scripted.prompts) == 2
