@@ -13,9 +13,11 @@ from graphs.faq_single_call import builder as faq_single_call
 from graphs.orchestrator import builder as orchestrator
 from graphs.routing import builder as routing
 from graphs.sectioning import builder as sectioning
+from graphs.summarize_translate import build_summarize_translate
 from graphs.summarize_translate import builder as summarize_translate
 from graphs.voting import builder as voting
 from nodes.documents import lesson_documents
+from nodes.summarize_translate import STEPS
 from state.context import Context
 from state.evaluator_optimizer import SUPPORT_CASE_FACTS
 from state.sectioning import SECTIONING_QUERIES
@@ -83,9 +85,11 @@ async def test_a_rerun_after_a_retried_summary_gets_its_own_retry_and_no_old_tra
     ]
     scripted = ScriptedChatModel(replies=[r for run in replies for r in run], prompts=[], schemas=[])
     given = {"text": TEXT, "max_words": 10}
-    again = await _run(summarize_translate, [given, given], lambda: Context(chat_model=scripted))
+    # The lesson's two steps from the registry: the replies are scripted for them, whatever else `STEPS` holds.
+    lesson_chain = build_summarize_translate([step for step in STEPS if step.name in {"summarize", "translate"}])
+    again = await _run(lesson_chain, [given, given], lambda: Context(chat_model=scripted))
     assert scripted.replies == []
     fresh_model = ScriptedChatModel(replies=replies[1], prompts=[], schemas=[])
-    fresh = await _run(summarize_translate, [given], lambda: Context(chat_model=fresh_model))
+    fresh = await _run(lesson_chain, [given], lambda: Context(chat_model=fresh_model))
     assert again == fresh
     assert again["translation"] == "" and again["summary_ok"] is False
