@@ -193,7 +193,7 @@ _WRONG_THING = re.compile(
 )
 """A delivery said to have brought one thing in place of another ("you sent me a blue one instead of the yellow
 one"): asks for the thing ordered."""
-_MISSING = re.compile(r"\b(?:was|were|is|are)\s+missing\b", re.I)
+_MISSING = re.compile(r"\b(?:(?:was|were|is|are)\s+(?:missing|not\s+there)|(?:was|were|is|are)n'?t\s+there)\b", re.I)
 _NONE_IN = re.compile(
     r"\bthere(?:'s| is| was| were)\s+no\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
     r"(?=\s+(?:in|inside)\s+(?:the|my|our|its)\s+(?:box|package|packet|parcel|bag|delivery)\b)",
@@ -210,6 +210,25 @@ _OF_THE_ORDER = re.compile(
     re.I,
 )
 """What a request says of an order's contents ("send the other two", "cancel it")."""
+_PHRASAL_HEADS = frozenset({"take", "bring", "give", "ship", "post", "mail"})
+"""Verbs that mean a variant's business only with their particle ("take back", "post it back"): they count as its
+verb where the phrase at them is one of its concepts."""
+_CHARGE_AFTER = re.compile(r"\s*(?:charges?|fees?|surcharges?|costs?|add-?ons?|line)\b", re.I)
+_PRICE_BEFORE = re.compile(r"[£$€]\s?\d[\d.,]*\s*(?:for\s+)?$")
+"""What says a quoted name is a charge on a bill: a price before it, or "charge" after it."""
+_LIST_LEAD_IN = re.compile(
+    r"\b(?:the following(?:\s+(?:points?|items?|issues?|questions?|things?|matters?))?|as follows|"
+    r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below)\s*:?[\s.]*$",
+    re.I,
+)
+"""A request that only opens a list ("Could you help with the following:"): the list's items are what it asks."""
+_WHERE_QUESTION = re.compile(
+    r"^\W*(?:where|when)\b|\b(?:check|tell (?:me|us)|know|idea|find out|see|confirm|say|wondering)\s+(?:where|when)\b|"
+    r"\b(?:status|track\w*)\b",
+    re.I,
+)
+"""A request that asks where or when ("when will it come?", "can you check where it is"), not one that only says
+when something happened ("one snapped when we moved it")."""
 _WHERE_ASKED = re.compile(r"\b(?:where|when|status|track\w*)\b", re.I)
 """A question of where or when ("where is it then?")."""
 _SENDING_BACK = re.compile(
@@ -353,6 +372,11 @@ class Prompt:
     def focus(self) -> str:
         """What the prompt asks about: its quoted fields (a question, an answer) if any, else the user's text."""
         return " ".join(self.fields.values()) or _BLOCK.sub("", self.user_text).strip()
+
+
+def _a_charge(text: str, start: int, end: int) -> bool:
+    """Tell whether the quoted name at `text[start:end]` names a charge ("a £6.50 'packaging' charge"), not a thing."""
+    return bool(_CHARGE_AFTER.match(text, end) or _PRICE_BEFORE.search(text[:start]))
 
 
 def _on_whereabouts(text: str) -> bool:
@@ -737,6 +761,8 @@ class SchemaFiller:
                 if not clause or not is_request(clause):
                     continue
             asked = what_is_asked(clause)
+            if _LIST_LEAD_IN.search(clause) and not _AN_ID.search(clause) and _acting_verb(asked) not in ALTERING_VERBS:
+                continue  # "Please could you help with the following:": the items after it are the requests
             if news[number] or (any(news) and not is_request(clause) and not _NOT_YET.search(clause)):
                 continue
             bare = _FOR_REFERENCE.sub(" ", _AN_ID.sub(" ", clause))
@@ -820,6 +846,11 @@ class SchemaFiller:
                 elif catch_all is not None:
                     planned.append((catch_all, clause, {_free_field(catch_all): asked}))
                     clear = fitting is not None and _patterned(fitting) and self.affinity(fitting, clause) >= 1
+                    # "Can someone check where it is? Ref A-1": a question of where or when that names no order
+                    # waits for one, however it is worded.
+                    where_to = next((v for v in specific if self.about_delivery(v)), None)
+                    if not clear and _WHERE_QUESTION.search(lead_in_removed(clause)) and not _AN_ID.search(clause):
+                        fitting, clear = where_to, where_to is not None
                     waiting = fitting if clear else None
                 continue
             missing = self.missing_thing(clause)
@@ -980,7 +1011,9 @@ class SchemaFiller:
                 found += [
                     (m.start(), owner, {key: m.group(1).strip()})
                     for m in _QUOTED.finditer(clause)
-                    if not _AS_SAID.search(clause[: m.start()]) and not self.done_to(clause[m.end() :])
+                    if not _AS_SAID.search(clause[: m.start()])
+                    and not self.done_to(clause[m.end() :])
+                    and not _a_charge(clause, m.start(), m.end())
                 ]
         if found:
             for variant in named:
@@ -1049,7 +1082,8 @@ class SchemaFiller:
             (
                 m.end()
                 for m in re.finditer(r"[^\W_]+", clause)
-                if stem(correct(fold(m.group()), REQUEST_VERBS)) in verbs and term_at(clause, m.start()) in described
+                if (stem(correct(fold(m.group()), REQUEST_VERBS)) in verbs or fold(m.group()) in _PHRASAL_HEADS)
+                and term_at(clause, m.start()) in described
             ),
             None,
         )
@@ -1100,9 +1134,10 @@ class SchemaFiller:
         """Tell whether a clause says that what it names needs nothing: it has arrived, or thanks for it.
 
         Arrival settles only a variant about deliveries (an invoice that came is still a question). A clause that
-        says what is not yet right, or asks where, is a request.
+        says what is not yet right, or asks where, is a request; a part said to be missing ("the lid isn't there")
+        is not: it is a thing to send, and says nothing of where the order is.
         """
-        if _NOT_YET.search(clause):
+        if _NOT_YET.search(_MISSING.sub(" ", clause)):
             return False
         if _FINE.search(clause) and not is_request(clause):
             return True

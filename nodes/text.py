@@ -568,7 +568,7 @@ _ONLY_IDS = re.compile(r"(?:(?:orders?|invoices?|and)\s*|#?[A-Za-z]{1,5}-?[0-9]{
 _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an|this|that|these|those|our)\b", re.I)
 _ASKING = re.compile(
     r"\b(?:please|pls|plz|kindly|(?:can|could|would|will) (?:you|u)|can i|could i|may i|"
-    r"(?:i|we)(?:'d| would)(?: also| still| just| really)? (?:like|love)|"
+    r"(?:i|we)(?:'d| would)(?: also| still| just| really)? (?:like|love|rather|prefer)|id (?:like|love) to|"
     r"(?:i|we)(?: also| still| just| really| now)? (?:want|wanna|need|wish)|"
     r"help me|tell me|let me know|give me|send me|"
     r"(?:want|need|wish|would like|'d like) to|"
@@ -587,8 +587,8 @@ _INTENT = re.compile(
 """A customer saying what they are doing ("I'm returning it", "we'll cancel"): a request, when the verb is one."""
 ALTERING_VERBS = frozenset(
     """add alter amend apply arrange book cancel change close combine deactivate delete disable downgrade edit enable
-    exchange fix link merge modify move pause postpone redirect refund remove renew repair replace reschedule reset
-    schedule split stop swap switch transfer turn unlink unsubscribe upgrade waive""".split()
+    exchange fix hold link merge modify move pause postpone redirect refund remove renew repair replace reschedule
+    reset schedule split stop swap switch transfer turn unlink unsubscribe upgrade waive""".split()
 )
 """Request verbs that change or end something ("cancel order A-1", "refund order A-1": money paid back is a
 change too): an id after one is what it acts on, so the request is that action, not a question about the id."""
@@ -641,8 +641,9 @@ _LEAD_IN = re.compile(
     re.I,
 )
 _POLITE = re.compile(
-    r"^(?:(?:please|pls|plz|kindly|(?:can|could|would|will) (?:you|u)|can i|could i|may i|i'd like to|"
-    r"i would like to|i want to|i need to|i wish to|i'd like|i would like|i want|i need|help me)\b[,\s]*)+",
+    r"^(?:(?:please|pls|plz|kindly|just|(?:can|could|would|will) (?:you|u)|can i|could i|may i|i'd like to|"
+    r"i would like to|i want to|i need to|i wish to|i'd like|i would like|i want|i need|help me|id like to|"
+    r"i'd rather|i would rather|i'd prefer to|i would prefer to)\b[,\s]*)+",
     re.I,
 )
 DETERMINERS = frozenset(
@@ -652,7 +653,7 @@ DETERMINERS = frozenset(
 )
 """Words that open a noun phrase naming a thing ("my headphones", "two blenders"), in English and in French,
 Spanish, Italian, German and Portuguese."""
-PRONOUNS = frozenset("it them one some this that these those they".split())
+PRONOUNS = frozenset("it them one some this that these those they both".split())
 """Words that stand for a thing named earlier ("I'd like to return it")."""
 _PIECE = re.compile(r"[\"'“‘][^\"'“”‘’]{2,80}?[\"'”’](?!\w)|[\w'’-]+|[^\w\s]")
 

@@ -784,3 +784,56 @@ def test_trailing_words_are_removed_from_the_end_only() -> None:
     assert trailing_words_removed("so the lamp flickers", removable) == "so the lamp flickers"
     assert trailing_words_removed("please, so, and", removable) == ""
     assert trailing_words_removed("", removable) == ""
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # A question of where or when that names no order is about the order given after it.
+        ("Could you find out when my rug will turn up? The order is K-40404.", [("status_update", "K-40404")]),
+        ("Any idea where my parcel has got to?? ref M-71717", [("status_update", "M-71717")]),
+        # ...but "when" in a remark says when a thing happened: the id stays the request's context.
+        (
+            "Please send me a new hinge for the cabinet, it snapped when I opened it. It was order N-30303.",
+            [("other", "send me a new hinge")],
+        ),
+        # A request that only opens a list asks nothing itself; "cancel the following" still cancels.
+        (
+            "Please could you look at the following points:\n- INV-52525 has the wrong VAT\n- where is R-62626?",
+            [("billing_inquiry", "INV-52525"), ("status_update", "R-62626")],
+        ),
+        ("Can you post me the leaflets listed below.", [("other", "leaflets listed below")]),
+        # "Reissue both" asks again about what was named before it (an altering verb, "cancel both", would not).
+        (
+            "Our INV-81818 and INV-82828 show the old company name. Could you reissue both?",
+            [("billing_inquiry", "INV-81818"), ("billing_inquiry", "INV-82828")],
+        ),
+        # Holding an order changes it; "I'd rather" and "id like to" ask.
+        ("Can you hold order L-14141 until I'm back on the 5th?", [("other", "hold order L-14141")]),
+        ("The toaster scorches one side, id like to send it back", [("product_return", "toaster")]),
+        ("I'd rather return the desk lamp than wait for a repair.", [("product_return", "desk lamp")]),
+        # A part said not to be there is a thing to send; the order it came in arrived.
+        (
+            "Order S-25252 came yesterday but the remote isn't there.",
+            [("other", "send the missing remote")],
+        ),
+        ("Order S-26262 still isn't there.", [("status_update", "S-26262")]),
+        # A quoted name after a price or before "charge" is a line on the bill, not a thing to send back.
+        (
+            "Why does invoice INV-63636 have a $4.99 'eco packaging' line? I also want to return the 'Ferro Vase'.",
+            [("billing_inquiry", "INV-63636"), ("product_return", "Ferro Vase")],
+        ),
+        ("INV-64646 has a 'rush order' fee I never asked for.", [("billing_inquiry", "INV-64646")]),
+        (
+            "I'd like to return the lamp, it flickers. Also INV-66161 has a £3.50 'handling' charge?",
+            [("product_return", "lamp"), ("billing_inquiry", "INV-66161")],
+        ),
+        # "Take back" is the return's verb, beside an id too.
+        (
+            "where's my order T-37373, please take back the bath towels (they're too thin)",
+            [("status_update", "T-37373"), ("product_return", "bath towels")],
+        ),
+    ],
+)
+async def test_this_rounds_rules_on_sentences_in_no_set(message: str, planned: list[tuple[str, str]]) -> None:
+    await check_planned(message, planned)
