@@ -18,6 +18,7 @@ registry text, which guide Gemini too.
 """
 
 import asyncio
+import functools
 import json
 import re
 import time
@@ -372,6 +373,13 @@ class Prompt:
     def focus(self) -> str:
         """What the prompt asks about: its quoted fields (a question, an answer) if any, else the user's text."""
         return " ".join(self.fields.values()) or _BLOCK.sub("", self.user_text).strip()
+
+
+@functools.lru_cache(maxsize=256)
+def _still_to_come(text: str) -> bool:
+    """Tell whether `text` says something is not yet done or asks where, leaving out a part said to be missing."""
+    # Cached: every id of a clause asks this of the same text, and each answer reads all of it.
+    return bool(_NOT_YET.search(_MISSING.sub(" ", text)))
 
 
 def _a_charge(text: str, start: int, end: int) -> bool:
@@ -1137,7 +1145,7 @@ class SchemaFiller:
         says what is not yet right, or asks where, is a request; a part said to be missing ("the lid isn't there")
         is not: it is a thing to send, and says nothing of where the order is.
         """
-        if _NOT_YET.search(_MISSING.sub(" ", clause)):
+        if _still_to_come(clause):
             return False
         if _FINE.search(clause) and not is_request(clause):
             return True
