@@ -211,8 +211,8 @@ _OF_THE_ORDER = re.compile(
     re.I,
 )
 """What a request says of an order's contents ("send the other two", "cancel it")."""
-_PHRASAL_HEADS = frozenset({"take", "bring", "give", "ship", "post", "mail"})
-"""Verbs that mean a variant's business only with their particle ("take back", "post it back"): they count as its
+_PHRASAL_HEADS = frozenset({"take", "bring", "give"})
+"""Verbs that mean a variant's business only with their particle ("take back", "bring it back"): they count as its
 verb where the phrase at them is one of its concepts."""
 _CHARGE_AFTER = re.compile(r"\s*(?:charges?|fees?|surcharges?|costs?|add-?ons?|line)\b", re.I)
 _PRICE_BEFORE = re.compile(r"[£$€]\s?\d[\d.,]*\s*(?:for\s+)?$")
