@@ -211,12 +211,18 @@ _OF_THE_ORDER = re.compile(
     re.I,
 )
 """What a request says of an order's contents ("send the other two", "cancel it")."""
-_PHRASAL_HEADS = frozenset({"take", "bring", "give"})
+_PHRASAL_HEADS = frozenset({"take", "bring"})
 """Verbs that mean a variant's business only with their particle ("take back", "bring it back"): they count as its
-verb where the phrase at them is one of its concepts."""
+verb where the phrase at them is one of its concepts, asked of the company ("please take back the towels"; not "I
+take back my complaint" or "will the driver take back the old fridge"; "give back" is as often money)."""
+_ASKED_OF_US = re.compile(r"\b(?:please|pls|plz|kindly|you|u)\s+(?:\w+\s+)?$", re.I)
+_THE_ORDER_ITSELF = frozenset("it they parcel parcels package packages order orders delivery box boxes one".split())
+"""What, among the few words before "isn't there", says the delivery itself is not there ("it isn't there", "the
+parcel it came in isn't there"), not a thing it lacked."""
 _CHARGE_AFTER = re.compile(r"\s*(?:charges?|fees?|surcharges?|costs?|add-?ons?|line)\b", re.I)
 _PRICE_BEFORE = re.compile(r"[£$€]\s?\d[\d.,]*\s*(?:for\s+)?$")
-"""What says a quoted name is a charge on a bill: a price before it, or "charge" after it."""
+_ON_A_BILL = re.compile(r"\b(?:inv\w*|bill\w*|charg\w*|receipt|statement|fees?)\b|\binv-?\d", re.I)
+"""What says a quoted name is a charge on a bill: "charge" after it, or a price before it in a clause about a bill."""
 _LIST_LEAD_IN = re.compile(
     r"\b(?:the following(?:\s+(?:points?|items?|issues?|questions?|things?|matters?))?|as follows|"
     r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below)\s*:?[\s.]*$",
@@ -230,6 +236,12 @@ _WHERE_QUESTION = re.compile(
 )
 """A request that asks where or when ("when will it come?", "can you check where it is"), not one that only says
 when something happened ("one snapped when we moved it")."""
+_OF_AN_ORDER = re.compile(
+    r"\b(?:it|they|them|my (?:stuff|things|order|parcel|package|delivery|items?|purchases?)|get here|arrive\w*|"
+    r"turn up|deliver\w*|ship\w*|dispatch\w*)\b",
+    re.I,
+)
+"""What says the where or when is an order's ("where it is", "when I'll get my stuff"), not a shop's or a sale's."""
 _WHERE_ASKED = re.compile(r"\b(?:where|when|status|track\w*)\b", re.I)
 """A question of where or when ("where is it then?")."""
 _SENDING_BACK = re.compile(
@@ -379,12 +391,19 @@ class Prompt:
 def _still_to_come(text: str) -> bool:
     """Tell whether `text` says something is not yet done or asks where, leaving out a part said to be missing."""
     # Cached: every id of a clause asks this of the same text, and each answer reads all of it.
-    return bool(_NOT_YET.search(_MISSING.sub(" ", text)))
+    return bool(_NOT_YET.search(_MISSING.sub(_unless_the_order, text)))
+
+
+def _unless_the_order(missing: re.Match[str]) -> str:
+    """Drop a part said to be missing ("the lid isn't there"), but keep the order itself not being there ("it")."""
+    before = fold(missing.string[max(0, missing.start() - 60) : missing.start()]).split()[-4:]
+    return missing.group() if _THE_ORDER_ITSELF.intersection(before) else " "
 
 
 def _a_charge(text: str, start: int, end: int) -> bool:
     """Tell whether the quoted name at `text[start:end]` names a charge ("a £6.50 'packaging' charge"), not a thing."""
-    return bool(_CHARGE_AFTER.match(text, end) or _PRICE_BEFORE.search(text[:start]))
+    priced = _PRICE_BEFORE.search(text[:start]) and _ON_A_BILL.search(text)
+    return bool(_CHARGE_AFTER.match(text, end) or priced)
 
 
 def _on_whereabouts(text: str) -> bool:
@@ -769,8 +788,10 @@ class SchemaFiller:
                 if not clause or not is_request(clause):
                     continue
             asked = what_is_asked(clause)
-            if _LIST_LEAD_IN.search(clause) and not _AN_ID.search(clause) and _acting_verb(asked) not in ALTERING_VERBS:
-                continue  # "Please could you help with the following:": the items after it are the requests
+            if _LIST_LEAD_IN.search(clause) and not _AN_ID.search(clause) and _acting_verb(asked) not in REQUEST_VERBS:
+                # "Please could you help with the following:": the items after it are the requests. One with a
+                # request verb ("return the following items:") is kept, as its items may name things only.
+                continue
             if news[number] or (any(news) and not is_request(clause) and not _NOT_YET.search(clause)):
                 continue
             bare = _FOR_REFERENCE.sub(" ", _AN_ID.sub(" ", clause))
@@ -857,7 +878,13 @@ class SchemaFiller:
                     # "Can someone check where it is? Ref A-1": a question of where or when that names no order
                     # waits for one, however it is worded.
                     where_to = next((v for v in specific if self.about_delivery(v)), None)
-                    if not clear and _WHERE_QUESTION.search(lead_in_removed(clause)) and not _AN_ID.search(clause):
+                    if (
+                        not clear
+                        and _WHERE_QUESTION.search(lead_in_removed(clause))
+                        and _OF_AN_ORDER.search(clause)
+                        and not _AN_ID.search(clause)
+                        and not is_request(following)
+                    ):
                         fitting, clear = where_to, where_to is not None
                     waiting = fitting if clear else None
                 continue
@@ -1090,7 +1117,10 @@ class SchemaFiller:
             (
                 m.end()
                 for m in re.finditer(r"[^\W_]+", clause)
-                if (stem(correct(fold(m.group()), REQUEST_VERBS)) in verbs or fold(m.group()) in _PHRASAL_HEADS)
+                if (
+                    stem(correct(fold(m.group()), REQUEST_VERBS)) in verbs
+                    or (fold(m.group()) in _PHRASAL_HEADS and _ASKED_OF_US.search(clause[: m.start()]))
+                )
                 and term_at(clause, m.start()) in described
             ),
             None,

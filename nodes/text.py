@@ -568,7 +568,7 @@ _ONLY_IDS = re.compile(r"(?:(?:orders?|invoices?|and)\s*|#?[A-Za-z]{1,5}-?[0-9]{
 _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an|this|that|these|those|our)\b", re.I)
 _ASKING = re.compile(
     r"\b(?:please|pls|plz|kindly|(?:can|could|would|will) (?:you|u)|can i|could i|may i|"
-    r"(?:i|we)(?:'d| would)(?: also| still| just| really)? (?:like|love|rather|prefer)|id (?:like|love) to|"
+    r"(?:i|we)(?:'d| would)(?: also| still| just| really)? (?:like|love)|"
     r"(?:i|we)(?: also| still| just| really| now)? (?:want|wanna|need|wish)|"
     r"help me|tell me|let me know|give me|send me|"
     r"(?:want|need|wish|would like|'d like) to|"
@@ -619,6 +619,13 @@ REQUEST_VERBS = (
     | ALTERING_VERBS
 )
 """Verbs a request may start with ("cancel my plan"): an order to the company, not a remark."""
+_PREFERRED = re.compile(
+    r"\b(?:(?:i|we)(?:'d| would)(?: also| still| just| really)? (?:rather|prefer)(?: to)?|id (?:like|love) to)"
+    rf"(?: just)? (?:{'|'.join(sorted(REQUEST_VERBS))})\b",
+    re.I,
+)
+"""A preference that asks ("I'd rather send it back", "id like to cancel"), not one that keeps things as they are
+("I'd rather keep it", "I'd rather not say") or thanks ("id like to say thanks")."""
 REQUEST_STEMS = frozenset(stem(verb) for verb in REQUEST_VERBS)
 """The request verbs' stems, so "returning" and "returned" are "return"."""
 _ACTING = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return", "send"})
@@ -637,7 +644,9 @@ _LEAD_IN = re.compile(
     # A greeting is a few words ("Hi there team,"): not a whole sentence that happens to open on "hi".
     r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b"
     r"(?:(?:[ \t]+[\w'’-]+){0,7}?[ \t]*[,!:]|(?:[ \t]+\w+){0,3}?[ \t]*\.)\s*)?"
-    r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*)*",
+    r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*|"
+    # An interjection ("Hold on, ...", "Wait a sec - ..."): "hold" there orders nothing.
+    r"(?:hold on|wait)(?: a (?:sec|second|minute|moment))?(?:\s*[,!\-–—]+\s*|\s*$))*",
     re.I,
 )
 _POLITE = re.compile(
@@ -751,7 +760,7 @@ def _asks(clause: str) -> bool:
     opening = bool(first) and (first[0] in REQUEST_VERBS or (first[0].endswith("ing") and stem(first[0]) in _ACTING))
     ordered = (opening and not re.search(r"\d", "".join(first[1:]))) or (bool(first) and first[0] in ("need", "want"))
     doing = intent is not None
-    return bool(_ASKING.search(body)) or ordered or doing
+    return bool(_ASKING.search(body) or _PREFERRED.search(body)) or ordered or doing
 
 
 def trailing_words_removed(text: str, removable: frozenset[str], marks: str = " \t\n,;:-–") -> str:
@@ -778,7 +787,7 @@ def remark_before_request(text: str) -> str:
 
     That remark is the request's reason; a text that opens on its request has none.
     """
-    starts = [found.start() for found in [_ASKING.search(text)] if found]
+    starts = [found.start() for found in [_ASKING.search(text), _PREFERRED.search(text)] if found]
     # A stated intent starts the request only with a request verb: "I'm gonna send it back", not "it's gonna break".
     starts += [found.start() for found in _INTENT.finditer(text) if _intends_a_request(found)][:1]
     before = trailing_words_removed(text[: min(starts)], _REMARK_END) if starts else ""

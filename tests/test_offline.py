@@ -837,3 +837,60 @@ def test_trailing_words_are_removed_from_the_end_only() -> None:
 )
 async def test_this_rounds_rules_on_sentences_in_no_set(message: str, planned: list[tuple[str, str]]) -> None:
     await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # A where or when that is not an order's stays a request of its own, and the order stays context.
+        (
+            "When is the sale ending? Also order A-12357 is late.",
+            [("other", "sale ending"), ("status_update", "A-12357")],
+        ),
+        # ...and a question that waits for its order does not swallow the next clause's own question.
+        (
+            "When do you reopen after the holidays? Also, where is A-10001?",
+            [("other", "reopen after the holidays"), ("status_update", "A-10001")],
+        ),
+        # "Hold on" is an interjection, not a hold.
+        ("Hold on, order A-44406 still hasn't shipped?", [("status_update", "A-44406")]),
+        ("Hold on a second - INV-4502 says I owe £40 but I paid in full.", [("billing_inquiry", "INV-4502")]),
+        # A preference that keeps things as they are, or thanks, asks nothing.
+        ("The 'Oak Lamp' is fine actually, I'd rather keep it.", []),
+        ("I'd rather not wait another week. Where is A-10072?", [("status_update", "A-10072")]),
+        ("I'd rather not say why, but I want to return the 'Tor Vase'.", [("product_return", "Tor Vase")]),
+        ("id like to say thanks for sorting A-10023 so quickly.", []),
+        # The order itself not being there is a question of where it is, not a part to send.
+        ("Order A-10032 was delivered to the locker but it isn't there.", [("status_update", "A-10032")]),
+        ("Order A-10036 was marked as delivered but it is not there.", [("status_update", "A-10036")]),
+        # A price opening a clause about a thing, not a bill, leaves the quoted name a product.
+        ("$30 'Oak Lamp' arrived broken, returning it.", [("product_return", "Oak Lamp")]),
+        # "give me back" is money, and "take back" is the return's verb only when asked of the company.
+        ("Can you give me back the deposit on order A-88803?", [("other", "deposit")]),
+        ("I take back my complaint about INV-4515, it's correct.", [("billing_inquiry", "INV-4515")]),
+        # A list opened by a request verb keeps that request when its items name things only.
+        (
+            "I'd like to return the following items:\n- the 'Oak Wall Clock' (it's broken)\n- the blue mug (chipped)",
+            [("other", "return the following items")],
+        ),
+    ],
+)
+async def test_a_review_of_this_rounds_rules_on_messages_of_its_own(
+    message: str, planned: list[tuple[str, str]]
+) -> None:
+    await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Where do I send the warranty form? Order A-10010 was the fridge.",
+        "Can you tell me where your nearest store is? Order A-10009 needs collecting.",
+    ],
+)
+async def test_a_where_question_about_no_order_is_not_taken_for_the_next_orders_status(message: str) -> None:
+    # Whether the order after it is context is another matter (a keyword reader still plans its status); the
+    # question itself must stay a request of its own.
+    question = message.split("?")[0]
+    first_kind, first_request = kinds(await plan(message))[0]
+    assert first_kind == "other" and first_request in question
