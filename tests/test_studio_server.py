@@ -1,5 +1,6 @@
 """The real `langgraph dev` server (LangGraph Studio's backend) on studio/langgraph.json, driven with langgraph_sdk."""
 
+import asyncio
 import json
 import re
 import socket
@@ -221,6 +222,23 @@ async def test_the_run_context_reaches_the_nodes(client: LangGraphClient, name: 
     thread = await client.threads.create()
     with pytest.raises(Exception, match="needs a Gemini API key"):
         await wait(client, name, thread["thread_id"], lesson_input(name), context={"model": "gemini-2.5-flash"})
+
+
+RUN_LIMIT = 60.0
+"""Seconds a run that must end may take: a hung run fails the test instead of blocking the suite."""
+
+
+async def test_a_spent_budget_ends_the_run_with_its_reason_and_leaves_the_thread_usable(
+    client: LangGraphClient,
+) -> None:
+    thread = (await client.threads.create())["thread_id"]
+    spent = wait(client, "routing", thread, lesson_input("routing"), context={"model": "offline", "max_tokens": 10})
+    with pytest.raises(Exception, match="token budget is spent"):
+        await asyncio.wait_for(spent, RUN_LIMIT)
+    assert (await client.threads.get(thread))["status"] == "error"
+    # The thread is not left busy: the next run on it, with room in its budget, finishes.
+    again = wait(client, "routing", thread, lesson_input("routing"), context={"model": "offline"})
+    assert (await asyncio.wait_for(again, RUN_LIMIT))["intent"]
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)

@@ -233,12 +233,14 @@ async def _run_all(
     results: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     for number, outcome in enumerate(ended, 1):
+        if isinstance(outcome, llm.BudgetSpent) or (
+            isinstance(outcome, BaseException) and not isinstance(outcome, Exception)
+        ):
+            raise outcome  # a spent budget, KeyboardInterrupt: they stop the command, not one input
         if isinstance(outcome, Exception):
             if args.debug or len(inputs) == 1:
                 raise outcome
             failed.append({"input": number, "error": llm.describe_error(outcome)})
-        elif isinstance(outcome, BaseException):  # BudgetSpent, KeyboardInterrupt: they stop the command
-            raise outcome
         else:
             results.append(outcome)
     return results, failed

@@ -149,7 +149,7 @@ async def run_items(
     """
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from nodes.llm import Usage, UsageMeter
+    from nodes.llm import BudgetSpent, Usage, UsageMeter
 
     saver = InMemorySaver()
     stopping = graph.copy(update={"checkpointer": saver})
@@ -164,6 +164,8 @@ async def run_items(
             try:
                 await stopping.ainvoke(payload, config, context=context, interrupt_after=stop)
                 values = dict((await stopping.aget_state(config)).values)
+            except BudgetSpent:
+                raise  # a spent budget stops the evaluation, not one item
             # One item's failure (a rate limit that outlasted the retries) must not lose the others' answers.
             except Exception as error:  # noqa: BLE001
                 values_or_error: dict[str, Any] | BaseException = error

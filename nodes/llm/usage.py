@@ -62,13 +62,16 @@ class Usage:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
-class BudgetSpent(BaseException):  # noqa: N818 - named for what happened, as KeyboardInterrupt is
+class BudgetSpent(RuntimeError):  # noqa: N818 - named for what happened, as KeyboardInterrupt is
     """The run's token or cost budget is spent; raised instead of starting another model call.
 
-    A BaseException, as KeyboardInterrupt and asyncio.CancelledError are, because it stops the run rather than
-    failing one call: nodes that turn a failed call into a fallback (a follow-up promise, a plain email, a failed
-    question) catch Exception, and must not swallow the stop. LangGraph keeps the steps that finished, so a
-    checkpointed thread can be resumed with a larger budget.
+    It stops the run rather than failing one call: nodes that turn a failed call into a fallback (a follow-up
+    promise, a plain email, a failed question) catch the model layer's own errors (`ModelCallError`), never a bare
+    Exception, so the stop reaches the caller. A RuntimeError, not a BaseException like KeyboardInterrupt:
+    LangGraph's server (`langgraph dev`, Studio) ends a run whose node raised an Exception with that error (and
+    shows the message of a RuntimeError, where it hides other types' as "An internal error occurred"), but a
+    BaseException kills its background worker and leaves the run "running" for good. LangGraph keeps the steps
+    that finished, so a checkpointed thread can be resumed with a larger budget.
     """
 
     def __init__(self, reason: str, node: str) -> None:
