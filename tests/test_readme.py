@@ -42,3 +42,21 @@ def test_the_from_python_examples_run_as_scripts(number: int, tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert "Billing Inquiry" in done.stdout
+
+
+def test_the_durable_example_writes_no_key_pasted_into_its_query(tmp_path: Path) -> None:
+    # The same script with a key in its query: the thread's file must not hold it (the README says checkpoints
+    # never do), whatever the first run's input was.
+    section = FROM_PYTHON.search((REPO / "README.md").read_text())
+    assert section is not None
+    key = "AIza" + "Sy" + "D3x9Qw7Lm2Np4Rt6Vb8Xc0Zk1Jh5Gf3Ds"
+    script = SCRIPT.findall(section.group(1))[1].replace('"I was charged twice"', f'"I was charged twice, key {key}"')
+    assert key in script
+    (tmp_path / "example.py").write_text(script)
+    done = subprocess.run(
+        [sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, env=clean_env(), timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert key not in done.stdout + done.stderr
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("threads.sqlite*"))
+    assert stored and key.encode() not in stored
