@@ -239,6 +239,32 @@ def test_eval_of_your_own_file_without_splits(tmp_path: Path, capsys: pytest.Cap
         ("orchestrator", ['{"message": "hi", "tasks": [{"kind": "refund"}]}'], "unknown task kind 'refund'"),
         ("orchestrator", ['{"message": "hi"}'], "needs 'tasks'"),
         ("orchestrator", ['{"message": "hi", "tasks": [{"kind": "status_update", "order_id": 1}]}'], "must be strings"),
+        # Malformed in ways the checks above did not catch: each is still one line naming the file and line.
+        ("routing", ['{"query": "hi", "route": "billing_inquiry", "accept": 5}'], "mine.jsonl:1: 'accept' must be"),
+        ("routing", ['{"query": "hi", "route": "billing_inquiry", "accept": "general_question"}'], "'accept' must be"),
+        ("routing", ["[" * 100_000], "mine.jsonl:1: not valid JSON (nested too deeply)"),
+        (
+            "routing",
+            [
+                '{"id": "a", "query": "hi", "route": "billing_inquiry"}',
+                '{"id": "a", "query": "yo", "route": "billing_inquiry"}',
+            ],
+            "mine.jsonl:2: id 'a' is also line 1's",
+        ),
+        ("routing", [json.dumps({"query": "x" * 60_000, "route": "billing_inquiry"})], "item 'line 1': query: the"),
+        ("orchestrator", ['{"message": "hi", "tasks": ["status_update"]}'], "each task must be an object with a"),
+        ("orchestrator", ['{"message": "hi", "tasks": [{"kind": "status_update"}]}'], "'order_id': Field required"),
+        (
+            "orchestrator",
+            ['{"message": "hi", "tasks": [{"kind": "status_update", "order_id": "order A-12345"}]}'],
+            "'order_id': String should match pattern",
+        ),
+        (
+            "orchestrator",
+            ['{"message": "hi", "tasks": [{"kind": "status_update", "order_id": "A-12345", "colour": "red"}]}'],
+            "has no field 'colour'",
+        ),
+        ("orchestrator", ['{"message": "hi", "tasks": [{"kind": "other"}]}'], "has one field, 'request'"),
     ],
 )
 def test_a_bad_labelled_set_is_one_line_and_exit_code_2(
@@ -329,3 +355,13 @@ def test_registering_eval_keeps_langgraph_out_of_quick_commands() -> None:
     probe = "import sys, graphs.cli.commands; print(sorted(m for m in sys.modules if m.startswith('lang')))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_the_text_report_masks_a_key_pasted_into_the_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = "AIza" + "Sy" + "D3x9Qw7Lm2Np4Rt6Vb8Xc0Zk1Jh5Gf3Ds"
+    data = write_jsonl(
+        tmp_path / "k.jsonl", [{"query": f"my key is {key} and my wifi is broken", "route": "billing_inquiry"}]
+    )
+    assert main(["eval", "routing", "--data", str(data), "--model", "offline"]) == 0
+    out = capsys.readouterr().out
+    assert "my key is *** and my wifi" in out and key not in out

@@ -77,6 +77,7 @@ def load_items(what: str, path: Path, split: str | None = None) -> list[dict[str
     except UnicodeDecodeError:
         raise UsageError(f"cannot read --data {path}: not UTF-8 text") from None
     items = []
+    lines_of: dict[str, int] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -85,12 +86,19 @@ def load_items(what: str, path: Path, split: str | None = None) -> list[dict[str
             item = json.loads(line)
         except json.JSONDecodeError as error:
             raise UsageError(f"{where}: not valid JSON ({error.msg})") from None
+        except RecursionError:
+            raise UsageError(f"{where}: not valid JSON (nested too deeply)") from None
         if not isinstance(item, dict):
             raise UsageError(f"{where}: each line must be a JSON object")
         SUITES[what].check(item, where)
         if item.setdefault("split", ALL) not in (*SPLITS, ALL):
             raise UsageError(f"{where}: split must be one of {', '.join(SPLITS)}, got {item['split']!r}")
         item.setdefault("id", f"line {number}")
+        if not isinstance(item["id"], str) or not item["id"].strip():
+            raise UsageError(f"{where}: 'id' must be a non-empty string")
+        if item["id"] in lines_of:
+            raise UsageError(f"{where}: id {item['id']!r} is also line {lines_of[item['id']]}'s; ids tell items apart")
+        lines_of[item["id"]] = number
         items.append(item)
     if not items:
         raise UsageError(f"{path} holds no items")
@@ -190,6 +198,8 @@ async def run_items(
 def run(args: argparse.Namespace) -> int:
     """Run `workflows eval`; return the exit code. Bad input raises UsageError (the CLI prints it, exit 2)."""
     from nodes import llm
+    from nodes.inputs import InputError, check_input
+    from nodes.text import printable
 
     suite = SUITES[args.what]
     path = Path(args.data) if args.data else suite.data
@@ -200,8 +210,14 @@ def run(args: argparse.Namespace) -> int:
     unscored = [node for node in suite.offline_nodes if node not in context.node_models]
     if unscored:
         context = replace(context, node_models={**context.node_models, **dict.fromkeys(unscored, "offline")})
-    progress = Progress(f"eval {args.what}", len(items))
     inputs = [suite.payload(item) for item in items]
+    for item, payload in zip(items, inputs, strict=True):
+        try:
+            check_input(payload, graph.builder.input_schema, context)
+        except InputError as refused:
+            # Found before any model call: one item the graph would refuse is the set's error, not a failed run.
+            raise UsageError(f"{path}: item {item['id']!r}: {refused}") from None
+    progress = Progress(f"eval {args.what}", len(items))
     states, cost = asyncio.run(run_items(graph, suite.stop_after, inputs, context, progress, unscored))
     failed = [(item, state) for item, state in zip(items, states, strict=True) if isinstance(state, BaseException)]
     if len(failed) == len(items):
@@ -219,18 +235,19 @@ def run(args: argparse.Namespace) -> int:
             "models": models,
             **asdict(cost),
         }
-        print(json.dumps({**summary, **report, "errors": errors}, indent=2, ensure_ascii=False))
+        print(llm.redact(json.dumps({**summary, **report, "errors": errors}, indent=2, ensure_ascii=False)))
         return 0
     print(f"eval {args.what}: {len(items)} items from {path}, scoring {suite.summary}")
     print(f"Model: {'; '.join(models) or '(none answered)'}")
     print()
-    print("\n".join(lines))
+    # The report quotes the set's texts: a key pasted into one is masked, as in every other output.
+    print(printable(llm.redact("\n".join(lines))))
     print()
     print(
         f"Cost: {cost.calls} model calls ({cost.failed_calls} failed), {cost.input_tokens} tokens in / "
         f"{cost.output_tokens} out, {cost.seconds:.2f} s wall time"
         + (f" (not counting {', '.join(unscored)}, run on the offline model)" if unscored else "")
     )
-    for error in errors:
-        print(f"Not scored: {error['id']}: {error['error']}")
+    for unscored_item in errors:
+        print(printable(llm.redact(f"Not scored: {unscored_item['id']}: {unscored_item['error']}")))
     return 0

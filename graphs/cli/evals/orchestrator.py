@@ -15,7 +15,9 @@ from nodes.text import clip
 
 
 def check(item: Item, where: str) -> None:
-    """Check a labelled message: every task of a registered kind (or `other`), with string fields."""
+    """Check a labelled message: every task of a registered kind (or `other`), with the fields its schema takes."""
+    from pydantic import ValidationError
+
     from nodes.orchestrator import OTHER_KIND
     from nodes.workers import WORKERS
 
@@ -24,11 +26,32 @@ def check(item: Item, where: str) -> None:
     if not isinstance(tasks, list):
         raise UsageError(f"{where}: needs 'tasks', a list of {{'kind': ..., field: value}} objects (may be empty)")
     for task in tasks:
-        kind = task.get("kind") if isinstance(task, dict) else None
+        if not isinstance(task, dict) or "kind" not in task:
+            raise UsageError(f"{where}: each task must be an object with a 'kind' and its fields, got {task!r}")
+        kind = task["kind"]
         if kind not in (*WORKERS, OTHER_KIND):
             raise UsageError(f"{where}: unknown task kind {kind!r}; kinds: {', '.join([*WORKERS, OTHER_KIND])}")
         if not all(isinstance(value, str) for value in task.values()):
             raise UsageError(f"{where}: task fields must be strings, got {task!r}")
+        fields = {name: value for name, value in task.items() if name != "kind"}
+        if kind == OTHER_KIND:
+            if set(fields) != {"request"} or not fields["request"].strip():
+                raise UsageError(f"{where}: an {OTHER_KIND!r} task has one field, 'request', the request in words")
+            continue
+        # A label the worker's own schema would refuse is a labelling mistake, not a miss of the planner's.
+        schema = WORKERS[kind].task_schema
+        unknown = set(fields) - set(schema.model_fields)
+        if unknown:
+            raise UsageError(
+                f"{where}: a {kind!r} task has no field {sorted(unknown)[0]!r}; its fields: "
+                f"{', '.join(schema.model_fields)}"
+            )
+        try:
+            schema.model_validate(fields)
+        except ValidationError as error:
+            problem = error.errors()[0]
+            field = ".".join(str(part) for part in problem["loc"])
+            raise UsageError(f"{where}: a {kind!r} task's {field!r}: {problem['msg']}") from None
 
 
 def task_rules() -> TaskRules:

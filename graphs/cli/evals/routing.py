@@ -37,7 +37,10 @@ def check(item: Item, where: str) -> None:
     """Check a labelled query and turn its route names into registry keys."""
     text_field(item, "query", where)
     names = route_names()
-    for route in [text_field(item, "route", where), *item.get("accept", [])]:
+    accepted = item.get("accept", [])
+    if not isinstance(accepted, list):
+        raise UsageError(f"{where}: 'accept' must be a list of route names, got {accepted!r}")
+    for route in [text_field(item, "route", where), *accepted]:
         if not isinstance(route, str) or route.casefold() not in names:
             known = ", ".join([*INTENTS, FALLBACK_ROUTE])
             raise UsageError(f"{where}: unknown route {route!r}; routes: {known}")
