@@ -49,6 +49,19 @@ def test_json_output_names_the_model_of_every_node() -> None:
         (["run", "routing", "hi", "--node-model", "sort=offline"], "has no node 'sort'"),
         (["run", "routing", "hi", "--model", "nosuchprovider:model-x"], "Unknown model"),
         (["draw", "nope"], "unknown workflow"),
+        # Documents given as an input field get the checks --doc files get, before the run.
+        (["run", "voting", "hi", "--input", "documents=[]"], "documents: at least one document is needed"),
+        (
+            [
+                "run",
+                "sectioning",
+                "hi",
+                "--input",
+                'documents=[{"title": "A", "content": "x"}, {"title": "A", "content": "y"}]',
+            ],
+            "documents: two documents share the title 'A'",
+        ),
+        (["run", "voting", "hi", "--input", 'documents=[{"title": "A", "content": ""}]'], "documents: document 1"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_code_2(

@@ -534,12 +534,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return BROKEN_PIPE
     except Exception as error:  # noqa: BLE001 - any failure becomes one clear line (the traceback with --debug)
         from nodes import llm
+        from nodes.documents import DocumentError
         from nodes.inputs import InputError
 
         if args.debug:
             traceback.print_exc()
         print(f"workflows: error: {llm.describe_error(error)}", file=sys.stderr)
-        return USAGE_ERROR if isinstance(error, InputError) else RUN_ERROR
+        return USAGE_ERROR if isinstance(error, InputError | DocumentError) else RUN_ERROR
 
 
 def entry_point() -> None:

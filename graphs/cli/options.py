@@ -249,13 +249,19 @@ def check_inputs(
     inputs: Sequence[dict[str, Any]], graph: "CompiledStateGraph[Any, Any, Any, Any]", context: "Context"
 ) -> None:
     """Refuse, before anything runs, an input the graph's first node would refuse (types, size)."""
+    from nodes.documents import DocumentError, check_documents
     from nodes.inputs import InputError, check_input  # imported here: it loads pydantic and LangChain
 
     for payload in inputs:
         try:
-            check_input(payload, graph.builder.input_schema, context)
+            valid = check_input(payload, graph.builder.input_schema, context)
+            if valid.get("documents") is not None:
+                # `--input documents=[...]`: the checks a graph's first node makes (none, a title twice, no text).
+                check_documents(valid["documents"])
         except InputError as error:
             raise UsageError(str(error)) from None
+        except DocumentError as error:
+            raise UsageError(f"documents: {error}") from None
 
 
 def check_models(context: "Context", nodes: Sequence[str]) -> None:
