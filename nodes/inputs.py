@@ -5,6 +5,7 @@ call, with an InputError naming the field (exit code 2 from the CLI), instead of
 """
 
 import asyncio
+import typing
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -56,6 +57,8 @@ def check_input(state: Mapping[str, Any], schema: type, context: Context) -> dic
     except ValidationError as error:
         problem = error.errors()[0]
         field = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] in OUT_OF_RANGE:
+            raise InputError(field, out_of_range(schema, field, problem["input"])) from None
         raise InputError(field, f"{problem['msg']} (got {type(problem.get('input')).__name__})") from None
     size = _characters(valid)
     if size > context.max_input_chars:
@@ -81,8 +84,38 @@ async def read_input(state: Mapping[str, Any], schema: type, context: Context) -
     return cleaned, notes
 
 
+OUT_OF_RANGE = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+"""Pydantic's error types for a number outside the bounds an input schema gives it (`Field(ge=1, le=10)`)."""
+
+
+def out_of_range(schema: type, field: str, value: object) -> str:
+    """Say what numbers `schema`'s `field` takes (its `Field(ge=..., le=...)` bounds), as `whole_number` says it."""
+    hint = typing.get_type_hints(schema, include_extras=True).get(field)
+    while typing.get_origin(hint) in (typing.NotRequired, typing.Required):
+        hint = typing.get_args(hint)[0]
+    bounds: dict[str, Any] = {}
+    # Annotated[int, Field(ge=1, le=10)]: the FieldInfo holds annotated_types' Ge(1) and Le(10).
+    for field_info in getattr(hint, "__metadata__", ()):
+        for constraint in getattr(field_info, "metadata", ()):
+            bounds |= {
+                name: getattr(constraint, name) for name in ("ge", "gt", "le", "lt") if hasattr(constraint, name)
+            }
+    whole = all(isinstance(limit, int) for limit in bounds.values())
+    if whole and {"ge", "le"} <= set(bounds):
+        allowed = f"a whole number from {bounds['ge']} to {bounds['le']}"
+    else:
+        words = {"ge": "of at least", "gt": "above", "le": "at most", "lt": "below"}
+        said = " and ".join(f"{words[name]} {limit:g}" for name, limit in bounds.items())
+        allowed = f"{'a whole number' if whole else 'a number'} {said}"
+    return f"must be {allowed}, got {value!r}"
+
+
 def whole_number(value: object, name: str, default: int, low: int = 1, high: int | None = None) -> int:
-    """Return `value` checked to be a whole number in range, or `default` when it is absent (None)."""
+    """Return `value` checked to be a whole number in range, or `default` when it is absent (None).
+
+    The input schemas give the same bounds (`Field(ge=1, le=10)`), which `check_input` and `resume --set` apply;
+    this check stays for a caller that builds the state without the schema.
+    """
     if value is None:
         return default
     # bool is an int to Python, and `or default` would turn an explicit 0 into the default without a word.

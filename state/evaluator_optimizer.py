@@ -1,6 +1,6 @@
 """State and LLM-output schema of the evaluator-optimizer graph: write an email, evaluate, revise until it passes."""
 
-from typing import Literal, NotRequired
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
@@ -60,9 +60,9 @@ class EvaluatorOptimizerInput(TypedDict):
     facts: str
     """What the support team found and did for the customer, one fact per line; ids, amounts and dates in it must
     reach the email exactly."""
-    max_words: NotRequired[int]
+    max_words: NotRequired[Annotated[int, Field(ge=1)]]
     """The email's length limit, in words; 150 when absent."""
-    max_rounds: NotRequired[int]
+    max_rounds: NotRequired[Annotated[int, Field(ge=1, le=MAX_ROUNDS)]]
     """How many drafts may be evaluated before the best one is sent anyway (1 to 10); 3 when absent."""
 
 

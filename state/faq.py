@@ -146,8 +146,8 @@ class FaqInput(TypedDict, total=False):
 
     documents: list[Document]
     """The documents to write the FAQ from; the lesson's three web pages when absent."""
-    num_questions: int
-    """How many FAQ items to produce (N); 10 when absent, as in the lesson."""
+    num_questions: Annotated[int, Field(ge=1, le=MAX_QUESTIONS)]
+    """How many FAQ items to produce (N, 1 to 50); 10 when absent, as in the lesson."""
 
 
 class FaqOutput(TypedDict, total=False):

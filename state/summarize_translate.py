@@ -1,6 +1,8 @@
 """State of the Summarize -> Translate chain."""
 
-from pydantic import ConfigDict, with_config
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from state.common import RunInfo
@@ -20,8 +22,8 @@ class SummarizeTranslateInput(TypedDict, total=False):
     """The text to summarize, e.g. one of the lesson's web pages."""
     language: str
     """Target language of the translation, e.g. "Italian"; "French" when absent."""
-    max_words: int
-    """Longest acceptable summary, in words; 80 when absent."""
+    max_words: Annotated[int, Field(ge=1)]
+    """Longest acceptable summary, in words (at least 1); 80 when absent."""
 
 
 class SummarizeTranslateOutput(TypedDict, total=False):

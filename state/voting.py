@@ -72,8 +72,9 @@ class VotingInput(TypedDict):
     rule: NotRequired[VoteRule]
     """How votes become the verdict: "majority" (more than half of the judges, the default), "threshold" (at least
     `threshold` of them) or "unanimity" (all of them). A judge that fails counts as not voting "supported"."""
-    threshold: NotRequired[float]
-    """For the "threshold" rule: the share of judges that must vote "supported", from 0 to 1 (0.5 when absent)."""
+    threshold: NotRequired[Annotated[float, Field(gt=0.0, le=1.0)]]
+    """For the "threshold" rule: the share of judges that must vote "supported", above 0 and at most 1 (0.5 when
+    absent)."""
 
 
 class VotingOutput(TypedDict, total=False):

@@ -678,3 +678,23 @@ def test_ctrl_c_on_a_thread_counts_what_was_used_and_says_how_to_resume(gemini: 
     assert "workflows: interrupted" in rest and "workflows resume --thread c1" in rest
     listed = json.loads(run_cli("threads", "--db", db, "--json").stdout)["threads"][0]
     assert listed["usage"]["total_tokens"] > 0, "the plan's tokens count towards the thread's budget"
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("max_rounds=-3", "--set max_rounds: must be a whole number from 1 to 10, got -3"),
+        ("max_rounds=50", "--set max_rounds: must be a whole number from 1 to 10, got 50"),
+        ("max_words=0", "--set max_words: must be a whole number of at least 1, got 0"),
+    ],
+)
+def test_resume_set_applies_the_bounds_the_graphs_entry_applies(
+    thread_db: str, capsys: pytest.CaptureFixture[str], setting: str, problem: str
+) -> None:
+    # Paused after the entry node read the input: without the schema's bounds, --set would slip past them.
+    start = ["run", "evaluator_optimizer", "--model", "offline", "--thread", "b", "--db", thread_db]
+    run_json(capsys, *start, "--interrupt-before", "evaluate")
+    assert main(["resume", "--thread", "b", "--set", setting, "--db", thread_db]) == 2
+    assert one_error_line(capsys) == f"workflows: error: {problem}\n"
+    history = run_json(capsys, "history", "--thread", "b", "--db", thread_db)
+    assert history["status"] == "paused", "the refused edit changed nothing"

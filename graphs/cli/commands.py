@@ -307,6 +307,8 @@ def _set_fields(
         return inputs
     from pydantic import TypeAdapter, ValidationError
 
+    from nodes.inputs import OUT_OF_RANGE, out_of_range
+
     schema = TypeAdapter(graph.builder.input_schema)
     fields = list(graph.get_input_jsonschema().get("properties", {}))
     given: dict[str, Any] = {}
@@ -325,7 +327,10 @@ def _set_fields(
         except ValidationError as error:
             problem = error.errors()[0]
             where = ".".join(str(part) for part in problem["loc"])
-            raise UsageError(f"--input {where}: {problem['msg']}") from None
+            said = problem["msg"]
+            if problem["type"] in OUT_OF_RANGE:
+                said = out_of_range(graph.builder.input_schema, where, problem["input"])
+            raise UsageError(f"--input {where}: {said}") from None
     return updated
 
 
