@@ -698,3 +698,16 @@ def test_resume_set_applies_the_bounds_the_graphs_entry_applies(
     assert one_error_line(capsys) == f"workflows: error: {problem}\n"
     history = run_json(capsys, "history", "--thread", "b", "--db", thread_db)
     assert history["status"] == "paused", "the refused edit changed nothing"
+
+
+def test_a_thread_id_shaped_like_a_key_is_refused_before_anything_is_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "AIza" + "Sy" + "D3x9Qw7Lm2Np4Rt6Vb8Xc0Zk1Jh5Gf3Ds"
+    db = tmp_path / "threads.sqlite"
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "routing", "hi", "--model", "offline", "--thread", key, "--db", str(db)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--thread: looks like an API key" in err and key not in err
+    assert not db.exists()

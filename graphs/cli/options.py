@@ -153,6 +153,11 @@ def thread_id(text: str) -> str:
     """Read a `--thread` ID: spaces around it are dropped (a quoted " a" is thread "a"), and it may not be empty."""
     if not text.strip():
         raise argparse.ArgumentTypeError("needs a non-empty ID")
+    from nodes.llm.keys import redact  # imported here: only commands with a thread need it
+
+    if redact(text) != text:
+        # Thread ids are listed by `workflows threads` and stored in every checkpoint's row, unmasked.
+        raise argparse.ArgumentTypeError("looks like an API key; thread IDs are shown and stored, so pick another")
     return text.strip()
 
 
