@@ -101,6 +101,8 @@ def out_of_range(schema: type, field: str, value: object) -> str:
                 name: getattr(constraint, name) for name in ("ge", "gt", "le", "lt") if hasattr(constraint, name)
             }
     whole = all(isinstance(limit, int) for limit in bounds.values())
+    if not bounds:  # a bound set some other way than on the field itself (none of ours): no numbers to name
+        return f"is out of range, got {value!r}"
     if whole and {"ge", "le"} <= set(bounds):
         allowed = f"a whole number from {bounds['ge']} to {bounds['le']}"
     else:
