@@ -657,15 +657,22 @@ def test_a_postgres_url_without_the_postgres_extra_says_what_to_install(
     )
 
 
+_WITH_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
+"""Run the command given after it with SIGINT's default action, so that Python turns it into KeyboardInterrupt."""
+
+
 def test_ctrl_c_on_a_thread_counts_what_was_used_and_says_how_to_resume(gemini: GeminiServer, tmp_path: Path) -> None:
     # The plan answers offline at once; the billing worker's Gemini call is slow, so SIGINT lands during it.
     gemini.scripted = [Slow(5)] * 4
     db = str(tmp_path / "threads.sqlite")
     command = [*workflows_command(), "run", "orchestrator", LESSON_MESSAGE, "--thread", "c1", "--db", db]
     env = clean_env(GOOGLE_API_KEY=gemini.api_key, GOOGLE_GEMINI_BASE_URL=gemini.url)
-    with subprocess.Popen(
-        [*command, "--node-model", "plan=offline"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
+    # A shell without job control starts background commands with SIGINT ignored, and Python keeps it so (no
+    # KeyboardInterrupt): the command runs with SIGINT restored, as it is at a terminal, whoever started the suite.
+    restored = [sys.executable, "-c", _WITH_SIGINT, *command, "--node-model", "plan=offline"]
+    with subprocess.Popen(restored, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         assert process.stderr is not None
         seen = ""
         while "plan done" not in seen:
