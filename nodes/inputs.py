@@ -57,8 +57,8 @@ def check_input(state: Mapping[str, Any], schema: type, context: Context) -> dic
     except ValidationError as error:
         problem = error.errors()[0]
         field = ".".join(str(part) for part in problem["loc"])
-        if problem["type"] in OUT_OF_RANGE:
-            raise InputError(field, out_of_range(schema, field, problem["input"])) from None
+        if bounded := out_of_range(schema, field, problem):
+            raise InputError(field, bounded) from None
         raise InputError(field, f"{problem['msg']} (got {type(problem.get('input')).__name__})") from None
     size = _characters(valid)
     if size > context.max_input_chars:
@@ -88,8 +88,14 @@ OUT_OF_RANGE = frozenset({"greater_than", "greater_than_equal", "less_than", "le
 """Pydantic's error types for a number outside the bounds an input schema gives it (`Field(ge=1, le=10)`)."""
 
 
-def out_of_range(schema: type, field: str, value: object) -> str:
-    """Say what numbers `schema`'s `field` takes (its `Field(ge=..., le=...)` bounds), as `whole_number` says it."""
+def out_of_range(schema: type, field: str, problem: Mapping[str, Any]) -> str | None:
+    """Say what numbers `schema`'s `field` takes (its `Field(ge=..., le=...)` bounds), as `whole_number` says it.
+
+    `problem` is one of pydantic's errors for that field; None when it is not about a bound.
+    """
+    if problem["type"] not in OUT_OF_RANGE:
+        return None
+    value = problem["input"]
     hint = typing.get_type_hints(schema, include_extras=True).get(field)
     while typing.get_origin(hint) in (typing.NotRequired, typing.Required):
         hint = typing.get_args(hint)[0]

@@ -307,7 +307,7 @@ def _set_fields(
         return inputs
     from pydantic import TypeAdapter, ValidationError
 
-    from nodes.inputs import OUT_OF_RANGE, out_of_range
+    from nodes.inputs import out_of_range
 
     schema = TypeAdapter(graph.builder.input_schema)
     fields = list(graph.get_input_jsonschema().get("properties", {}))
@@ -327,9 +327,7 @@ def _set_fields(
         except ValidationError as error:
             problem = error.errors()[0]
             where = ".".join(str(part) for part in problem["loc"])
-            said = problem["msg"]
-            if problem["type"] in OUT_OF_RANGE:
-                said = out_of_range(graph.builder.input_schema, where, problem["input"])
+            said = out_of_range(graph.builder.input_schema, where, problem) or problem["msg"]
             raise UsageError(f"--input {where}: {said}") from None
     return updated
 

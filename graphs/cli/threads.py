@@ -35,7 +35,7 @@ from graphs.cli.costs import report_budget_stop, usage_report
 from graphs.cli.options import RUN_ERROR, ThreadError, check_models, check_nodes, node_names, require
 from graphs.cli.progress import NoModelAnswered, as_data, choose, stream_run
 from nodes import llm
-from nodes.inputs import OUT_OF_RANGE, out_of_range
+from nodes.inputs import out_of_range
 from nodes.llm import BudgetSpent, Usage, UsageMeter
 from nodes.llm.keys import REDACTED, RedactingSerializer
 from nodes.text import clip, printable
@@ -523,9 +523,9 @@ def _updates(graph: Graph, items: Sequence[str]) -> dict[str, Any]:
                 updates[key] = adapter.validate_python(raw, strict=True)
             except ValidationError:
                 problem = error.errors()[0]
-                if problem["type"] in OUT_OF_RANGE:
-                    # The bounds the graph's entry checks (`Field(ge=1, le=10)`): a paused thread gets the same.
-                    raise ThreadError(f"--set {key}: {out_of_range(graph.builder.state_schema, key, value)}") from None
+                # The bounds the graph's entry checks (`Field(ge=1, le=10)`): a paused thread gets the same.
+                if bounded := out_of_range(graph.builder.state_schema, key, problem):
+                    raise ThreadError(f"--set {key}: {bounded}") from None
                 raise ThreadError(f"--set {key}: {problem['msg']} (got {value!r})") from None
     return updates
 
