@@ -22,7 +22,7 @@ from graphs.cli.evals.base import ALL, SETS, SPLITS
 
 # Kept importable from here, where they lived before the evals became modules (tests and benchmarks use them).
 from graphs.cli.evals.orchestrator import labelled_tasks, planned_tasks, task_rules
-from graphs.cli.options import UsageError, add_model_options, context_from, node_names
+from graphs.cli.options import UsageError, add_model_options, check_inputs, context_from, node_names
 
 # The parser is built for every `workflows` command, so this module loads no LangGraph or LangChain (most of a
 # second): the functions that run graphs, and the registries that need them, import them where used.
@@ -198,7 +198,6 @@ async def run_items(
 def run(args: argparse.Namespace) -> int:
     """Run `workflows eval`; return the exit code. Bad input raises UsageError (the CLI prints it, exit 2)."""
     from nodes import llm
-    from nodes.inputs import InputError, check_input
     from nodes.text import printable
 
     suite = SUITES[args.what]
@@ -213,8 +212,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = [suite.payload(item) for item in items]
     for item, payload in zip(items, inputs, strict=True):
         try:
-            check_input(payload, graph.builder.input_schema, context)
-        except InputError as refused:
+            check_inputs([payload], graph, context)
+        except UsageError as refused:
             # Found before any model call: one item the graph would refuse is the set's error, not a failed run.
             raise UsageError(f"{path}: item {item['id']!r}: {refused}") from None
     progress = Progress(f"eval {args.what}", len(items))
