@@ -221,7 +221,7 @@ _THE_ORDER_ITSELF = frozenset("it they parcel parcels package packages order ord
 parcel it came in isn't there"), not a thing it lacked."""
 _CHARGE_AFTER = re.compile(r"\s*(?:charges?|fees?|surcharges?|costs?|add-?ons?|line)\b", re.I)
 _PRICE_BEFORE = re.compile(r"[£$€]\s?\d[\d.,]*\s*(?:for\s+)?$")
-_ON_A_BILL = re.compile(r"\b(?:inv\w*|bill\w*|charg\w*|receipt|statement|fees?)\b|\binv-?\d", re.I)
+_ON_A_BILL = re.compile(r"\b(?:inv\w*|bill\w*|charg\w*|receipt|statement|fees?)\b", re.I)
 """What says a quoted name is a charge on a bill: "charge" after it, or a price before it in a clause about a bill."""
 _LIST_LEAD_IN = re.compile(
     r"\b(?:the following(?:\s+(?:points?|items?|issues?|questions?|things?|matters?))?|as follows|"
@@ -877,7 +877,6 @@ class SchemaFiller:
                     clear = fitting is not None and _patterned(fitting) and self.affinity(fitting, clause) >= 1
                     # "Can someone check where it is? Ref A-1": a question of where or when that names no order
                     # waits for one, however it is worded.
-                    where_to = next((v for v in specific if self.about_delivery(v)), None)
                     if (
                         not clear
                         and _WHERE_QUESTION.search(lead_in_removed(clause))
@@ -885,7 +884,8 @@ class SchemaFiller:
                         and not _AN_ID.search(clause)
                         and not is_request(following)
                     ):
-                        fitting, clear = where_to, where_to is not None
+                        fitting = next((v for v in specific if self.about_delivery(v)), None)
+                        clear = fitting is not None
                     waiting = fitting if clear else None
                 continue
             missing = self.missing_thing(clause)
