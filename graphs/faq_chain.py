@@ -12,10 +12,16 @@ from state.faq import FaqInput, FaqOutput, FaqState, QuestionTask
 
 
 def assign_questions(state: FaqState) -> list[Send] | Literal["collect"]:
-    """Fan out: one `answer_question` branch per generated question (none: straight to `collect`)."""
+    """Fan out: one `answer_question` branch per generated question not yet answered (none: straight to `collect`).
+
+    In a run none is answered yet (`generate_questions` clears them); an edit of a thread paused after the answers,
+    made without `as_node` (as Studio and the SDK send it), runs this edge again and must not answer twice.
+    """
+    done = {answered["index"] for answered in state.get("answered", [])}
     sends = [
         Send("answer_question", QuestionTask(index=index, question=question, documents=state["documents"]))
         for index, question in enumerate(state.get("questions", []))
+        if index not in done
     ]
     return sends or "collect"
 

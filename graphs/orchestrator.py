@@ -16,11 +16,17 @@ OrchestratorBuilder = StateGraph[OrchestratorState, Context, OrchestratorInput, 
 
 
 def assign_workers(state: OrchestratorState) -> list[Send] | str:
-    """Fan out: one Send per planned task to its worker's node; with no tasks, go straight to synthesize."""
-    tasks = state.get("tasks", [])
-    if not tasks:
+    """Fan out: one Send per planned task not yet done to its worker's node; with none, go straight to synthesize.
+
+    A task is done once its result is in the state. In a run that is never so (`plan` clears the results), but an
+    edit of a thread paused after the workers, made without `as_node` (as Studio and the SDK send it), is applied
+    as `plan`'s and runs this edge again: the workers must not run twice and double the results.
+    """
+    done = {result["index"] for result in state.get("results", [])}
+    to_do = [task for task in state.get("tasks", []) if task["index"] not in done]
+    if not to_do:
         return "synthesize"
-    return [Send(task["kind"], WorkerState(message=state["message"], task=task)) for task in tasks]
+    return [Send(task["kind"], WorkerState(message=state["message"], task=task)) for task in to_do]
 
 
 def build_orchestrator(

@@ -19,10 +19,15 @@ def build_voting(judges: Mapping[str, Judge] = JUDGES) -> VotingBuilder:
     if not judges:
         raise ValueError("At least one judge is needed to vote.")
 
-    def assign_judges(state: VotingState) -> list[Send]:
-        """Fan out: the same answer to every judge, each with the documents it is meant to see."""
+    def assign_judges(state: VotingState) -> list[Send] | str:
+        """Fan out: the same answer to every judge that has not voted, each with the documents it is meant to see.
+
+        In a run none has voted (`prepare` clears the ballots); an edit of a thread paused after the votes, made
+        without `as_node` (as Studio and the SDK send it), runs this edge again and must not count a judge twice.
+        """
         documents, sources = state["documents"], state.get("sources", [])
-        return [
+        voted = {ballot["judge"] for ballot in state.get("ballots", [])}
+        sends = [
             Send(
                 JUDGE_NODE,
                 JudgeTask(
@@ -33,7 +38,9 @@ def build_voting(judges: Mapping[str, Judge] = JUDGES) -> VotingBuilder:
                 ),
             )
             for key, judge in judges.items()
+            if key not in voted
         ]
+        return sends or "tally"
 
     builder = StateGraph(VotingState, context_schema=Context, input_schema=VotingInput, output_schema=VotingOutput)
     builder.add_node(prepare)
@@ -44,7 +51,7 @@ def build_voting(judges: Mapping[str, Judge] = JUDGES) -> VotingBuilder:
     builder.add_node("tally", make_tally(judges))
     builder.add_edge(START, "prepare")
     fan_out = on_the_loop(assign_judges)  # named first: mypy then types it as the edge, not as the wider parameter
-    builder.add_conditional_edges("prepare", fan_out, [JUDGE_NODE])
+    builder.add_conditional_edges("prepare", fan_out, [JUDGE_NODE, "tally"])
     builder.add_edge(JUDGE_NODE, "tally")
     builder.add_edge("tally", END)
     return builder

@@ -5,6 +5,7 @@ marked `postgres`), and end with the same results on both.
 """
 
 import asyncio
+import importlib
 import json
 import os
 import shlex
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 
 from graphs.catalog import WORKFLOWS
 from graphs.cli import main, threads
@@ -685,6 +687,55 @@ def test_ctrl_c_on_a_thread_counts_what_was_used_and_says_how_to_resume(gemini: 
     assert "workflows: interrupted" in rest and "workflows resume --thread c1" in rest
     listed = json.loads(run_cli("threads", "--db", db, "--json").stdout)["threads"][0]
     assert listed["usage"]["total_tokens"] > 0, "the plan's tokens count towards the thread's budget"
+
+
+@pytest.mark.parametrize(
+    ("name", "pause_before", "key", "extra"),
+    [
+        # After a Send fan-out: LangGraph would apply the edit as the node that sent, and send again.
+        ("orchestrator", "synthesize", "message", []),
+        ("faq_chain", "collect", "num_questions", ["--questions", "3"]),
+        ("voting", "tally", "answer", []),
+        # After two nodes that ran at once: LangGraph cannot tell which one's output the edit is.
+        ("sectioning", "decide", "query", []),
+    ],
+)
+def test_an_edit_after_parallel_branches_resumes_with_each_branch_run_once(
+    name: str, pause_before: str, key: str, extra: list[str], thread_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = lesson(name)
+    uninterrupted = run_json(capsys, "run", name, text, *extra, "--model", "offline")
+    start = ["run", name, text, *extra, "--model", "offline", "--thread", "p", "--db", thread_db]
+    paused = run_json(capsys, *start, "--interrupt-before", pause_before)
+    assert paused["status"] == "paused"
+    value = str(WORKFLOWS[name].make_input(text).get(key, 3))  # the same value: the edit changes nothing
+    resumed = run_json(capsys, "resume", "--thread", "p", "--set", f"{key}={value}", "--db", thread_db)
+    for result in (resumed, uninterrupted):
+        for field in ("usage", "thread", "checkpoint", "status"):
+            result.pop(field, None)
+    assert without_run_ids(resumed) == without_run_ids(uninterrupted)
+
+
+@pytest.mark.parametrize(
+    ("name", "pause_before", "results"),
+    [("orchestrator", "synthesize", "results"), ("faq_chain", "collect", "answered"), ("voting", "tally", "ballots")],
+)
+async def test_an_edit_without_as_node_after_a_send_fan_out_sends_nothing_again(
+    name: str, pause_before: str, results: str
+) -> None:
+    """What Studio and the SDK send (`update_state` without `as_node`) resumes at the join, not at the fan-out."""
+    builder = importlib.import_module(WORKFLOWS[name].module).builder
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "s"}}
+    context = Context(model="offline")
+    start = WORKFLOWS[name].make_input(lesson(name))
+    await graph.ainvoke(start, config, context=context, interrupt_before=[pause_before])
+    before = (await graph.aget_state(config)).values[results]
+    edited = await graph.aupdate_state(config, {"notes": ["edited in Studio"]})
+    assert (await graph.aget_state(edited)).next == (pause_before,)
+    await graph.ainvoke(None, edited, context=context)
+    after = (await graph.aget_state(config)).values[results]
+    assert len(after) == len(before) > 0
 
 
 @pytest.mark.parametrize(

@@ -530,6 +530,20 @@ def _updates(graph: Graph, items: Sequence[str]) -> dict[str, Any]:
     return updates
 
 
+async def _last_ran(graph: Graph, config: RunnableConfig) -> str | None:
+    """Return a node of the step that led to the checkpoint at `config`, for an edit to be applied as its output.
+
+    LangGraph infers that node when it is not named, and gets it wrong after parallel steps: two nodes that ran at
+    once ("Ambiguous update, specify as_node"), or workers fed by Send, which leave no trace it reads, so the edit is
+    applied as the node that sent them. None (LangGraph's own choice) where the checkpoint is no step's: an edit's.
+    """
+    snapshot = await graph.aget_state(config)
+    if snapshot.metadata is None or snapshot.metadata.get("source") != "loop" or snapshot.parent_config is None:
+        return None
+    ran = [task.name for task in (await graph.aget_state(snapshot.parent_config)).tasks]
+    return ran[0] if ran else None
+
+
 def _state_type(hint: Any) -> TypeAdapter[Any]:
     if typing.get_origin(hint) in (typing.NotRequired, typing.Required):
         hint = typing.get_args(hint)[0]
@@ -560,7 +574,7 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
         check_models(context, nodes)
         if updates:
             try:
-                config = await graph.aupdate_state(config, updates)
+                config = await graph.aupdate_state(config, updates, as_node=await _last_ran(graph, config))
             except InvalidUpdateError as error:
                 raise ThreadError(f"--set: {error}") from None
         earlier = await stores.tables.spent(args.thread)
