@@ -308,6 +308,21 @@ async def test_edit_the_state_of_a_paused_run_then_continue(client: LangGraphCli
     assert await wait(client, name, thread, None) == await uninterrupted(name, edited_input(name))
 
 
+@pytest.mark.parametrize(
+    ("name", "join"), [("orchestrator", "synthesize"), ("faq_chain", "collect"), ("voting", "tally")]
+)
+async def test_an_edit_after_a_send_fan_out_continues_at_the_join_with_each_branch_run_once(
+    client: LangGraphClient, name: str, join: str
+) -> None:
+    thread = (await client.threads.create())["thread_id"]
+    await wait(client, name, thread, lesson_input(name), interrupt_before=[join])
+    # Studio's state editor sends no as_node: the edit is applied as the node that fanned out, whose edge runs again.
+    await client.threads.update_state(thread, {"notes": ["edited in Studio"]})
+    assert (await client.threads.get_state(thread))["next"] == [join]
+    expected = await uninterrupted(name)
+    assert await wait(client, name, thread, None) == {**expected, "notes": ["edited in Studio", *expected["notes"]]}
+
+
 @pytest.mark.parametrize("name", WORKFLOWS)
 async def test_fork_from_an_earlier_checkpoint_and_replay_it(client: LangGraphClient, name: str) -> None:
     thread = (await client.threads.create())["thread_id"]
