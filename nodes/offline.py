@@ -92,10 +92,13 @@ _TAGGED = re.compile(r"^<([a-z][a-z_]{0,30})>[ \t]*\n(.*?)\n</\1>[ \t]*$", re.S 
 _QUOTES = "\"'“”‘’"
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
-_QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"'“”‘’]{2,80}?)[\"'”’](?!\w)")
-_BECAUSE_WORDS = r"because|since|due to|cos|coz|cuz|porque|parce que|parce qu'|perché|perche|poiché|weil|denn"
+_QUOTED = re.compile(r"(?<!\w)[\"'“‘]((?:[^\"'“”‘’]|(?<=\w)['’](?=\w)){2,80}?)[\"'”’](?!\w)")
+"""A quoted name; an apostrophe inside a word is part of it ('Baker's Dozen Tin')."""
+_BECAUSE_WORDS = (
+    r"because|since|due to|cos|coz|cuz|porque|parce que|parce qu'|perché|perche|poiché|weil|denn|omdat|ponieważ"
+)
 """Words that give a reason, in English and the other languages the offline model reads."""
-_BECAUSE = re.compile(rf"\b(?:{_BECAUSE_WORDS})\s*(?:(?:it|this|that|they)(?:'s|’s| is| are)\s+)?(.+)", re.I)
+_BECAUSE = re.compile(rf"\b(?:{_BECAUSE_WORDS})\b\s*(?:(?:it|this|that|they)(?:'s|’s| is| are)\s+)?(.+)", re.I)
 _TITLE_LINE = re.compile(r"^\s*(?:[A-Za-z]+ )?title:\s*#*\s*(.+?)\s*$", re.I)
 _CONTENT_LABEL = re.compile(r"^\s*(?:[A-Za-z]+ )?(?:content|text|body):\s*", re.I)
 """The label before a document's text ("Content:" in the lesson's prompts): not part of the text."""
@@ -148,7 +151,7 @@ def _past_action(verb: str) -> bool:
 _FOLLOW_UP = re.compile(
     r"\b(?:check|find out|look into|look at|chase|sort out|investigate|what'?s going on|what is going on|"
     r"what'?s happening|what'?s the latest|verifi\w*|revis\w*|comprob\w*|controll\w*|(?:uber)?prufen|"
-    r"nachsehen|nachschauen|kigge|kijken|nagaan|kolla|sprawdz\w*)\b",
+    r"nachsehen|nachschauen|nachfragen|nachforschen|kigge|kijken|nagaan|kolla|sprawdz\w*)\b",
     re.I,
 )
 """A request to look into something: naming nothing else, it is about the request before it."""
@@ -194,7 +197,10 @@ _WRONG_THING = re.compile(
 )
 """A delivery said to have brought one thing in place of another ("you sent me a blue one instead of the yellow
 one"): asks for the thing ordered."""
-_MISSING = re.compile(r"\b(?:(?:was|were|is|are)\s+(?:missing|not\s+there)|(?:was|were|is|are)n'?t\s+there)\b", re.I)
+_MISSING = re.compile(
+    r"\b(?:(?:was|were|is|are)\s+(?:missing|not\s+there)|(?:was|were|is|are)n'?t\s+there|there\s+(?:are|were)\s+none)\b",
+    re.I,
+)
 _NONE_IN = re.compile(
     r"\bthere(?:'s| is| was| were)\s+no\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
     r"(?=\s+(?:in|inside)\s+(?:the|my|our|its)\s+(?:box|package|packet|parcel|bag|delivery)\b)",
@@ -221,6 +227,8 @@ _THE_ORDER_ITSELF = frozenset("it they parcel parcels package packages order ord
 parcel it came in isn't there"), not a thing it lacked."""
 _CHARGE_AFTER = re.compile(r"\s*(?:charges?|fees?|surcharges?|costs?|add-?ons?|line)\b", re.I)
 _PRICE_BEFORE = re.compile(r"[£$€]\s?\d[\d.,]*\s*(?:for\s+)?$")
+_CHARGE_CHANGES = frozenset("amend correct credit fix refund remove reverse waive".split())
+"""What a customer asks done to a charge they query: the inquiry about the invoice covers it."""
 _ON_A_BILL = re.compile(r"\b(?:inv\w*|bill\w*|charg\w*|receipt|statement|fees?)\b", re.I)
 """What says a quoted name is a charge on a bill: "charge" after it, or a price before it in a clause about a bill."""
 _LIST_LEAD_IN = re.compile(
@@ -389,9 +397,14 @@ class Prompt:
 
 @functools.lru_cache(maxsize=256)
 def _still_to_come(text: str) -> bool:
-    """Tell whether `text` says something is not yet done or asks where, leaving out a part said to be missing."""
+    """Tell whether `text` says something is not yet done or asks where, before it says a part is missing.
+
+    What follows a part said to be missing is about that lack ("the cot is missing its mattress - nothing else
+    was in the box"), not about where the order is.
+    """
     # Cached: every id of a clause asks this of the same text, and each answer reads all of it.
-    return bool(_NOT_YET.search(_MISSING.sub(_unless_the_order, text)))
+    lacks = [*_WITHOUT.finditer(text), *(m for m in _MISSING.finditer(text) if _unless_the_order(m) == " ")]
+    return bool(_NOT_YET.search(text[: min((lack.start() for lack in lacks), default=len(text))]))
 
 
 def _unless_the_order(missing: re.Match[str]) -> str:
@@ -519,6 +532,13 @@ def _rest_after(text: str, value: str) -> str:
     rest = _how_i_got_it_removed(text[at + len(value) :].strip(" '\"”’"))
     # "send the toaster back, it sparks": the verb's particle ends the request, the reason comes after it.
     rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as|back|away)\b|\s)+", "", rest, flags=re.I)
+    # German and Dutch put the verb last ("die 'Jacke' schicke ich zurück, die Ärmel sind zu kurz"): a part that ends
+    # on sending back, not on what is sent ("overheats so I want to return it"), is the request; the reason follows.
+    head, comma, tail = rest.partition(",")
+    ending = head.split()[-3:]
+    verb_last = bool(ending) and fold(ending[-1]) not in PRONOUNS and "~give_back" in meaning(" ".join(ending))
+    if comma and tail.strip() and verb_last:
+        rest = tail.strip()
     return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
 
 
@@ -553,12 +573,25 @@ _ACTED_ON_ABROAD = re.compile(
 "stornieren Sie meine Bestellung", "annullare l'ordine")."""
 
 
+_ACTION_VERBS = {"refund": "refund", "exchange": "exchange", "cancellation": "cancel", "replacement": "replace"}
+_ACTION_NAMED = re.compile(
+    r"^(?:(?:i'?d like|i would like|i want|i need|can i (?:get|have)|could i (?:get|have)|may i have)\s+)?(?:a|an)\s+"
+    rf"({'|'.join(_ACTION_VERBS)})\s+(?:for|on|of)\b",
+    re.I,
+)
+"""A request that names its action as a noun ("I'd like a refund for ...", which reads "a refund for ..." once its
+politeness is dropped): the action's verb."""
+
+
 def _acting_verb(asked: str) -> str:
     """Return the verb a request opens on, or the one after its "please" ("order A-11111, pls refund").
 
     In another language it is the English altering verb the request uses ("annuler": "cancel").
     """
     verb = fold(asked).split()[0] if asked.split() else ""
+    named = _ACTION_NAMED.match(asked)
+    if named:  # "I'd like a refund for the express delivery on order A-1" asks to refund it
+        return _ACTION_VERBS[fold(named.group(1))]
     polite = re.search(r"\b(?:please|pls|kindly)\s+(\w+)(?:\s+(?:it|them|this|that))?\W*$", asked, re.I)
     if verb not in ALTERING_VERBS and polite and fold(polite.group(1)) in ALTERING_VERBS:
         return fold(polite.group(1))
@@ -868,7 +901,7 @@ class SchemaFiller:
                     plan_from_quote(replied_to, clause)
                 elif (
                     last is not None
-                    and not altering
+                    and (not altering or self.charge_changed(last, planned[-1][1], asked, opening))
                     and (fitting is last or follow_up or one_again or opening in PRONOUNS)
                 ) or (last in named and _SENDING_BACK.search(clause)):
                     join_last(clause)  # "Where is it now?" asks again about the request before it
@@ -923,6 +956,19 @@ class SchemaFiller:
             thing_asked_for(request) is not None
             or _acting_verb(asked) in ALTERING_VERBS
             or self.missing_thing(request) is not None
+        )
+
+    def charge_changed(self, last: dict[str, Any], request: str, asked: str, opening: str | None) -> bool:
+        """Tell whether a change asked of "it" or "them" is to the charges the request before was about.
+
+        "INV-1 shows a late fee of £15. Please remove it.": the inquiry about the invoice is what removes it, so the
+        change adds no request; "Please cancel it" after a charge for a plan still asks to end the plan.
+        """
+        return (
+            opening in ("it", "them")  # "fix that" after the charge may mean a fact said since
+            and _patterned(last)
+            and bool(_ON_A_BILL.search(request))
+            and _acting_verb(asked) in _CHARGE_CHANGES
         )
 
     def replied_to(

@@ -39,7 +39,8 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> set[str]:
     """Return the stemmed words of `text` that carry meaning (stopwords and one-letter words dropped)."""
-    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
+    # A possessive is its owner's word: "the blanket's controller" speaks of the blanket.
+    return {stem(w.removesuffix("'s")) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
 
 
 def overlap(a: str, b: str) -> int:
@@ -230,9 +231,12 @@ about but not what the customer needs."""
 
 ABROAD: dict[str, str] = {
     "give_back": "retourner, renvoyer, rendre, rapporter, devolver, devolverlo, devolverla, restituire, "
-    "restituirlo, restituirla, rendere, zuruckgeben, zuruckschicken, zurucksenden, retournieren, umtauschen",
-    # The same concepts in French, Spanish, Italian, German and Portuguese, written without accents (text is
-    # folded to match): the common words a customer uses, so that a query in another language is read at all.
+    "restituirlo, restituirla, rendere, zuruckgeben, zuruckschicken, zurucksenden, retournieren, umtauschen, "
+    "schicke ich zuruck, sende ich zuruck, gebe ich zuruck, schicke sie zuruck, schicke es zuruck, schicke ihn zuruck, "
+    "terugsturen, terugzenden, terugbrengen, retourneren, zwrocic, zwrot, odeslac, oddac",
+    # The same concepts in French, Spanish, Italian, German, Portuguese, Dutch and Polish, written without accents
+    # (text is folded to match): the common words a customer uses, so that a query in another language is read at
+    # all. German splits its verbs ("die Jacke schicke ich zurück"), so their split forms are phrases here.
     "device": "ordinateur, ordinateur portable, portable, telephone, tablette, imprimante, ecran, clavier, "
     "appareil, ordenador, portatil, computadora, computador, movil, celular, telefono, impresora, pantalla, teclado, "
     "raton, aparato, dispositivo, cellulare, stampante, schermo, tastiera, dispositivo, computer, fernseher, handy, "
@@ -291,7 +295,8 @@ ABROAD: dict[str, str] = {
     "jobs": "emploi, emplois, recrutement, empleo, trabajo, lavoro, stellenangebote, stelle, emprego, vagas",
     "policy": "garantie, politique, garantia, politica, garanzia, datenschutz, privacidad",
 }
-"""Concept -> the same concept's common words in French, Spanish, Italian, German and Portuguese."""
+"""Concept -> the same concept's common words in French, Spanish, Italian, German and Portuguese
+(and, for sending a thing back, Dutch and Polish)."""
 
 FUNCTION_WORDS_ABROAD = frozenset(
     """le la les un une des du de au aux et ou mon ma mes ton ta tes son sa ses notre nos votre vos je tu il
@@ -664,7 +669,7 @@ DETERMINERS = frozenset(
 Spanish, Italian, German and Portuguese."""
 PRONOUNS = frozenset("it them one some this that these those they both".split())
 """Words that stand for a thing named earlier ("I'd like to return it")."""
-_PIECE = re.compile(r"[\"'“‘][^\"'“”‘’]{2,80}?[\"'”’](?!\w)|[\w'’-]+|[^\w\s]")
+_PIECE = re.compile(r"[\"'“‘](?:[^\"'“”‘’]|(?<=\w)['’](?=\w)){2,80}?[\"'”’](?!\w)|[\w'’-]+|[^\w\s]")
 
 
 _LIST_MARK = re.compile(
@@ -814,13 +819,17 @@ def _intends_a_request(found: re.Match[str]) -> bool:
 
 def what_is_asked(clause: str) -> str:
     """Return a request in a few words: the clause without greetings, politeness or final punctuation."""
-    body = _POLITE.sub("", lead_in_removed(clause)).strip(" ,.!?;:-")
+    body = lead_in_removed(clause)
+    # "The building has a concierge now, so please add ...": what comes before "so" is why, the request follows it.
+    body = _SO_ASKED.split(body)[-1]
+    body = _POLITE.sub("", body).strip(" ,.!?;:-")
     if re.search(r"\bthank you$", body, re.I):
         body = body[: -len("thank you")]
     body = trailing_words_removed(body, _THANKS_AT_END, " \t\n,.!?;:-").strip(" ,.!?;:-")
     return body or clause.strip(" ,.!?;:-")
 
 
+_SO_ASKED = re.compile(r"[,;–-]\s*(?:and\s+)?so\s+(?=(?:please|pls|kindly|could|can|would|will)\s)", re.I)
 _THANKS_AT_END = frozenset("please pls thanks thx".split())
 
 
@@ -861,6 +870,12 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
             if not _is_name_word(word) or len(name) == 6 or (name and does(word)) or fold(word) in _DOING:
                 break
             number += 1
+            owner = re.fullmatch(r"([a-z].*)['’]s", word)  # a capitalised one is part of a name ("Chef's Knife")
+            if owner and fold(owner.group(1)) in _PEOPLE:
+                continue  # "my son's bike" names the bike
+            if owner:
+                name.append(owner.group(1))  # "the blanket's controller died": the blanket is the thing, not its part
+                break
             if name or _single(fold(word)) != "fault":  # "the broken lamp" names the lamp
                 name.append(word)
         if name:
@@ -874,13 +889,19 @@ PARTICLES = frozenset("back up off out away over in".split())
 """Words that finish a verb ("send it back"), never part of a name."""
 MEASURES = frozenset("pair pairs set sets box boxes pack packs bag bags bottle bottles piece pieces couple".split())
 """Words that measure out a thing ("two pairs of boots"): the thing is named after their "of"."""
+_PEOPLE = frozenset(
+    """son daughter wife husband partner kid kids child baby mum mom dad mother father sister brother friend
+    boyfriend girlfriend nan gran grandma grandad grandson granddaughter niece nephew aunt uncle neighbour neighbor
+    colleague boss flatmate roommate""".split()
+)
+"""Whose a thing is ("my son's bike"): a person's name for it is no part of the thing's."""
 _DOING = frozenset(
     """arrived arrives came comes keeps kept stopped stops started starts broke breaks seems seem looks feels smells
     sounds makes needs leaks leaked leaking hurts fits works worked runs ran turned turns shows showed says said
     gets got went goes won't doesn't didn't isn't wasn't aren't can't cannot might must may shall inside outside
     today yesterday tonight again already still yet anymore recently last burns burnt burned overheats overheated
     squeaks squeaked hummed flickers flickered wobbles wobbled tore ripped peeled shrank shrunk sparked dripped
-    jammed crashed froze smelled stinks pilled faded""".split()
+    jammed crashed froze smelled stinks pilled faded died dies split splits""".split()
 )
 """Words that follow a thing's name to say what it does or when ("the kettle leaks", "the lamp arrived today")."""
 _CONJUNCTIONS = frozenset(
@@ -937,7 +958,7 @@ def does(word: str) -> bool:
 
 def _is_name_word(word: str) -> bool:
     lowered = fold(word)
-    if not re.fullmatch(r"[\w'’-]+", word):
+    if not re.fullmatch(r"[\w'’-]*\w[\w'’-]*", word):  # a dash alone is punctuation ("the pins - there are none")
         return False
     # A capitalised word is part of a name even when it is a function word elsewhere ("Le Creuset", "Del Monte").
     return lowered not in STOPWORDS and lowered not in PARTICLES and (word[0].isupper() or lowered not in _NOT_A_NAME)

@@ -842,6 +842,66 @@ async def test_this_rounds_rules_on_sentences_in_no_set(message: str, planned: l
 @pytest.mark.parametrize(
     ("message", "planned"),
     [
+        # A dash between words is punctuation, not part of a thing's name.
+        (
+            "Order W-40404 came today but the cot is missing the mattress - the box had nothing else in it.",
+            [("other", "send the missing mattress")],
+        ),
+        # "there are none" says a part is missing, not that the order has not come.
+        (
+            "Order W-40405 arrived but the wardrobe is missing its hinges, there are none at all.",
+            [("other", "send the missing hinges")],
+        ),
+        # Sending back in Dutch and Polish, and German's split verb; the verb is no part of the reason.
+        ("Ik wil de 'Stella Fietsbel' terugsturen, hij roest al.", [("product_return", "Stella Fietsbel")]),
+        ("Chciałbym zwrócić 'Lato Koc', ma dziurę.", [("product_return", "Lato Koc")]),
+        ("Den 'Alpen Schal' schicke ich zurück, er kratzt.", [("product_return", "Alpen Schal")]),
+        # A change to the charge an inquiry is about is that inquiry; ending what was charged for is not.
+        ("INV-70707 has a £5 admin fee on it. Please waive it.", [("billing_inquiry", "INV-70707")]),
+        (
+            "INV-70708 charges me for a warranty plan I don't want. Please cancel it.",
+            [("billing_inquiry", "INV-70708"), ("other", "cancel it")],
+        ),
+        # What comes before "so please" is why; the request follows it.
+        (
+            "Where is order W-40406? We now have a side gate, so please add 'use the side gate' to my notes.",
+            [("status_update", "W-40406"), ("other", "add 'use the side gate' to my notes")],
+        ),
+        # A refund asked for as a noun acts on what it is for: the order is that request's, not a status question.
+        (
+            "I'd like a refund for the gift wrap on order W-40407, it never came wrapped.",
+            [("other", "refund for the gift wrap on order W-40407")],
+        ),
+    ],
+)
+async def test_the_eighth_rounds_rules_on_sentences_in_no_set(message: str, planned: list[tuple[str, str]]) -> None:
+    await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "name"),
+    [
+        ("The food mixer's bowl cracked on day one. Can I send it back?", "food mixer"),
+        ("The baby monitor's screen died after a week. Can I send it back?", "baby monitor"),
+        ("I want to return my nephew's drone, it won't fly.", "drone"),
+        ("I'd like to return the 'Baker's Dozen Tin', the lid is bent.", "Baker's Dozen Tin"),
+    ],
+)
+async def test_a_things_part_is_not_the_thing_and_whose_it_is_not_its_name(message: str, name: str) -> None:
+    assert [t.fields["product_name"] for t in await plan(message)] == [name]
+
+
+async def test_a_word_that_starts_like_a_reason_word_is_not_one() -> None:
+    """A reason word at the start of another ("cost", "Cosmo") does not cut the reason out of that word."""
+    tasks = await plan("I want to return the 'Alder Lamp' which cost me £40 and flickers.")
+    assert tasks[0].fields["reason_for_return"] == "which cost me £40 and flickers"
+    tasks = await plan("I'm returning the 'Cost Saver Blender', it's too loud.")
+    assert tasks[0].fields["reason_for_return"] == "it's too loud"
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
         # A where or when that is not an order's stays a request of its own, and the order stays context.
         (
             "When is the sale ending? Also order A-12357 is late.",
