@@ -1,10 +1,12 @@
 """Per-run settings: the context schema that Studio shows as the run's configuration."""
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
-from pydantic import ConfigDict, with_config
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from pydantic.json_schema import SkipJsonSchema
 
 AUTO = "auto"
@@ -55,5 +57,48 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
     """Return the run's context; `ainvoke()` without `context=` gives None, Studio may give a dict."""
     context = runtime.context if runtime is not None else None
     if isinstance(context, dict):
-        return Context(**context)
+        return context_from(context)
+    if context is not None and _unchecked(context):
+        # LangGraph makes the Context from Studio's or the SDK's dict without checking it: a form's "4" arrives as is.
+        return context_from(vars(context))
     return context or Context()
+
+
+def _unchecked(context: Context) -> bool:
+    """Tell whether a setting holds a value of another kind than its default ("4" where 16 is the default)."""
+    defaults = _defaults()
+    for setting in fields(Context):
+        value, default = getattr(context, setting.name), getattr(defaults, setting.name)
+        if isinstance(value, str) if default is None else not isinstance(value, type(default)):
+            return True
+    return False
+
+
+@functools.cache
+def _defaults() -> Context:
+    return Context()
+
+
+def context_from(values: dict[str, Any]) -> Context:
+    """Return the Context a dict of settings makes (Studio's form, the SDK, `context={...}`), checked field by field.
+
+    A dict is not checked by its type the way a `Context(...)` call is by mypy: a "4" from a form is read as 4,
+    and a value that is no setting's kind is refused with one line naming the setting, not a TypeError later
+    in whichever node first compares it. Raises ValueError.
+    """
+    unknown = sorted(set(values) - {setting.name for setting in fields(Context)})
+    if unknown:
+        known = ", ".join(setting.name for setting in fields(Context) if setting.name != "chat_model")
+        raise ValueError(f"context: no setting {unknown[0]!r} (the settings: {known})")
+    try:
+        return _settings().validate_python(values)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ValueError(f"context {where}: {problem['msg'].lower()} (got {problem.get('input')!r})") from None
+
+
+@functools.cache
+def _settings() -> TypeAdapter[Context]:
+    # Built on first use: the schema takes a tenth of a second to build, and most runs pass a Context, not a dict.
+    return TypeAdapter(Context)

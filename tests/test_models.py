@@ -202,3 +202,16 @@ async def test_offline_email_greets_and_closes_as_the_prompt_exemplifies(
     lines = text.splitlines()
     assert lines[0] == first and lines[-2:] == [last, "Customer Support"]
     assert "Order A-12345: shipped." in text
+
+
+async def test_a_context_given_as_a_dict_is_read_setting_by_setting() -> None:
+    """Studio's form and the SDK send the context as a dict: a number as text is read, a wrong kind is one line."""
+    from graphs.faq_chain import graph
+
+    documents = [{"title": "Tea", "content": "Green tea is picked in spring. Black tea is fully oxidised."}]
+    result = await graph.ainvoke(
+        {"documents": documents, "num_questions": 2}, context={"model": "offline", "max_concurrency": "1"}
+    )
+    assert len(result["faqs"]) == 2
+    with pytest.raises(ValueError, match=r"^context temperature: input should be a valid number.*\(got 'hot'\)"):
+        await graph.ainvoke({"documents": documents}, context={"model": "offline", "temperature": "hot"})

@@ -224,6 +224,16 @@ async def test_the_run_context_reaches_the_nodes(client: LangGraphClient, name: 
         await wait(client, name, thread["thread_id"], lesson_input(name), context={"model": "gemini-2.5-flash"})
 
 
+async def test_settings_from_the_form_are_read_by_their_types_and_a_wrong_one_is_named(client: LangGraphClient) -> None:
+    thread = (await client.threads.create())["thread_id"]
+    context = {"model": "offline", "max_concurrency": "2"}  # a form's number, as text
+    assert await wait(client, "faq_chain", thread, lesson_input("faq_chain"), context=context) == await uninterrupted(
+        "faq_chain"
+    )
+    with pytest.raises(Exception, match="context temperature: input should be a valid number"):
+        await wait(client, "faq_chain", thread, lesson_input("faq_chain"), context={"temperature": "hot"})
+
+
 RUN_LIMIT = 60.0
 """Seconds a run that must end may take: a hung run fails the test instead of blocking the suite."""
 
