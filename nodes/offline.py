@@ -433,12 +433,13 @@ def _findable(pattern: str) -> str:
     """Turn a field's pattern into one that finds the value in running text.
 
     An anchored pattern describes a whole value, so in text it must match a whole token: "A-12345" is an
-    order id in "order #A-12345?", but "V-78901" inside "INV-78901" is not.
+    order id in "order #A-12345?", but "V-78901" inside "INV-78901" is not. Customers write ids in either case
+    ("order a-12345", "inv-7890"): the plan gives them in the format's case (see nodes.orchestrator.read_plan).
     """
     core = pattern.removeprefix("^").removesuffix("$")
     before = r"(?<![\w-])" if pattern.startswith("^") else ""
     after = r"(?![\w-])" if pattern.endswith("$") else ""
-    return f"{before}(?:{core}){after}"
+    return f"{before}(?i:{core}){after}"
 
 
 def _cued(name: str, text: str) -> str | None:

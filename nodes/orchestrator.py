@@ -189,6 +189,24 @@ def _tidy(value: Any) -> Any:
     return unicodedata.normalize("NFKC", value).strip().lstrip("#").strip() if isinstance(value, str) else value
 
 
+def _ids_in_their_case(worker: Worker, values: dict[str, Any]) -> dict[str, Any]:
+    """Return `values` with an id written in the other case ("a-12345", "inv-7890") in the case its format gives.
+
+    The customer's "order a-12345" is order A-12345: without this, a planner that copies the id as written (the
+    offline one does, and so may Gemini) gets the task refused as "not a valid order id".
+    """
+    properties = llm.json_schema(worker.task_schema).get("properties", {})
+    fixed = dict(values)
+    for name, value in values.items():
+        pattern = properties.get(name, {}).get("pattern")
+        if pattern and isinstance(value, str) and not re.search(pattern, value):
+            for cased in (value.upper(), value.lower()):
+                if re.search(pattern, cased):
+                    fixed[name] = cased
+                    break
+    return fixed
+
+
 class _Unhandled:
     """The requests no worker can take, merged when they repeat and capped at MAX_UNHANDLED."""
 
@@ -269,6 +287,7 @@ def read_plan(
             request = f"{kind} ({shown})" if kind and shown else kind or shown
             unhandled.add(index, kind, request, "we do not handle this kind of request")
             continue
+        values = _ids_in_their_case(worker, values)
         try:
             task = worker.task_schema.model_validate(values)
         except ValidationError as error:

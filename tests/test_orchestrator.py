@@ -324,6 +324,26 @@ def test_read_plan_accepts_a_bare_list_strips_hashes_and_drops_duplicates() -> N
     assert notes == ["The plan repeated a Billing Inquiry task 1 time(s); handled it once."]
 
 
+def test_an_id_the_customer_wrote_in_lower_case_is_the_id_in_its_formats_case() -> None:
+    message = "where is order a-12345? and inv-7890 looks wrong"
+    copied = [
+        {"kind": "status_update", "order_id": "a-12345"},
+        {"kind": "billing_inquiry", "invoice_number": "inv-7890"},
+    ]
+    tasks, unhandled, _ = read_plan(copied, WORKERS, message)
+    assert [t["fields"] for t in tasks] == [{"order_id": "A-12345"}, {"invoice_number": "INV-7890"}]
+    assert unhandled == []
+
+
+async def test_the_offline_planner_finds_ids_in_either_case() -> None:
+    result = await run("where is order a-12345? and inv-7890 looks wrong", Context(model="offline"))
+    assert [(t["kind"], t["fields"]) for t in result["tasks"]] == [
+        ("status_update", {"order_id": "A-12345"}),
+        ("billing_inquiry", {"invoice_number": "INV-7890"}),
+    ]
+    assert "A-12345" in result["email"] and "INV-7890" in result["email"]
+
+
 def test_read_plan_caps_the_number_of_tasks() -> None:
     items = [{"kind": "billing_inquiry", "invoice_number": f"INV-{2000 + n}"} for n in range(MAX_TASKS + 1)]
     message = " ".join(item["invoice_number"] for item in items)
