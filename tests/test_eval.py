@@ -144,7 +144,7 @@ def test_the_routing_set_covers_every_route_and_the_hard_cases_in_both_halves() 
     items = shipped("routing")
     assert len(items) >= 100
     assert len({item["id"] for item in items}) == len(items)
-    assert {item["route"] for item in items} == set(ROUTES)
+    assert {item["route"] for item in items} == set(ROUTES), "each route needs labelled queries in routing.jsonl"
     categories = {item["category"] for item in items}
     hard = {"out_of_scope", "ambiguous", "multi_intent", "short", "other_language", "typos", "injection"}
     assert hard <= categories
@@ -162,7 +162,8 @@ def test_the_orchestrator_set_has_one_to_five_requests_of_every_kind_in_both_hal
     for split in SPLITS:
         half = [item for item in items if item["split"] == split]
         assert abs(len(half) - len(items) / 2) <= 1
-        assert {task["kind"] for item in half for task in item["tasks"]} == {*WORKERS, orchestrator.OTHER_KIND}
+        kinds = {task["kind"] for item in half for task in item["tasks"]}
+        assert kinds == {*WORKERS, orchestrator.OTHER_KIND}, f"each kind needs {split} messages in orchestrator.jsonl"
     for item in items:
         for task in item["tasks"]:
             for name in task_rules().ids.get(task["kind"], ()):

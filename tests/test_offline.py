@@ -209,8 +209,13 @@ async def test_offline_routing_on_the_shipped_set_stays_above_its_floors() -> No
         for split in ("dev", "heldout", "all")
     }
     labels = [*INTENTS, FALLBACK_ROUTE]
-    assert score_routes(routed["dev"], labels, FALLBACK_ROUTE).accuracy >= 0.95  # type: ignore[operator]
-    assert score_routes(routed["heldout"], labels, FALLBACK_ROUTE).accuracy >= 0.75  # type: ignore[operator]
+    fell = (
+        "offline routing of graphs/cli/evalsets/routing.jsonl fell below its floor; `workflows eval routing --model "
+        "offline --split dev` shows which queries moved. After a new intent: words its description shares with "
+        "another's count less for both, so keep descriptions apart (README, 'Routing')"
+    )
+    assert score_routes(routed["dev"], labels, FALLBACK_ROUTE).accuracy >= 0.95, fell  # type: ignore[operator]
+    assert score_routes(routed["heldout"], labels, FALLBACK_ROUTE).accuracy >= 0.75, fell  # type: ignore[operator]
     out_of_scope = [r for r in routed["all"] if r.category == "out_of_scope"]
     assert out_of_scope and not [r for r in out_of_scope if r.predicted in ("technical_support", "billing_inquiry")]
 
