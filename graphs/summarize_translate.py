@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from langgraph.graph import END, START, StateGraph
 
 from nodes.edges import on_the_loop
-from nodes.summarize_translate import STEPS, Step
+from nodes.summarize_translate import STEPS, Step, clearing
 from state.context import Context
 from state.summarize_translate import SummarizeTranslateInput, SummarizeTranslateOutput, SummarizeTranslateState
 
@@ -29,8 +29,10 @@ def build_summarize_translate(steps: Sequence[Step] = STEPS) -> SummarizeTransla
     )
     names = [step.name for step in steps]
     builder.add_edge(START, names[0])
-    for step, following in zip(steps, [*names[1:], END], strict=True):
-        builder.add_node(step.name, step.node)
+    later_fields = [field for step in steps[1:] for field in step.writes]
+    nodes = [clearing(steps[0].node, later_fields), *(step.node for step in steps[1:])]
+    for step, node, following in zip(steps, nodes, [*names[1:], END], strict=True):
+        builder.add_node(step.name, node)
         if step.gate is None:
             builder.add_edge(step.name, following)
             continue

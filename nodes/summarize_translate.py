@@ -1,6 +1,7 @@
 """Nodes and gate of the Summarize -> Translate chain."""
 
-from collections.abc import Awaitable, Callable, Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,8 +100,6 @@ async def check_summary(state: SummarizeTranslateState) -> dict[str, Any]:
     return {
         "summary_ok": False,
         "summary_problem": problem,
-        # Written, not left out: an earlier run's translation on this thread would otherwise be returned.
-        "translation": "",
         "notes": [f"Not translated: after {attempts} attempts {problem}."],
     }
 
@@ -167,11 +166,30 @@ class Step:
 
     node: StepNode
     gate: Gate | None = None
+    writes: tuple[str, ...] = ()
+    """The text fields the step writes. Each run starts them empty: a step that does not run (a gate before it
+    ended the run) then leaves no earlier run's value on the thread to be returned as this run's."""
 
     @property
     def name(self) -> str:
         """The node's name in the graph (`--node-model NAME=...`, progress, Studio): its function's name."""
         return self.node.__name__
+
+
+def clearing(node: StepNode, fields: Sequence[str]) -> StepNode:
+    """Return the first step's node, which also starts the later steps' `fields` of this run empty.
+
+    A thread keeps its state from run to run; without this, a run that ends at a gate would return the last
+    run's translation (or any later step's output) as its own.
+    """
+    if not fields:
+        return node
+
+    @functools.wraps(node)  # the same name in the graph, and the signature LangGraph reads to pass the runtime
+    async def first(state: SummarizeTranslateState, runtime: Runtime[Context]) -> dict[str, Any]:
+        return {**dict.fromkeys(fields, ""), **await node(state, runtime)}
+
+    return first
 
 
 STEPS: list[Step] = [
@@ -183,7 +201,7 @@ STEPS: list[Step] = [
             again=lambda state: state.get("summary_attempts", 0) < MAX_SUMMARY_ATTEMPTS,
         ),
     ),
-    Step(translate),
+    Step(translate, writes=("translation",)),
 ]
 """The chain, in order: `graphs/summarize_translate.py` wires whatever this holds, so a new step is a node above
-and an entry here (plus the field it writes in `state/summarize_translate.py`)."""
+and an entry here naming the field it writes (declared in `state/summarize_translate.py`)."""

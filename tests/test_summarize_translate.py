@@ -8,7 +8,7 @@ from nodes import llm
 from nodes.documents import lesson_documents
 from nodes.inputs import InputError
 from nodes.offline import OFFLINE_LABEL
-from nodes.summarize_translate import STEPS, Step, summary_problem
+from nodes.summarize_translate import STEPS, Step, clearing, summary_problem
 from state.context import Context
 from state.summarize_translate import SummarizeTranslateState
 from tests.fakes import ScriptedChatModel
@@ -172,6 +172,22 @@ async def test_a_gate_that_gives_up_ends_the_chain_before_every_later_step(scrip
     scripted.replies = ["word " * 12, "word " * 12]
     assert await nodes_run(chain, {"text": TEXT, "max_words": 10}, scripted) == ["summarize", "check_summary"] * 2
     assert len(scripted.prompts) == 2
+
+
+async def test_the_first_step_starts_the_later_steps_fields_empty_under_its_own_name() -> None:
+    """What keeps a run that a gate ends from returning an earlier run's later output (test_reruns runs it)."""
+
+    async def first(state: SummarizeTranslateState, runtime: Runtime[Context]) -> dict[str, Any]:
+        return {"summary": "kept", "headline": "its own"}
+
+    node = clearing(first, ["translation", "headline"])
+    assert node.__name__ == "first"
+    assert await node({"text": TEXT}, Runtime(context=Context())) == {
+        "translation": "",
+        "headline": "its own",
+        "summary": "kept",
+    }
+    assert clearing(first, []) is first
 
 
 def test_a_chain_needs_a_step() -> None:
