@@ -523,15 +523,26 @@ def _plain_email(body: str) -> str:
     return f"Dear Customer,\n\n{body}\n\nBest regards,\nCustomer Support"
 
 
-ASK_FOR_DETAILS = (
-    "Thank you for your message. We could not find a request we can act on in it. Could you tell us a little "
-    "more: the invoice number, the order id, or the product you would like to return, and what you need?"
-)
+def ask_for_details(workers: Mapping[str, Worker]) -> str:
+    """Return the reply to a message with no request a worker could act on: it asks for what the workers need.
+
+    What each needs is the "(needs ...)" of its description ("the invoice number, like INV-20417": "the invoice
+    number"), so a new worker's details are asked for too; a description without one gives its label.
+    """
+    needs = []
+    for worker in workers.values():
+        said = re.search(r"\(needs ([^)]+)\)", worker.description)
+        need = re.split(r",\s*(?:like|e\.g\.|such as)\b", said.group(1))[0].strip() if said else ""
+        needs.append(need or f"the details of your {worker.label.lower()}")
+    listed = ", ".join(needs[:-1]) + f", or {needs[-1]}" if len(needs) > 1 else "".join(needs)
+    more = f": {listed}, and what you need?" if listed else " about what you need?"
+    return f"Thank you for your message. We could not find a request we can act on in it. Could you tell us more{more}"
 
 
 def make_synthesize(workers: Mapping[str, Worker]) -> Any:
     """Build the `synthesize` node, which checks the email against the id formats of `workers`."""
     patterns = id_patterns(workers)
+    asking = ask_for_details(workers)
 
     async def synthesize(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Write one email covering every task in the customer's order; check what it names before sending it."""
@@ -540,7 +551,7 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
         if not any("ok" in item for item in items):
             # Nothing was done, so there is nothing to phrase: a fixed reply is clearer than a model's.
             unhandled = "\n\n".join(_point(item) for item in items)
-            return {"email": _plain_email(f"{unhandled}\n\n{ASK_FOR_DETAILS}" if unhandled else ASK_FOR_DETAILS)}
+            return {"email": _plain_email(f"{unhandled}\n\n{asking}" if unhandled else asking)}
         points = "\n\n".join(_point(item) for item in items)
         plain = _plain_email(points)
         try:

@@ -17,12 +17,14 @@ from nodes.llm import models
 from nodes.llm.errors import ModelSetupError
 from nodes.llm.retry import RetrySettings
 from nodes.offline import OFFLINE_LABEL, OfflineChatModel
-from nodes.orchestrator import ASK_FOR_DETAILS, FOLLOW_UP, MAX_TASKS, plan_schema, read_plan, task_key
+from nodes.orchestrator import FOLLOW_UP, MAX_TASKS, ask_for_details, plan_schema, read_plan, task_key
 from nodes.workers import GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
 from state.context import Context
 from state.orchestrator import LESSON_MESSAGE
 from tests.conftest import REPO, run_cli
 from tests.fakes import GeminiServer, HoldingModel, Reply, ScriptedChatModel
+
+ASK_FOR_DETAILS = ask_for_details(WORKERS)
 
 OFFLINE = Context(model="offline")
 RMA = re.compile(r"RMA-\d{8}")
@@ -342,6 +344,13 @@ async def test_the_offline_planner_finds_ids_in_either_case() -> None:
         ("billing_inquiry", {"invoice_number": "INV-7890"}),
     ]
     assert "A-12345" in result["email"] and "INV-7890" in result["email"]
+
+
+def test_the_reply_to_a_message_with_no_request_asks_for_what_each_worker_needs() -> None:
+    asked = ask_for_details({**WORKERS, "warranty_claim_elsewhere": WARRANTY})
+    for need in ("the invoice number", "the product's name", "the order id", "its serial number"):
+        assert need in asked
+    assert "like INV-20417" not in asked and "SN-123456" not in asked, "the examples are not asked for"
 
 
 def test_read_plan_caps_the_number_of_tasks() -> None:
