@@ -66,7 +66,9 @@ async def summarize(state: SummarizeTranslateState, runtime: Runtime[Context]) -
     if retry:
         return {**update, "notes": notes, "summary_attempts": state.get("summary_attempts", 0) + 1}
     # The language is settled here, not only by `translate`, so a run that never translates reports its own.
-    language = (given.get("language") or DEFAULT_LANGUAGE).strip()
+    language = (given.get("language") or "").strip() or DEFAULT_LANGUAGE
+    if "language" in given and language == DEFAULT_LANGUAGE != given["language"].strip():
+        notes.append(f"The language was left blank; translated into {DEFAULT_LANGUAGE}, the default.")
     return {**update, "summary_attempts": 1, "language": language, **fresh_run_info(update["models"], notes)}
 
 

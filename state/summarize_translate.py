@@ -1,6 +1,6 @@
 """State of the Summarize -> Translate chain."""
 
-from typing import Annotated
+from typing import Annotated, Required
 
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
@@ -18,10 +18,11 @@ from state.faq import LESSON_PAGES
 class SummarizeTranslateInput(TypedDict, total=False):
     """What the user supplies: the text, and optionally the language and the summary's length limit."""
 
-    text: str
+    text: Required[str]
     """The text to summarize, e.g. one of the lesson's web pages."""
     language: str
-    """Target language of the translation, e.g. "Italian"; "French" when absent."""
+    """Target language of the translation, e.g. "Italian"; "French" when absent or blank (the result's notes say
+    so when it was blank)."""
     max_words: Annotated[int, Field(ge=1)]
     """Longest acceptable summary, in words (at least 1); 80 when absent."""
 

@@ -193,3 +193,14 @@ async def test_the_first_step_starts_the_later_steps_fields_empty_under_its_own_
 def test_a_chain_needs_a_step() -> None:
     with pytest.raises(ValueError, match="at least one step"):
         build_summarize_translate([])
+
+
+async def test_a_blank_language_is_the_default_and_the_notes_say_so(scripted: ScriptedChatModel) -> None:
+    scripted.replies = ["A good summary.", "Un bon résumé."]
+    result = await graph.ainvoke({"text": TEXT, "language": " "}, context=Context(chat_model=scripted))
+    assert result["language"] == "French" and result["translation"] == "Un bon résumé."
+    assert result["notes"] == ["The language was left blank; translated into French, the default."]
+
+
+def test_the_text_is_the_one_required_input() -> None:
+    assert graph.get_input_jsonschema()["required"] == ["text"]
