@@ -266,6 +266,7 @@ def test_the_hint_to_start_a_thread_names_the_store_it_was_given(
         ),
         (["run", "NAME", "TEXT", "--thread", "new", "--interrupt-before", "nonode"], "has no node 'nonode'"),
         (["run", "NAME", "TEXT", "--interrupt-before", "nonode"], "--interrupt-before needs --thread ID"),
+        (["run", "NAME", "TEXT"], "--db needs --thread ID"),  # it was ignored: the run kept nothing
         (["run", "NAME", "--thread", "new"], "a thread holds one run: pass the input text"),
     ],
 )
@@ -744,6 +745,7 @@ async def test_an_edit_without_as_node_after_a_send_fan_out_sends_nothing_again(
         ("max_rounds=-3", "--set max_rounds: must be a whole number from 1 to 10, got -3"),
         ("max_rounds=50", "--set max_rounds: must be a whole number from 1 to 10, got 50"),
         ("max_words=0", "--set max_words: must be a whole number of at least 1, got 0"),
+        ("facts= ", "--set facts: is empty, and the run cannot go on without it"),
     ],
 )
 def test_resume_set_applies_the_bounds_the_graphs_entry_applies(

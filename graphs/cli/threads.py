@@ -62,14 +62,16 @@ def default_db() -> Path:
 
 
 def wanted(args: argparse.Namespace) -> bool:
-    """Tell whether `workflows run` was asked for a durable thread."""
-    return args.thread is not None or bool(args.interrupt_before)
+    """Tell whether `workflows run` was asked for a durable thread (any thread option: --db alone is refused)."""
+    return args.thread is not None or bool(args.interrupt_before) or args.db is not None
 
 
 def check_run(args: argparse.Namespace, inputs: list[dict[str, Any]], nodes: Sequence[str]) -> None:
     """Validate `run`'s thread options before any model is built (the store is checked when the run opens it)."""
-    if args.thread is None:
+    if args.thread is None and args.interrupt_before:
         raise ThreadError("--interrupt-before needs --thread ID: a paused run is kept in a thread to resume later")
+    if args.thread is None:
+        raise ThreadError("--db needs --thread ID: it names where the thread is kept, and without one nothing is")
     if len(inputs) != 1:
         raise ThreadError(
             f"a thread holds one run: pass the input text, e.g. workflows run {args.name} TEXT "
@@ -527,6 +529,10 @@ def _updates(graph: Graph, items: Sequence[str]) -> dict[str, Any]:
                 if bounded := out_of_range(graph.builder.state_schema, key, problem):
                     raise ThreadError(f"--set {key}: {bounded}") from None
                 raise ThreadError(f"--set {key}: {problem['msg']} (got {value!r})") from None
+        required: frozenset[str] = getattr(graph.builder.input_schema, "__required_keys__", frozenset())
+        if key in required and isinstance(updates[key], str) and not updates[key].strip():
+            # As `run` refuses an empty input text: no node of the run could do anything with it.
+            raise ThreadError(f"--set {key}: is empty, and the run cannot go on without it")
     return updates
 
 
