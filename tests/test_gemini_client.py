@@ -201,6 +201,9 @@ async def test_streamed_replies_through_the_gemini_client_add_up(gemini: GeminiS
     reply_chunks = chunks["technical_support"]
     assert len(reply_chunks) > 1
     assert "".join(chunk.text for chunk in reply_chunks) == whole["reply"]
+    # The text held back for key redaction goes out with the finishing chunk: none comes after it.
+    finished = next(n for n, chunk in enumerate(reply_chunks) if chunk.response_metadata.get("finish_reason"))
+    assert not "".join(chunk.text for chunk in reply_chunks[finished + 1 :])
     usage = [chunk.usage_metadata for chunk in reply_chunks if chunk.usage_metadata]
     assert sum(u["output_tokens"] for u in usage) == len(whole["reply"]) // 4 + 1, "per-chunk deltas of the totals"
 

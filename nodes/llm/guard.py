@@ -90,7 +90,12 @@ class _StreamGuard:
         self.last = chunk
         content = chunk.message.content
         if isinstance(content, str):
-            return _with_text(chunk, self.redactor.feed(content))
+            text = self.redactor.feed(content)
+            if _finishes(chunk):
+                # The text held back in case a key went on in the next chunk goes out with the chunk that says
+                # the reply is finished: a reader that stops there would otherwise lose it.
+                text += self.redactor.flush()
+            return _with_text(chunk, text)
         # Content blocks (thinking, images) arrive whole: redact them as they are.
         return _with_text(chunk, redact_value(content))
 
@@ -99,6 +104,13 @@ class _StreamGuard:
         if not rest or self.last is None:
             return None
         return ChatGenerationChunk(message=AIMessageChunk(content=rest, id=self.last.message.id))
+
+
+def _finishes(chunk: ChatGenerationChunk) -> bool:
+    """Tell whether a chunk carries the reply's finish reason (the provider's last text chunk)."""
+    return bool(
+        (chunk.generation_info or {}).get("finish_reason") or chunk.message.response_metadata.get("finish_reason")
+    )
 
 
 def _on_retry(run_manager: AsyncCallbackManagerForLLMRun | None) -> Any:
