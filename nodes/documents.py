@@ -47,6 +47,8 @@ def combined_content(documents: Sequence[Document]) -> str:
 def read_document(path: str | Path) -> Document:
     """Read a .txt or .md file as a document titled by its first Markdown heading, else by its file name."""
     file = Path(path)
+    if file.is_dir():
+        raise DocumentError(f"{file}: is a folder; pass the .txt or .md files in it (e.g. {file}/*.md)")
     if file.suffix.lower() not in DOCUMENT_SUFFIXES:
         raise DocumentError(f"{file}: only .txt and .md documents are supported")
     try:

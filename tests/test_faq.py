@@ -451,6 +451,7 @@ def test_read_document_titles_from_heading_or_file_name(tmp_path: Path) -> None:
         ("missing.md", None, "no such file"),
         ("empty.txt", "  \n", "empty"),
         ("page.pdf", "x", "only .txt and .md"),
+        ("notes.md", "FOLDER", "is a folder; pass the .txt or .md files in it"),
         ("only.md", "# Only\n", "has a heading but no text"),
         ("headings.md", "# Title\n\n## Section ##\n  \n", "has a heading but no text"),
     ],
@@ -459,7 +460,9 @@ def test_unusable_doc_files_are_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str | None, message: str
 ) -> None:
     path = tmp_path / name
-    if content is not None:
+    if content == "FOLDER":
+        path.mkdir()  # a folder named like a document is still no document
+    elif content is not None:
         path.write_text(content)
     for argv in (["compare", "faq", "--doc", str(path)], ["run", "faq_chain", "--doc", str(path)]):
         assert main(argv) == 2

@@ -55,7 +55,10 @@ def add_eval_command(commands: "argparse._SubParsersAction[argparse.ArgumentPars
         "eval", help="score a workflow's decisions on a labelled set (accuracy, precision, recall, cost)"
     )
     evaluate.add_argument(
-        "what", choices=list(SUITES), help="; ".join(f"{name}: {suite.summary}" for name, suite in SUITES.items())
+        "what",
+        metavar="WORKFLOW",
+        choices=list(SUITES),
+        help="one of " + "; ".join(f"{name}: {suite.summary}" for name, suite in SUITES.items()),
     )
     evaluate.add_argument(
         "--data", metavar="FILE.jsonl", help="labelled items, one JSON object a line (default: the shipped set)"
