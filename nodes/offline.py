@@ -90,6 +90,17 @@ several lines."""
 _TAGGED = re.compile(r"^<([a-z][a-z_]{0,30})>[ \t]*\n(.*?)\n</\1>[ \t]*$", re.S | re.M)
 """Text the prompt marks as data between tags, each on a line of its own (<message>, the text, </message>)."""
 _QUOTES = "\"'“”‘’"
+_LED_IN = re.compile(r"([^\n]{3,300}:)[ \t]*\n+(\S.*)", re.S)
+"""A prompt that is one line ending on a colon, then the text it is about ("Fix the spelling of this text:\n...")."""
+_NUMBERS = {
+    **{word: n for n, word in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)},
+    "fifteen": 15,
+    "twenty": 20,
+}
+_WORD_LIMIT = re.compile(
+    rf"\b(?:at most|no more than|up to|within|under|in)\s+(\d+|{'|'.join(_NUMBERS)})\s+words\b", re.I
+)
+"""A stated length in words, in figures or in words ("at most eight words")."""
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘]((?:[^\"'“”‘’]|(?<=\w)['’](?=\w)){2,80}?)[\"'”’](?!\w)")
@@ -350,6 +361,10 @@ class Prompt:
             user_text = next(iter(fields.values()))
         elif blocks:
             user_text = blocks[-1]
+        elif len(humans) == 1 and (led := _LED_IN.match(humans[0].strip())):
+            # "Write a headline for this text:\n<text>": the line that ends on a colon says what to do with the
+            # text after it, which is the material (as between --- lines), never part of the instructions.
+            told, user_text, blocks = led.group(1), led.group(2), [led.group(2).strip()]
         else:
             user_text = humans[-1] if humans else everything
         instructions = _BLOCK.sub("", told if not has_system else "\n".join(t for k, t in texts if k != "human"))
@@ -1453,6 +1468,12 @@ def reply(prompt: Prompt) -> str:
             greeting = _example_of("greeting", prompt.instructions, "Dear Customer,")
             closing = _example_of("closing", prompt.instructions, "Best regards,")
             return f"{greeting}\n\n" + "\n".join(lines) + f"\n\n{closing}\nCustomer Support"
+        stated = _WORD_LIMIT.search(prompt.instructions)
+        if stated:
+            # "A headline of at most eight words for this text": the text's opening words, up to the limit.
+            said = stated.group(1).lower()
+            limit = int(said) if said.isdigit() else _NUMBERS[said]
+            return " ".join(sentences(material)[0].split()[:limit]).rstrip(",;:.")
         return "\n".join(lines)
     role = re.search(r"\bYou are (?:an? |the )?([^.\n]+)", prompt.instructions)
     said = next(iter(prompt.data.values()), "") or prompt.fields.get("the user says") or prompt.user_text

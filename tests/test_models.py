@@ -215,3 +215,15 @@ async def test_a_context_given_as_a_dict_is_read_setting_by_setting() -> None:
     assert len(result["faqs"]) == 2
     with pytest.raises(ValueError, match=r"^context temperature: input should be a valid number.*\(got 'hot'\)"):
         await graph.ainvoke({"documents": documents}, context={"model": "offline", "temperature": "hot"})
+
+
+@pytest.mark.parametrize(
+    ("asked", "limit"),
+    [("Write a headline of at most eight words for this text:", 8), ("Give this a title in 5 words:", 5)],
+)
+def test_offline_reads_a_line_ending_on_a_colon_as_what_to_do_with_the_text_after_it(asked: str, limit: int) -> None:
+    """The README's added chain step asks this way; the instruction is neither echoed nor taken for the text."""
+    text = "A translated summary, which says that heat pumps move heat from outside air into a house even in winter."
+    reply = OfflineChatModel().invoke([HumanMessage(f"{asked}\n{text}")]).text
+    assert 0 < len(reply.split()) <= limit and reply.split()[0] == "A"
+    assert asked not in reply and "translation unavailable" not in reply
