@@ -66,6 +66,29 @@ async def test_the_rate_limit_counts_every_request_retries_included_and_is_share
     assert limiters["gemini-2.5-flash", 30.0].acquired == len(gemini.requests) == 3
 
 
+class EmptyLimiter(CountingLimiter):
+    """A rate limiter whose bucket is empty: every request must wait for its turn."""
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return False if not blocking else super().acquire()
+
+
+async def test_a_call_the_rate_limit_holds_back_says_so_on_the_custom_stream(
+    gemini: GeminiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limiter = EmptyLimiter()
+    monkeypatch.setattr("nodes.llm.guard.rate_limiter", lambda model, per_minute: limiter)
+    context = Context(requests_per_minute={"*": 10})
+    stream = routing.astream({"query": "My wifi keeps dropping."}, context=context, stream_mode=["custom", "values"])
+    events = [event async for event in stream]
+    said = [data for mode, data in events if mode == "custom"]
+    assert said and all(
+        data == {"progress": "waiting for gemini-2.5-flash's requests-per-minute limit"} for data in said
+    )
+    assert len(said) == limiter.acquired == len(gemini.requests), "each request waited its turn, and said so once"
+    assert events[-1][1]["reply"], "then it went on"
+
+
 def test_the_rate_limiter_starts_full_with_ten_seconds_of_requests() -> None:
     limiter = concurrency.rate_limiter("some-model", 120)
     assert limiter is concurrency.rate_limiter("some-model", 120), "shared by every run of the process"

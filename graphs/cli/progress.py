@@ -2,7 +2,8 @@
 
 `stream_run` runs a graph with `astream` and turns its stream into calls on a `Progress`: the `tasks` stream says
 when each node or `Send` branch starts and finishes (with what it wrote, or its error), the `custom` stream
-carries what nodes report themselves (`get_stream_writer()({"progress": "..."})`), and with `stream_text` the
+carries `{"progress": "..."}` reports (the model layer's, when a call waits for its rate limit, and any a node
+makes with `get_stream_writer()`), and with `stream_text` the
 `messages` stream carries model text as it arrives. A callback reports each failed model call as it happens, so
 retries show. Every call names its run (`run`), so several runs at once can share one display.
 

@@ -25,6 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, Generation, LLMResult
 from langchain_core.rate_limiters import InMemoryRateLimiter
+from langgraph.config import get_stream_writer
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from nodes.llm import retry
@@ -156,8 +157,7 @@ def _guard_agenerate(provider: Any) -> Any:
         meters = _meters(run_manager)
 
         async def attempt() -> ChatResult:
-            if limiter is not None:
-                await limiter.aacquire()
+            await _take_turn(limiter, self)
             async with slots:
                 # Checked again with the slot held, and counted before it is given up: the run's next call,
                 # waiting for this slot, sees what this one used (one call at a time stops at the budget).
@@ -243,9 +243,7 @@ def _guard_astream(provider: Any) -> Any:
         for attempt in range(1, retry.RETRY.attempts + 1):
             started = False
             try:
-                limiter = _limiter(self, runtime)
-                if limiter is not None:
-                    await limiter.aacquire()
+                await _take_turn(_limiter(self, runtime), self)
                 async with call_slots(runtime):
                     for meter, call in _meters(run_manager):
                         meter.admit(call)
@@ -302,9 +300,30 @@ def _limiter(model: BaseChatModel, runtime: Any) -> InMemoryRateLimiter | None:
     """Return the process-wide rate limiter of `model` under the run's Context, if it sets one (none offline)."""
     if runtime is None or model._llm_type == "offline":
         return None
-    name = str(getattr(model, "model", None) or getattr(model, "model_name", None) or type(model).__name__)
+    name = _model_name(model)
     per_minute = rate_limit_of(context_of(runtime), name)
     return rate_limiter(name, per_minute) if per_minute else None
+
+
+async def _take_turn(limiter: InMemoryRateLimiter | None, model: BaseChatModel) -> None:
+    """Wait for the model's requests-per-minute limit; a call it holds back says so on the run's custom stream.
+
+    The custom stream is what `workflows run` shows as progress and Studio under the run: a run that is only
+    waiting its turn would otherwise look hung.
+    """
+    if limiter is None or limiter.acquire(blocking=False):
+        return
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:  # not inside a graph run: no stream to say it on
+        writer = None
+    if writer is not None:
+        writer({"progress": f"waiting for {_model_name(model)}'s requests-per-minute limit"})
+    await limiter.aacquire()
+
+
+def _model_name(model: BaseChatModel) -> str:
+    return str(getattr(model, "model", None) or getattr(model, "model_name", None) or type(model).__name__)
 
 
 def _sync_wait(state: RetryCallState, deadline: Deadline) -> float:
