@@ -119,16 +119,25 @@ EVIDENCE_NEEDED = 1.0
 """The match a choice needs before it is even odds: one clear concept gives 0.5, two give 0.67."""
 _ARRIVED = re.compile(
     r"\b(?:arrived|came|delivered|received|got it|got here|turned up|showed up|has come|have come|is here|was here|"
-    r"reached me)\b",
+    r"reached me|"
+    # The same in French, Spanish, Italian, German, Dutch and Portuguese.
+    r"arrivée?s?|reçue?s?|livrée?s?|llegó|llegado|llegaron|recibido|entregado|arrivat[oaie]|consegnat[oaie]|"
+    r"ricevut[oaie]|angekommen|eingetroffen|geliefert|aangekomen|bezorgd|ontvangen|chegou|chegaram|recebido)\b",
     re.I,
 )
 """A clause saying an order is here: its whereabouts are not what the customer asks."""
-_FINE = re.compile(r"\b(?:is|are|was|were|looks?)\s+(?:fine|ok|okay|correct|right|all good|sorted)\b", re.I)
+_FINE = re.compile(
+    r"(?:\b(?:is|are|was|were|looks?)|'s|’s|\s[-–:])\s+(?:all\s+)?(?:fine|ok|okay|correct|right|all good|sorted)\b",
+    re.I,
+)
 """A clause saying what it names is in order ("INV-1 is fine"): it asks for nothing about it."""
 _THANKS = re.compile(r"\b(?:thanks|thank you|many thanks|grateful)\b", re.I)
 """A clause of thanks ("thanks for the quick delivery of order A-1"): what it names is done, not asked for."""
 _NOT_YET = re.compile(
-    r"\b(?:not|never|nothing|none|yet|still|where|when|status|track\w*|late|(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b",
+    r"\b(?:not|never|nothing|none|yet|still|where|when|status|track\w*|late|(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b|"
+    # The same in French, Spanish, Italian, German, Dutch and Portuguese: "pas reçu", "niet aangekomen".
+    r"\b(?:pas|jamais|toujours|no (?:ha|han|he|me)|todavía|todavia|aún|aun|non|ancora|nicht|noch|niet|nog|não|nao|"
+    r"ainda|où|dónde|donde|dove|wo|waar|onde)\b",
     re.I,
 )
 _AN_ID = re.compile(r"(?<![\w-])[A-Za-z]{1,5}-?[0-9]{3,}(?![\w-])")
@@ -244,10 +253,12 @@ _ON_A_BILL = re.compile(r"\b(?:inv\w*|bill\w*|charg\w*|receipt|statement|fees?)\
 """What says a quoted name is a charge on a bill: "charge" after it, or a price before it in a clause about a bill."""
 _LIST_LEAD_IN = re.compile(
     r"\b(?:the following(?:\s+(?:points?|items?|issues?|questions?|things?|matters?))?|as follows|"
-    r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below)\s*:?[\s.]*$",
+    r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below|"
+    r"\bfind\s+(?:below|enclosed|attached)\b[^.!?]{0,60}?)\s*:?[\s.]*$",
     re.I,
 )
-"""A request that only opens a list ("Could you help with the following:"): the list's items are what it asks."""
+"""A request that only opens a list ("Could you help with the following:", "Please find below our queries:"): the
+list's items are what it asks."""
 _WHERE_QUESTION = re.compile(
     r"^\W*(?:where|when)\b|\b(?:check|tell (?:me|us)|know|idea|find out|see|confirm|say|wondering)\s+(?:where|when)\b|"
     r"\b(?:status|track\w*)\b",
@@ -265,7 +276,9 @@ _WHERE_ASKED = re.compile(r"\b(?:where|when|status|track\w*)\b", re.I)
 """A question of where or when ("where is it then?")."""
 _SENDING_BACK = re.compile(
     r"\b(?:(?:returns?|prepaid|pre-paid|postage|shipping)\s+)?(?:labels?|etiquetas?|étiquettes?|etichett[ae]|etiketts?|"
-    r"etiketten)\b(?!\s+(?:for|para|pour|per|für|fur)\b)|\breturns? (?:form|address)\b",
+    r"etiketten)\b(?!\s+(?:for|para|pour|per|für|fur)\b)|\breturns? (?:form|address)\b|"
+    # German and Dutch write the label with what it is for, in one word ("Rücksendeetikett", "retourlabel").
+    r"\b\w+(?:etikett|etiket|label)(?:en|s)?\b",
     re.I,
 )
 """What a thing is sent back with: asked for after a return ("How do I get a label?"), it is part of that return;

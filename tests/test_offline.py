@@ -884,6 +884,34 @@ async def test_the_eighth_rounds_rules_on_sentences_in_no_set(message: str, plan
 
 
 @pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # An order said to have arrived, in other languages, is context; one said not to have arrived is asked about.
+        (
+            "La commande R-51515 est arrivée hier. Je voudrais renvoyer la 'Lampe Iris'.",
+            [("product_return", "Lampe Iris")],
+        ),
+        ("Il pacco P-52525 è arrivato. Dov'è l'ordine P-52526?", [("status_update", "P-52526")]),
+        ("Mijn bestelling M-53535 is nog niet aangekomen.", [("status_update", "M-53535")]),
+        ("Je n'ai pas reçu ma commande F-54545.", [("status_update", "F-54545")]),
+        # What an invoice is said to be in order with, after "'s" or a dash, asks nothing about it.
+        ("INV-55551 - correct. INV-55552 charges postage twice.", [("billing_inquiry", "INV-55552")]),
+        (
+            "The payment went through as INV-55553, so that's all fine. Where is order P-55554?",
+            [("status_update", "P-55554")],
+        ),
+        # A return label written as one word with what it is for is the return's, as "label" is.
+        (
+            "Ich möchte die 'Berg Jacke' zurückschicken. Bitte senden Sie mir ein Retouretikett.",
+            [("product_return", "Berg Jacke")],
+        ),
+    ],
+)
+async def test_the_ninth_rounds_rules_on_sentences_in_no_set(message: str, planned: list[tuple[str, str]]) -> None:
+    await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
     ("message", "name"),
     [
         ("The food mixer's bowl cracked on day one. Can I send it back?", "food mixer"),
