@@ -253,12 +253,12 @@ _ON_A_BILL = re.compile(r"\b(?:inv\w*|bill\w*|charg\w*|receipt|statement|fees?)\
 """What says a quoted name is a charge on a bill: "charge" after it, or a price before it in a clause about a bill."""
 _LIST_LEAD_IN = re.compile(
     r"\b(?:the following(?:\s+(?:points?|items?|issues?|questions?|things?|matters?))?|as follows|"
-    r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below|"
-    r"\bfind\s+(?:below|enclosed|attached)\b[^.!?]{0,60}?)\s*:?[\s.]*$",
+    r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below)\s*:?[\s.]*$",
     re.I,
 )
-"""A request that only opens a list ("Could you help with the following:", "Please find below our queries:"): the
-list's items are what it asks."""
+"""A request that only opens a list ("Could you help with the following:"): the list's items are what it asks."""
+_PLEASE_FIND = re.compile(r"\bfind\s+(?:below|enclosed|attached|here)\b", re.I)
+"""A letter's formula ("Please find below our queries:", "find attached the photos"): it hands over, asks nothing."""
 _WHERE_QUESTION = re.compile(
     r"^\W*(?:where|when)\b|\b(?:check|tell (?:me|us)|know|idea|find out|see|confirm|say|wondering)\s+(?:where|when)\b|"
     r"\b(?:status|track\w*)\b",
@@ -850,6 +850,8 @@ class SchemaFiller:
                 if not clause or not is_request(clause):
                     continue
             asked = what_is_asked(clause)
+            if _PLEASE_FIND.search(clause) and not _AN_ID.search(clause):
+                continue
             if _LIST_LEAD_IN.search(clause) and not _AN_ID.search(clause) and _acting_verb(asked) not in REQUEST_VERBS:
                 # "Please could you help with the following:": the items after it are the requests. One with a
                 # request verb ("return the following items:") is kept, as its items may name things only.

@@ -900,6 +900,11 @@ async def test_the_eighth_rounds_rules_on_sentences_in_no_set(message: str, plan
             "The payment went through as INV-55553, so that's all fine. Where is order P-55554?",
             [("status_update", "P-55554")],
         ),
+        # A letter's "please find below" hands the list over; it asks nothing itself.
+        (
+            "Please find below our questions:\n\n1. INV-56565 has the wrong VAT rate.\n2. Where is P-56566?",
+            [("billing_inquiry", "INV-56565"), ("status_update", "P-56566")],
+        ),
         # A return label written as one word with what it is for is the return's, as "label" is.
         (
             "Ich möchte die 'Berg Jacke' zurückschicken. Bitte senden Sie mir ein Retouretikett.",
