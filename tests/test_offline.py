@@ -965,7 +965,8 @@ async def test_a_word_that_starts_like_a_reason_word_is_not_one() -> None:
         ("$30 'Oak Lamp' arrived broken, returning it.", [("product_return", "Oak Lamp")]),
         # "give me back" is money, and "take back" is the return's verb only when asked of the company.
         ("Can you give me back the deposit on order A-88803?", [("other", "deposit")]),
-        ("I take back my complaint about INV-4515, it's correct.", [("billing_inquiry", "INV-4515")]),
+        # ... and "it's correct" says the invoice needs nothing (the review's label; the ninth round made it so).
+        ("I take back my complaint about INV-4515, it's correct.", []),
         # A list opened by a request verb keeps that request when its items name things only.
         (
             "I'd like to return the following items:\n- the 'Oak Wall Clock' (it's broken)\n- the blue mug (chipped)",
