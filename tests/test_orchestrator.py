@@ -702,7 +702,7 @@ def test_the_plan_schema_offers_every_worker_and_the_planner_prompt_names_them()
 class WarrantyClaim(BaseModel):
     """A product that broke while under warranty."""
 
-    serial_number: str = Field(pattern=r"^SN-\d{6}$", description="The product's serial number, e.g. SN-123456.")
+    serial_number: str = Field(pattern=r"^SN-[0-9]{6}$", description="The product's serial number, e.g. SN-123456.")
 
 
 async def register_claim(job: Job[WarrantyClaim]) -> Outcome:
