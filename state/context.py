@@ -60,7 +60,11 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
         return context_from(context)
     if context is not None and _unchecked(context):
         # LangGraph makes the Context from Studio's or the SDK's dict without checking it: a form's "4" arrives as is.
-        return context_from(vars(context))
+        # Corrected in place, not copied: every node of the run holds this object, and the run's budget meter is
+        # kept per object (nodes.llm.usage.meter_for), so a copy per call would start each node's count at zero.
+        checked = context_from(vars(context))
+        for setting in fields(Context):
+            setattr(context, setting.name, getattr(checked, setting.name))
     return context or Context()
 
 

@@ -227,3 +227,15 @@ def test_offline_reads_a_line_ending_on_a_colon_as_what_to_do_with_the_text_afte
     reply = OfflineChatModel().invoke([HumanMessage(f"{asked}\n{text}")]).text
     assert 0 < len(reply.split()) <= limit and reply.split()[0] == "A"
     assert asked not in reply and "translation unavailable" not in reply
+
+
+@pytest.mark.parametrize("setting", [{"temperature": 0}, {"max_tokens": "300"}])
+async def test_a_budget_given_in_a_dict_covers_the_whole_run_when_a_setting_is_read_by_its_type(
+    setting: dict[str, object],
+) -> None:
+    """JSON has no float ("temperature": 0 is an int) and forms send text: reading them keeps the run's one meter."""
+    from graphs.orchestrator import graph
+    from state.orchestrator import LESSON_MESSAGE
+
+    with pytest.raises(llm.BudgetSpent):
+        await graph.ainvoke({"message": LESSON_MESSAGE}, context={"model": "offline", "max_tokens": 300, **setting})
