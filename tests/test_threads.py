@@ -717,6 +717,20 @@ def test_an_edit_after_parallel_branches_resumes_with_each_branch_run_once(
     assert without_run_ids(resumed) == without_run_ids(uninterrupted)
 
 
+def test_a_fork_from_an_earlier_edit_after_parallel_nodes_takes_another_edit(
+    thread_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = ["run", "sectioning", "Do batteries help wind power?", "--model", "offline", "--thread", "e"]
+    run_json(capsys, *start, "--db", thread_db, "--interrupt-before", "decide")
+    run_json(capsys, "resume", "--thread", "e", "--set", "query=Is wind power reliable?", "--db", thread_db)
+    history = run_json(capsys, "history", "--thread", "e", "--db", thread_db)
+    edit = next(row for row in history["checkpoints"] if row["source"] == "update")
+    question = "Do solar panels work in winter?"
+    args = ["resume", "--thread", "e", "--checkpoint", edit["checkpoint"], "--set", f"query={question}"]
+    [forked] = run_json(capsys, *args, "--db", thread_db)["results"]
+    assert forked["query"] == question and forked["reply"]
+
+
 @pytest.mark.parametrize(
     ("name", "pause_before", "results"),
     [("orchestrator", "synthesize", "results"), ("faq_chain", "collect", "answered"), ("voting", "tally", "ballots")],

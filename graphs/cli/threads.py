@@ -541,10 +541,13 @@ async def _last_ran(graph: Graph, config: RunnableConfig) -> str | None:
 
     LangGraph infers that node when it is not named, and gets it wrong after parallel steps: two nodes that ran at
     once ("Ambiguous update, specify as_node"), or workers fed by Send, which leave no trace it reads, so the edit is
-    applied as the node that sent them. None (LangGraph's own choice) where the checkpoint is no step's: an edit's.
+    applied as the node that sent them. An earlier edit's checkpoint stands where the step before it left the run,
+    so that step's node is the one; None (LangGraph's own choice) before any step ran.
     """
     snapshot = await graph.aget_state(config)
-    if snapshot.metadata is None or snapshot.metadata.get("source") != "loop" or snapshot.parent_config is None:
+    while (snapshot.metadata or {}).get("source") in ("update", "fork") and snapshot.parent_config is not None:
+        snapshot = await graph.aget_state(snapshot.parent_config)
+    if (snapshot.metadata or {}).get("source") != "loop" or snapshot.parent_config is None:
         return None
     ran = [task.name for task in (await graph.aget_state(snapshot.parent_config)).tasks]
     return ran[0] if ran else None
