@@ -1463,8 +1463,7 @@ def reply(prompt: Prompt) -> str:
         best = ranked[:1] + [s for s in ranked[1:2] if overlap(question, s) * 2 >= top > 0]
         return " ".join(s for s in known if s in best)
     if material and "summar" in asks:
-        stated = re.search(r"\b(?:at most|no more than|up to|within|under)\s+(\d+)\s+words\b", asks)
-        limit = int(stated.group(1)) if stated else None
+        limit = _word_limit(prompt.instructions)
         summary: list[str] = []
         for sentence in (prompt.material_sentences if prompt.has_documents else sentences(material))[:3]:
             if summary and limit and len(" ".join([*summary, sentence]).split()) > limit:
@@ -1483,11 +1482,9 @@ def reply(prompt: Prompt) -> str:
             greeting = _example_of("greeting", prompt.instructions, "Dear Customer,")
             closing = _example_of("closing", prompt.instructions, "Best regards,")
             return f"{greeting}\n\n" + "\n".join(lines) + f"\n\n{closing}\nCustomer Support"
-        stated = _WORD_LIMIT.search(prompt.instructions)
-        if stated:
+        limit = _word_limit(prompt.instructions)
+        if limit:
             # "A headline of at most eight words for this text": the text's opening words, up to the limit.
-            said = stated.group(1).lower()
-            limit = int(said) if said.isdigit() else _NUMBERS[said]
             return " ".join(sentences(material)[0].split()[:limit]).rstrip(",;:.")
         return "\n".join(lines)
     role = re.search(r"\bYou are (?:an? |the )?([^.\n]+)", prompt.instructions)
@@ -1501,6 +1498,15 @@ def reply(prompt: Prompt) -> str:
     as_role = f" As your {role.group(1).strip()}, I will" if role else " I will"
     steps = " ".join(_as_reply(s[0].lower() + s[1:]) for s in told)
     return f"{opening}{as_role} {steps}" if steps else opening
+
+
+def _word_limit(instructions: str) -> int | None:
+    """Return the length in words the instructions ask for ("at most 80 words", "in eight words"), if any."""
+    stated = _WORD_LIMIT.search(instructions)
+    if stated is None:
+        return None
+    said = stated.group(1).lower()
+    return int(said) if said.isdigit() else _NUMBERS[said]
 
 
 def _schema_of(schema: dict[str, Any] | type[BaseModel]) -> dict[str, Any]:
