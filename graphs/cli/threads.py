@@ -536,15 +536,14 @@ def _updates(graph: Graph, items: Sequence[str]) -> dict[str, Any]:
     return updates
 
 
-async def _last_ran(graph: Graph, config: RunnableConfig) -> str | None:
-    """Return a node of the step that led to the checkpoint at `config`, for an edit to be applied as its output.
+async def _last_ran(graph: Graph, snapshot: StateSnapshot) -> str | None:
+    """Return a node of the step that led to `snapshot`'s checkpoint, for an edit to be applied as its output.
 
     LangGraph infers that node when it is not named, and gets it wrong after parallel steps: two nodes that ran at
     once ("Ambiguous update, specify as_node"), or workers fed by Send, which leave no trace it reads, so the edit is
     applied as the node that sent them. An earlier edit's checkpoint stands where the step before it left the run,
     so that step's node is the one; None (LangGraph's own choice) before any step ran.
     """
-    snapshot = await graph.aget_state(config)
     while (snapshot.metadata or {}).get("source") in ("update", "fork") and snapshot.parent_config is not None:
         snapshot = await graph.aget_state(snapshot.parent_config)
     if (snapshot.metadata or {}).get("source") != "loop" or snapshot.parent_config is None:
@@ -573,7 +572,8 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
         config = thread_config(args.thread)
         if args.checkpoint:
             config = await _find_checkpoint(graph, args.thread, args.checkpoint)
-        if not (await graph.aget_state(config)).next:
+        paused = await graph.aget_state(config)
+        if not paused.next:
             where = f"checkpoint {args.checkpoint!r} is the end of its branch" if args.checkpoint else "it has finished"
             raise ThreadError(
                 f"nothing to resume in thread {args.thread!r}: {where}; replay from an earlier one with "
@@ -583,7 +583,7 @@ async def _resume(args: argparse.Namespace, show: Show) -> int:
         check_models(context, nodes)
         if updates:
             try:
-                config = await graph.aupdate_state(config, updates, as_node=await _last_ran(graph, config))
+                config = await graph.aupdate_state(config, updates, as_node=await _last_ran(graph, paused))
             except InvalidUpdateError as error:
                 raise ThreadError(f"--set: {error}") from None
         earlier = await stores.tables.spent(args.thread)
