@@ -227,6 +227,22 @@ def test_without_db_threads_go_to_the_user_state_folder(tmp_path: Path, capsys: 
     assert capsys.readouterr().out.count("Finished.") == 1
 
 
+def test_before_any_thread_the_default_store_lists_none_but_a_missing_db_file_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A fresh machine: the default store is made by the first thread run, so listing before it is no mistake.
+    assert not threads.default_db().exists()
+    assert main(["threads"]) == 0
+    assert "No threads; start one with: workflows run NAME TEXT --thread ID" in capsys.readouterr().out
+    assert main(["threads", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"threads": []}
+    assert not threads.default_db().exists()  # listing made no store
+    # A path given with --db that holds nothing may be mistyped: it is refused, and not created.
+    assert main(["threads", "--db", str(tmp_path / "mistyped.sqlite")]) == 2
+    assert "no thread store at" in capsys.readouterr().err
+    assert not (tmp_path / "mistyped.sqlite").exists()
+
+
 @pytest.fixture
 def finished_thread(thread_db: str, capsys: pytest.CaptureFixture[str]) -> str:
     db = thread_db

@@ -800,8 +800,12 @@ async def thread_rows(stores: Stores) -> list[dict[str, Any]]:
 
 
 async def _threads(args: argparse.Namespace) -> int:
-    async with open_store(args.db, create=False, read_only=True) as stores:
-        rows = await thread_rows(stores)
+    rows: list[dict[str, Any]] = []
+    # The default store is made by the first thread run, so before one it holds no threads: not an error, as a
+    # `--db` naming a missing file is (it may be mistyped).
+    if args.db is not None or default_db().exists():
+        async with open_store(args.db, create=False, read_only=True) as stores:
+            rows = await thread_rows(stores)
     if args.json:
         print(json.dumps({"threads": rows}, indent=2, ensure_ascii=False, default=str))
         return 0
