@@ -676,6 +676,8 @@ _LIST_MARK = re.compile(
     r",?\s*(?:\band\s+)?\((?:[a-h]|[1-9])\)\s+|(?:^|(?<=[,;:]))\s*(?:and\s+)?(?:[a-h]|[1-9])\)\s+", re.I | re.M
 )
 """A list's mark: "(a) ..., (b) ...", or "1) ..." at a line's start or after a comma or colon."""
+_NUMBERED_LINE = re.compile(r"(?:^|\s*\n)[ \t]*[1-9][0-9]?[.)][ \t]+")
+"""A line's number in a numbered list ("1. ...", "2) ..."): not a price ("2.50") or a sentence's "2 of them"."""
 _LIST = re.compile(r"(\b(?:things|items|products)\b[^.!?:,]{0,60}:|\b(?:things|items|products)\s*,)([^.!?]*)", re.I)
 """A list of things after "three things (from my order):" or "three things," up to the sentence's end."""
 _NEXT_ITEM = re.compile(r",\s+(?=(?:the|my|a|an|our|this|that|these|those|[\"“‘])\b)", re.I)
@@ -708,8 +710,9 @@ def requests(text: str) -> list[str]:
     named by a number or quotes ("order A-11111 and A-22222"): "delete my account and all my data" stays one
     request. The question mark that ends such a sentence belongs to its first part. Politeness cut off from its
     request ("Can you also change ...") stays with it. Lines quoted from an earlier message (">") are left out;
-    bulleted lines, marked items ("(a)", "(b)") and the things of a list ("three things: the mugs (chipped), the
-    gloves (thin)") are clauses of their own; a comma before an order ("..., cancel my newsletter") splits.
+    bulleted or numbered lines, marked items ("(a)", "(b)") and the things of a list ("three things: the mugs
+    (chipped), the gloves (thin)") are clauses of their own; a comma before an order ("..., cancel my newsletter")
+    splits.
     """
     clauses: list[str] = []
     # Lines quoted from an earlier message ("> Order A-1 has been dispatched") are what was said to the customer.
@@ -717,6 +720,10 @@ def requests(text: str) -> list[str]:
     # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is; so is a marked item
     # of a list of two or more ("(a) ..., (b) ...").
     text = re.sub(r"\s*\n\s*[-*•]\s+", ". ", text)
+    # So is a numbered line ("1. where is ...", "2) the lamp ..."), when two or more lines are numbered: a line
+    # of a list need not end on a stop, and its number is no part of what it asks.
+    if len(_NUMBERED_LINE.findall(text)) >= 2:
+        text = _NUMBERED_LINE.sub(". ", text)
     if len(_LIST_MARK.findall(text)) >= 2:
         text = _LIST_MARK.sub("; ", text)
     # After a colon, a list of things named one by one ("three things: the mugs (chipped), the gloves (thin)"):

@@ -463,6 +463,19 @@ async def test_lists_news_and_informal_writing(message: str, planned: list[tuple
     assert kinds(await plan(message)) == planned
 
 
+async def test_a_numbered_list_is_read_item_by_item_whether_or_not_its_lines_end_on_a_stop() -> None:
+    tasks = await plan(
+        "couple of things\n1. where is order K-31313\n2. the desk lamp flickers so im sending it back\n"
+        "3) pls update my phone number on the account"
+    )
+    assert kinds(tasks) == [
+        ("status_update", "K-31313"),
+        ("product_return", "desk lamp"),
+        ("other", "update my phone number on the account"),
+    ]
+    assert tasks[1].fields["reason_for_return"] == "flickers"  # not "flickers so ... 3"
+
+
 async def test_how_the_customer_got_a_thing_is_no_part_of_its_reason() -> None:
     tasks = await plan("I'm returning the desk fan and the lamp shade I bought with it as it's the wrong colour.")
     assert [t.fields["reason_for_return"] for t in tasks] == ["not stated", "it's the wrong colour"]
