@@ -214,3 +214,14 @@ async def test_a_new_intent_is_one_registry_entry() -> None:
 def test_intent_keys_may_not_shadow_graph_nodes() -> None:
     with pytest.raises(ValueError, match="reserved"):
         build_routing({**INTENTS, "classify": FALLBACK})
+
+
+async def test_the_updates_stream_shows_run_wide_fields_as_overwrites_and_the_state_holds_their_values() -> None:
+    # As the README's "From Python" says: the first node writes `models` and `notes` afresh, in Overwrite's form.
+    query = {"query": "My router keeps dropping the connection."}
+    updates = [update async for update in graph.astream(query, context=Context(), stream_mode="updates")]
+    first = updates[0]["classify"]
+    assert first["models"] == overwrite({"classify": OFFLINE_LABEL}) and first["notes"] == overwrite([])
+    final = await graph.ainvoke(query, context=Context())
+    assert len(final["models"]) == 2 and set(final["models"].values()) == {OFFLINE_LABEL}  # classify and a handler
+    assert final["models"]["classify"] == OFFLINE_LABEL and final["notes"] == []
