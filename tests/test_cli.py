@@ -241,3 +241,27 @@ def test_a_budget_that_is_no_number_says_so_in_words(option: str, value: str, me
     done = run_cli("run", "routing", "hi", option, value)
     assert done.returncode == 2
     assert message in done.stderr and "_positive" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["run", "routing", "hi", "--max-concurrency", "abc"], "--max-concurrency"),
+        (["run", "routing", "hi", "--max-tokens", "-5"], "--max-tokens"),
+        (["run", "routing", "hi", "there"], "there"),
+        (["run", "routing", "hi", "-q", "--stream"], "--stream"),
+        (["compare", "faq", "--quiet"], "--quiet"),
+        (["eval", "nosuch"], "nosuch"),
+        (["nosuch"], "nosuch"),
+    ],
+)
+def test_an_option_argparse_refuses_is_one_line_naming_the_commands_help(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("workflows: error: ") and named in err and err.count("\n") == 1, err
+    command = argv[0] if argv[0] != "nosuch" else ""
+    assert err.rstrip().endswith(f"(see: {' '.join(['workflows', command]).strip()} --help)"), err

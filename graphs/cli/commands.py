@@ -10,7 +10,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from graphs.catalog import WORKFLOWS, Workflow
 from graphs.cli.options import (
@@ -97,8 +97,21 @@ def _workflow_names(with_nodes: bool) -> str:
     return "\n".join(lines)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, as the command's own checks print them (exit code 2).
+
+    argparse prints the whole usage block before the error; the line names the command's `--help` instead.
+    Subcommand parsers are of this class too (argparse makes them of their parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        from nodes import llm  # only on an error: the help and `list` load no LangChain
+
+        self.exit(USAGE_ERROR, f"workflows: error: {llm.redact(message)} (see: {self.prog} --help)\n")
+
+
 def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _OneLineParser(
         prog="workflows",
         description="Run the LLM workflow patterns of the lesson as LangGraph graphs.",
         epilog=EXAMPLES,
@@ -483,6 +496,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.command == "run" and args.text is None and len(extra) == 1 and not extra[0].startswith("-"):
         args.text = extra.pop()
     if extra:
+        parser.prog = f"{parser.prog} {args.command}"  # the help that lists the command's options
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args
 
