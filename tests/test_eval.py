@@ -267,6 +267,13 @@ def test_eval_of_your_own_file_without_splits(tmp_path: Path, capsys: pytest.Cap
             "has no field 'colour'",
         ),
         ("orchestrator", ['{"message": "hi", "tasks": [{"kind": "other"}]}'], "has one field, 'request'"),
+        # A misspelt field would be dropped without a word, and the line scored against labels it does not hold.
+        (
+            "routing",
+            ['{"query": "hi", "route": "billing_inquiry", "acept": ["general_question"]}'],
+            "mine.jsonl:1: unknown field 'acept'; a line's fields: id, split, query, route, accept, category",
+        ),
+        ("orchestrator", ['{"message": "hi", "task": []}'], "mine.jsonl:1: unknown field 'task'"),
     ],
 )
 def test_a_bad_labelled_set_is_one_line_and_exit_code_2(

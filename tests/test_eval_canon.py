@@ -162,6 +162,8 @@ def test_eval_sectioning_through_the_gemini_client_sends_only_the_screens(
         ("sectioning", {"query": "hi", "screens": [["abuse"]]}, "must be lists of screen keys"),
         ("sectioning", {"query": "hi", "screens": [], "accept": [{"a": 1}]}, "must be lists of screen keys"),
         ("sectioning", {"query": "hi", "screens": [], "split": "test"}, "split must be one of"),
+        ("sectioning", {"query": "hi", "screen": []}, "unknown field 'screen'"),
+        ("voting", {"answer": "Yes.", "label": "supported", "source": ["A page"]}, "unknown field 'source'"),
     ],
 )
 def test_a_bad_line_is_one_line_and_exit_code_2(

@@ -93,6 +93,10 @@ def load_items(what: str, path: Path, split: str | None = None) -> list[dict[str
             raise UsageError(f"{where}: not valid JSON (nested too deeply)") from None
         if not isinstance(item, dict):
             raise UsageError(f"{where}: each line must be a JSON object")
+        known = ("id", "split", *SUITES[what].fields)
+        unknown = [field for field in item if field not in known]
+        if unknown:
+            raise UsageError(f"{where}: unknown field {unknown[0]!r}; a line's fields: {', '.join(known)}")
         SUITES[what].check(item, where)
         if item.setdefault("split", ALL) not in (*SPLITS, ALL):
             raise UsageError(f"{where}: split must be one of {', '.join(SPLITS)}, got {item['split']!r}")

@@ -34,6 +34,9 @@ class Suite:
     """The graph's input for one item."""
     report: Callable[[list[Item], list[dict[str, Any]]], Report]
     """Score the answered items against their final (or stopped) states. Items carry `id` and `split`."""
+    fields: tuple[str, ...]
+    """The fields a line may have besides `id` and `split`: any other is refused, as a misspelt label would
+    otherwise be dropped without a word."""
     stop_after: str | None = None
     """Stop each run after this node, so what follows it costs nothing; None runs the graph to its end."""
     offline_nodes: tuple[str, ...] = ()

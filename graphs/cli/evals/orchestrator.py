@@ -157,5 +157,6 @@ SUITE = Suite(
     check=check,
     payload=lambda item: {"message": item["message"]},
     report=report,
+    fields=("message", "tasks"),
     stop_after="plan",
 )

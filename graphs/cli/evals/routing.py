@@ -113,5 +113,6 @@ SUITE = Suite(
     check=check,
     payload=lambda item: {"query": item["query"]},
     report=report,
+    fields=("query", "route", "accept", "category"),
     stop_after="classify",
 )

@@ -182,5 +182,6 @@ SUITE = Suite(
     check=check,
     payload=payload,
     report=report,
+    fields=("query", "screens", "accept", "category", "documents"),
     offline_nodes=("draft",),
 )

@@ -233,4 +233,5 @@ SUITE = Suite(
     check=check,
     payload=payload,
     report=report,
+    fields=("question", "answer", "label", "sources", "documents", "kind", "domain"),
 )
