@@ -212,6 +212,7 @@ def test_eval_orchestrator_text_report(capsys: pytest.CaptureFixture[str]) -> No
         assert row in out
     assert out.splitlines()[3].split() == ["dev"], "only the dev half was asked for"
     dev = sum(1 for item in shipped("orchestrator") if item["split"] == "dev")
+    assert out.startswith(f"eval orchestrator: {dev} items from ")
     assert f"eval orchestrator: {dev}/{dev}" in captured.err, "progress goes to stderr"
 
 
@@ -227,6 +228,11 @@ def test_eval_of_your_own_file_without_splits(tmp_path: Path, capsys: pytest.Cap
     assert list(report["splits"]) == ["all"]
     assert [item["id"] for item in report["items"]] == ["line 1", "line 2"]
     assert report["items"][0]["expected"] == "technical_support", "a label may name the intent by its label"
+    one = write_jsonl(
+        tmp_path / "one.jsonl", [{"query": "Is there a fee for paper bills?", "route": "billing_inquiry"}]
+    )
+    assert main(["eval", "routing", "--data", str(one), "--model", "offline"]) == 0
+    assert capsys.readouterr().out.startswith(f"eval routing: 1 item from {one}, scoring the classify node")
 
 
 @pytest.mark.parametrize(

@@ -243,7 +243,8 @@ def run(args: argparse.Namespace) -> int:
         }
         print(llm.redact(json.dumps({**summary, **report, "errors": errors}, indent=2, ensure_ascii=False)))
         return 0
-    print(f"eval {args.what}: {len(items)} items from {path}, scoring {suite.summary}")
+    counted = "1 item" if len(items) == 1 else f"{len(items)} items"
+    print(f"eval {args.what}: {counted} from {path}, scoring {suite.summary}")
     print(f"Model: {'; '.join(models) or '(none answered)'}")
     print()
     # The report quotes the set's texts: a key pasted into one is masked, as in every other output.
