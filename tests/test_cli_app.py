@@ -120,3 +120,18 @@ def test_listing_imports_no_graph_model_layer_pydantic_or_asyncio() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "[]"
     assert all(name in done.stdout for name in WORKFLOWS)
+
+
+@pytest.mark.parametrize(
+    ("command", "workflows"),
+    [(["run"], ["routing"]), (["compare"], ["faq_single_call", "faq_chain"]), (["eval"], ["routing"])],
+)
+def test_the_node_model_example_in_each_help_names_a_node_the_command_runs(
+    command: list[str], workflows: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    example = shown.split("--node-model NODE=MODEL model for one node, e.g. ")[1].split("=")[0]
+    nodes = {node for name in workflows for node in WORKFLOWS[name].load().get_graph().nodes}
+    assert example in nodes, f"{command[0]} --help names {example!r}, not one of {sorted(nodes)}"

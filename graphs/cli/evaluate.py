@@ -64,7 +64,11 @@ def add_eval_command(commands: "argparse._SubParsersAction[argparse.ArgumentPars
         "--data", metavar="FILE.jsonl", help="labelled items, one JSON object a line (default: the shipped set)"
     )
     evaluate.add_argument("--split", choices=SPLITS, help="score only this half of the set (default: both)")
-    add_model_options(evaluate, "model for every node, as for `run` (default: auto)")
+    add_model_options(
+        evaluate,
+        "model for every node, as for `run` (default: auto)",
+        "classify=gemini-2.5-flash-lite (a node of the workflow scored: classify for routing)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 

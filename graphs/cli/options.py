@@ -60,8 +60,12 @@ def add_document_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_model_options(parser: argparse.ArgumentParser, model_help: str) -> None:
+def add_model_options(
+    parser: argparse.ArgumentParser, model_help: str, node_example: str = "classify=gemini-2.5-flash-lite"
+) -> None:
     """Add `--model`, `--node-model NODE=MODEL` (repeatable) and `--max-concurrency`.
+
+    `node_example` is a `--node-model` value the command accepts, for its help.
 
     Left unset, `--model` and `--max-concurrency` stay None and the run takes Context's own defaults.
     """
@@ -71,7 +75,7 @@ def add_model_options(parser: argparse.ArgumentParser, model_help: str) -> None:
         action="append",
         default=[],
         metavar="NODE=MODEL",
-        help="model for one node, e.g. classify=gemini-2.5-flash-lite (repeatable)",
+        help=f"model for one node, e.g. {node_example} (repeatable)",
     )
     # The default is Context's (a test holds the two together): this module stays free of LangChain's import time.
     parser.add_argument("--max-concurrency", type=int, help="most parallel model calls of one run (default: 16)")
@@ -233,7 +237,9 @@ def add_compare_command(commands: "argparse._SubParsersAction[argparse.ArgumentP
     compare.add_argument("what", choices=["faq"], help="what to compare (faq: one big call against the chain)")
     add_document_option(compare)
     add_questions_option(compare, DEFAULT_QUESTIONS)
-    add_model_options(compare, "model for both graphs, as for `run` (default: auto)")
+    add_model_options(
+        compare, "model for both graphs, as for `run` (default: auto)", "answer_question=gemini-2.5-flash-lite"
+    )
     add_budget_options(compare, "the two graphs together have")
     compare.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
