@@ -115,7 +115,11 @@ def _render_faq(result: dict[str, Any]) -> str:
 
 
 def _render_summary(result: dict[str, Any]) -> str:
-    lines = [f"Summary:     {result.get('summary', '')}"]
+    from nodes.text import clip
+
+    # Which text this is, as routing shows its query: several --doc files give a block each.
+    text = " ".join(str(result.get("text", "")).split())
+    lines = [f"Text:        {clip(text, 72)} ({len(text.split())} words)", f"Summary:     {result.get('summary', '')}"]
     if "translation" in result:
         lines.append(f"Translation ({result.get('language', '?')}): {result['translation']}")
     return "\n".join(lines)

@@ -1,8 +1,10 @@
+from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph.runtime import Runtime
 
+from graphs.cli.commands import main
 from graphs.summarize_translate import build_summarize_translate, graph
 from nodes import llm
 from nodes.documents import lesson_documents
@@ -204,3 +206,17 @@ async def test_a_blank_language_is_the_default_and_the_notes_say_so(scripted: Sc
 
 def test_the_text_is_the_one_required_input() -> None:
     assert graph.get_input_jsonschema()["required"] == ["text"]
+
+
+def test_each_document_summarised_from_the_cli_says_which_text_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bikes.md").write_text("# Bikes\nEvery bike we sell is serviced free in its first spring.\n")
+    (tmp_path / "returns.txt").write_text("Returns are taken within 30 days, with the receipt.\n")
+    argv = ["run", "summarize_translate", "--model", "offline"]
+    assert main([*argv, "--doc", str(tmp_path / "bikes.md"), "--doc", str(tmp_path / "returns.txt")]) == 0
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Text:")]
+    assert shown == [
+        "Text:        # Bikes Every bike we sell is serviced free in its first spring. (13 words)",
+        "Text:        Returns are taken within 30 days, with the receipt. (9 words)",
+    ]
