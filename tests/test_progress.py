@@ -113,6 +113,11 @@ def test_a_budget_stops_the_run_and_the_thread_resumes_with_a_larger_one(thread_
     again = run_cli("resume", "--thread", "b", "--db", db, "-q", "--json")
     assert again.returncode == 3  # the thread keeps its budget, and it is spent
     assert json.loads(again.stdout)["status"] == "stopped"
+    # In text, a resume stopped before its first call says so, not with an empty usage table.
+    told_again = run_cli("resume", "--thread", "b", "--db", db, "-q")
+    assert told_again.returncode == 3
+    assert told_again.stdout.splitlines()[:1] == ["Usage: no model calls in this run."], told_again.stdout
+    assert re.search(r"^The thread so far: [\d,]+ tokens, ", told_again.stdout, re.M)
     resumed = run_cli("resume", "--thread", "b", "--db", db, "--max-tokens", "100000", "-q", "--json")
     assert resumed.returncode == 0, resumed.stderr
     finished = json.loads(resumed.stdout)

@@ -45,7 +45,16 @@ def money(cost: float | None) -> str:
 
 
 def render_usage(report: dict[str, Any], runs: int = 1) -> str:
-    """Lay a `usage_report` out as a table: one row per node, then the total."""
+    """Lay a `usage_report` out as a table: one row per node, then the total (a line when no node made a call)."""
+    # A resume the budget stopped before its first call: an empty table would look broken.
+    lines = _usage_table(report, runs) if report["nodes"] else ["Usage: no model calls in this run."]
+    if "thread_total" in report:
+        thread = Usage.from_dict(report["thread_total"])
+        lines.append(f"The thread so far: {thread.total_tokens:,} tokens, {money(thread.cost)}.")
+    return "\n".join(lines)
+
+
+def _usage_table(report: dict[str, Any], runs: int) -> list[str]:
     rows = [(node, Usage.from_dict(counts)) for node, counts in report["nodes"].items()]
     rows.append(("total" + (f" ({runs} runs)" if runs > 1 else ""), Usage.from_dict(report["total"])))
     header = ("node", "calls", "input", "output", "thinking", "cost")
@@ -72,10 +81,7 @@ def render_usage(report: dict[str, Any], runs: int = 1) -> str:
     lines.insert(len(lines) - 1, lines[1])
     models = sorted(set(report["models"].values()))
     lines.append(f"Usage: output includes thinking; models {', '.join(models) or 'none'}; {report['prices']}.")
-    if "thread_total" in report:
-        thread = Usage.from_dict(report["thread_total"])
-        lines.append(f"The thread so far: {thread.total_tokens:,} tokens, {money(thread.cost)}.")
-    return "\n".join(lines)
+    return lines
 
 
 def report_budget_stop(
