@@ -253,10 +253,14 @@ _ON_A_BILL = re.compile(r"\b(?:inv\w*|bill\w*|charg\w*|receipt|statement|fees?)\
 """What says a quoted name is a charge on a bill: "charge" after it, or a price before it in a clause about a bill."""
 _LIST_LEAD_IN = re.compile(
     r"\b(?:the following(?:\s+(?:points?|items?|issues?|questions?|things?|matters?))?|as follows|"
-    r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below)\s*:?[\s.]*$",
+    r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below|"
+    # A count of what follows, before a colon ("I need three things:", "a couple of questions:").
+    r"\b(?:a few|few|some|several|a couple of|couple of|a number of|multiple|two|three|four|five|[2-9])"
+    r"\s+(?:\w+\s+)?(?:points?|items?|issues?|questions?|things?|matters?|problems?|requests?)\s*:)\s*:?[\s.]*$",
     re.I,
 )
-"""A request that only opens a list ("Could you help with the following:"): the list's items are what it asks."""
+"""A request that only opens a list ("Could you help with the following:", "I need three things:"): the list's
+items are what it asks."""
 _PLEASE_FIND = re.compile(r"\bfind\s+(?:below|enclosed|attached|here)\b", re.I)
 """A letter's formula ("Please find below our queries:", "find attached the photos"): it hands over, asks nothing."""
 _WHERE_QUESTION = re.compile(

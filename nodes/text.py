@@ -678,6 +678,30 @@ _LIST_MARK = re.compile(
 """A list's mark: "(a) ..., (b) ...", or "1) ..." at a line's start or after a comma or colon."""
 _NUMBERED_LINE = re.compile(r"(?:^|\s*\n)[ \t]*[1-9][0-9]?[.)][ \t]+")
 """A line's number in a numbered list ("1. ...", "2) ..."): not a price ("2.50") or a sentence's "2 of them"."""
+_INLINE_NUMBER = re.compile(r"(?<=\s)([1-9])[.)][ \t]+")
+"""A number that may mark an item of a list written on one line ("three things: 1. ... 2. ...")."""
+
+
+def _inline_numbers_split(text: str) -> str:
+    """Make the items of a list numbered on one line ("I need three things: 1. where is A-1 2. ...") sentences.
+
+    Only a run 1, 2, ... whose "1." follows a colon counts: "I ordered 2. The first ..." is no list.
+    """
+    marks = list(_INLINE_NUMBER.finditer(text))
+    for start, mark in enumerate(marks):
+        if mark.group(1) != "1" or not text[: mark.start()].rstrip().endswith(":"):
+            continue
+        run = [mark]
+        for later in marks[start + 1 :]:
+            if int(later.group(1)) == len(run) + 1:
+                run.append(later)
+        if len(run) >= 2:
+            for item in reversed(run):
+                text = f"{text[: item.start()].rstrip()}. {text[item.end() :]}"
+            return text
+    return text
+
+
 _LIST = re.compile(r"(\b(?:things|items|products)\b[^.!?:,]{0,60}:|\b(?:things|items|products)\s*,)([^.!?]*)", re.I)
 """A list of things after "three things (from my order):" or "three things," up to the sentence's end."""
 _NEXT_ITEM = re.compile(r",\s+(?=(?:the|my|a|an|our|this|that|these|those|[\"“‘])\b)", re.I)
@@ -703,6 +727,35 @@ def quoted_lines(text: str) -> tuple[str, str]:
     return "\n".join(own), " ".join(quoted)
 
 
+_VALEDICTION = (
+    r"(?:(?:kind|best|warm|warmest|many|with)\s+(?:regards|wishes|thanks)|regards|best|cheers|thanks|thank you|"
+    r"thanks (?:again|in advance|so much|a lot)|thank you (?:again|in advance|so much)|many thanks|thx|ta|"
+    r"(?:yours\s+)?(?:sincerely|faithfully|truly)|all the best|take care|speak soon|love|br|"
+    # The other languages the offline model reads.
+    r"cordialement|bien à vous|merci(?: beaucoup| d'avance)?|bonne journée|"
+    r"(?:mit )?(?:freundlichen|viele|liebe|beste)n? grüßen?|(?:viele |liebe )?grüße|gruß|danke(?: schön)?|"
+    r"(?:un )?saludos?(?: cordiales)?|atentamente|gracias|(?:cordiali )?saluti|un saluto|grazie(?: mille)?|"
+    r"(?:met )?vriendelijke groet(?:en)?|groet(?:en|jes)|bedankt|dank u(?: wel)?|"
+    r"obrigad[oa]|cumprimentos|atenciosamente|pozdrawiam|dziękuję)"
+)
+_CLOSING = re.compile(
+    # A valediction ending the message, on a line or after a sentence of its own, with the writer's name after it
+    # on the same line (capitalised, "Thanks, Maria") or on the lines below ("Kind regards,\nTom Baker").
+    rf"(?:^|(?<=[.!?\n]))[ \t]*(?i:{_VALEDICTION})[ \t]*[,.!]*"
+    r"(?:[ \t]+[A-ZÀ-Ý][\w'’.-]*(?:[ \t]+[A-ZÀ-Ý][\w'’.-]*){0,2}[ \t]*[.!]?"
+    r"|(?:[ \t]*\n[ \t]*[\w'’.-]+(?:[ \t]+[\w'’.-]+){0,2}[ \t]*[.!]?){1,2})?"
+    r"[ \t]*(?:x+)?[\s.!]*\Z"
+)
+
+
+def closing_removed(text: str) -> str:
+    """Drop the sign-off that ends a message ("Kind regards" and a name below it, "Thanks, Maria").
+
+    It asks for nothing, and read as the last request's words it would be its reason or concern.
+    """
+    return _CLOSING.sub("", text).rstrip()
+
+
 def requests(text: str) -> list[str]:
     """Split a message into the clauses that may each hold one request (sentences, "and", "also", "finally").
 
@@ -716,7 +769,7 @@ def requests(text: str) -> list[str]:
     """
     clauses: list[str] = []
     # Lines quoted from an earlier message ("> Order A-1 has been dispatched") are what was said to the customer.
-    text = quoted_lines(text)[0]
+    text = closing_removed(quoted_lines(text)[0])
     # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is; so is a marked item
     # of a list of two or more ("(a) ..., (b) ...").
     text = re.sub(r"\s*\n\s*[-*•]\s+", ". ", text)
@@ -724,6 +777,7 @@ def requests(text: str) -> list[str]:
     # of a list need not end on a stop, and its number is no part of what it asks.
     if len(_NUMBERED_LINE.findall(text)) >= 2:
         text = _NUMBERED_LINE.sub(". ", text)
+    text = _inline_numbers_split(text)
     if len(_LIST_MARK.findall(text)) >= 2:
         text = _LIST_MARK.sub("; ", text)
     # After a colon, a list of things named one by one ("three things: the mugs (chipped), the gloves (thin)"):

@@ -476,6 +476,49 @@ async def test_a_numbered_list_is_read_item_by_item_whether_or_not_its_lines_end
     assert tasks[1].fields["reason_for_return"] == "flickers"  # not "flickers so ... 3"
 
 
+@pytest.mark.parametrize(
+    "sign_off",
+    [
+        "\n\nKind regards,\nTom Baker",
+        " Thanks, Maria",
+        "\nCheers\nanna x",
+        "\n\nMit freundlichen Grüßen\nJonas Weber",
+        " Un saludo, Lucía.",
+        "\nthanks!!",
+    ],
+)
+async def test_a_sign_off_is_no_part_of_the_last_request(sign_off: str) -> None:
+    tasks = await plan(f"I'd like to send back the travel kettle because the lid won't close.{sign_off}")
+    assert kinds(tasks) == [("product_return", "travel kettle")]
+    assert tasks[0].fields["reason_for_return"] == "the lid won't close"
+
+
+async def test_thanks_that_says_what_for_is_the_customers_words_not_a_sign_off() -> None:
+    tasks = await plan("Where is my order B-24680? Thanks for chasing it")
+    assert kinds(tasks) == [("status_update", "B-24680")]
+    assert tasks[0].fields == {"order_id": "B-24680"}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I need three things:\n1. where is order C-13579\n2. INV-2468 has the wrong VAT\n3. returning the rug, too "
+        "thin",
+        "a few points: 1. where is order C-13579 2. INV-2468 has the wrong VAT 3. returning the rug, too thin",
+        "Couple of questions:\n- where is order C-13579\n- INV-2468 has the wrong VAT\n- returning the rug, too thin",
+    ],
+)
+async def test_a_count_of_things_before_a_colon_only_opens_the_list_after_it(message: str) -> None:
+    tasks = await plan(message)
+    assert kinds(tasks) == [("status_update", "C-13579"), ("billing_inquiry", "INV-2468"), ("product_return", "rug")]
+    assert tasks[2].fields["reason_for_return"] == "too thin"
+
+
+async def test_a_number_ending_a_sentence_is_no_list() -> None:
+    tasks = await plan("I ordered 2. The second one came cracked, so please send a new one. Also where is D-97531?")
+    assert [kind for kind, _ in kinds(tasks)] == ["other", "status_update"]
+
+
 async def test_how_the_customer_got_a_thing_is_no_part_of_its_reason() -> None:
     tasks = await plan("I'm returning the desk fan and the lamp shade I bought with it as it's the wrong colour.")
     assert [t.fields["reason_for_return"] for t in tasks] == ["not stated", "it's the wrong colour"]
