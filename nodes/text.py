@@ -742,8 +742,9 @@ _CLOSING = re.compile(
     # A valediction ending the message, on a line or after a sentence of its own, with the writer's name after it
     # on the same line (capitalised, "Thanks, Maria") or on the lines below ("Kind regards,\nTom Baker").
     rf"(?:^|(?<=[.!?\n]))[ \t]*(?i:{_VALEDICTION})[ \t]*[,.!]*"
-    r"(?:[ \t]+[A-ZÀ-Ý][\w'’.-]*(?:[ \t]+[A-ZÀ-Ý][\w'’.-]*){0,2}[ \t]*[.!]?"
-    r"|(?:[ \t]*\n[ \t]*[\w'’.-]+(?:[ \t]+[\w'’.-]+){0,2}[ \t]*[.!]?){1,2})?"
+    # A name has no digit: "Thanks\nwhere is A-12345" ends on a request, not a signature.
+    r"(?:[ \t]+[A-ZÀ-Ý](?:[^\W\d_]|['’.-])*(?:[ \t]+[A-ZÀ-Ý](?:[^\W\d_]|['’.-])*){0,2}[ \t]*[.!]?"
+    r"|(?:[ \t]*\n[ \t]*(?:[^\W\d_]|['’.-])+(?:[ \t]+(?:[^\W\d_]|['’.-])+){0,2}[ \t]*[.!]?){1,2})?"
     r"[ \t]*(?:x+)?[\s.!]*\Z"
 )
 

@@ -497,6 +497,9 @@ async def test_thanks_that_says_what_for_is_the_customers_words_not_a_sign_off()
     tasks = await plan("Where is my order B-24680? Thanks for chasing it")
     assert kinds(tasks) == [("status_update", "B-24680")]
     assert tasks[0].fields == {"order_id": "B-24680"}
+    # A line after "Thanks" that holds an id is a request, not a signature's name.
+    tasks = await plan("The blender jug cracked, I want to return it.\nThanks\nwhere is B-13570")
+    assert kinds(tasks) == [("product_return", "blender jug"), ("status_update", "B-13570")]
 
 
 @pytest.mark.parametrize(
