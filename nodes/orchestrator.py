@@ -503,16 +503,16 @@ async def _follow_up(
     return {"results": [_result(task, worker, failed, ok=False)], "models": used, "notes": [note]}
 
 
-def _point(item: WorkerResult | UnhandledTask) -> str:
+def _point(item: WorkerResult | UnhandledTask, workers: Mapping[str, Worker]) -> str:
     if "ok" in item:
         result = cast(WorkerResult, item)
         lines = [f"Regarding your {result['label']}:"]
         lines += [f"  - {label}: {value}" for label, value in result["details"].items()]
         return "\n".join(lines)
-    return (
-        f"A request we could not handle: {item['request']}\n"
-        f"  - Why: {item['reason']}. Please reply with the details and we will take care of it."
-    )
+    # A worker's request that lacked a detail can be taken care of once the customer sends it; one no worker
+    # handles cannot, and promising it would be untrue.
+    then = " Please reply with the details and we will take care of it." if item["kind"] in workers else ""
+    return f"A request we could not handle: {item['request']}\n  - Why: {item['reason']}.{then}"
 
 
 def _must_mention(item: WorkerResult | UnhandledTask) -> str:
@@ -523,8 +523,10 @@ def _plain_email(body: str) -> str:
     return f"Dear Customer,\n\n{body}\n\nBest regards,\nCustomer Support"
 
 
-def ask_for_details(workers: Mapping[str, Worker]) -> str:
+def ask_for_details(workers: Mapping[str, Worker], *, unhandled: bool = False) -> str:
     """Return the reply to a message with no request a worker could act on: it asks for what the workers need.
+
+    `unhandled`: the email has named requests it could not handle, before this paragraph.
 
     What each needs is the "(needs ...)" of its description ("the invoice number, like INV-20417": "the invoice
     number"), so a new worker's details are asked for too; a description without one gives its label.
@@ -536,6 +538,9 @@ def ask_for_details(workers: Mapping[str, Worker]) -> str:
         needs.append(need or f"the details of your {worker.label.lower()}")
     listed = ", ".join(needs[:-1]) + f", or {needs[-1]}" if len(needs) > 1 else "".join(needs)
     more = f": {listed}, and what you need?" if listed else " about what you need?"
+    if unhandled:
+        # After the requests it names as not handled, "no request" would contradict the email itself.
+        return f"We could not act on what you asked above. If we can help with something else, could you tell us{more}"
     return f"Thank you for your message. We could not find a request we can act on in it. Could you tell us more{more}"
 
 
@@ -543,6 +548,10 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
     """Build the `synthesize` node, which checks the email against the id formats of `workers`."""
     patterns = id_patterns(workers)
     asking = ask_for_details(workers)
+    asking_after = ask_for_details(workers, unhandled=True)
+
+    def point(item: WorkerResult | UnhandledTask) -> str:
+        return _point(item, workers)
 
     async def synthesize(state: OrchestratorState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Write one email covering every task in the customer's order; check what it names before sending it."""
@@ -550,9 +559,9 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
         items.sort(key=lambda item: item["index"])
         if not any("ok" in item for item in items):
             # Nothing was done, so there is nothing to phrase: a fixed reply is clearer than a model's.
-            unhandled = "\n\n".join(_point(item) for item in items)
-            return {"email": _plain_email(f"{unhandled}\n\n{asking}" if unhandled else asking)}
-        points = "\n\n".join(_point(item) for item in items)
+            unhandled = "\n\n".join(point(item) for item in items)
+            return {"email": _plain_email(f"{unhandled}\n\n{asking_after}" if unhandled else asking)}
+        points = "\n\n".join(point(item) for item in items)
         plain = _plain_email(points)
         try:
             built = await llm.chat_model(runtime, "synthesize")
@@ -585,7 +594,7 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
         if missing:
             names = ", ".join(_must_mention(item) for item in missing)
             notes.append(f"The synthesizer's email left out {clip(names, 200)}; appended those points.")
-            email += "\n\nP.S. So that nothing is missed:\n\n" + "\n\n".join(_point(item) for item in missing)
+            email += "\n\nP.S. So that nothing is missed:\n\n" + "\n\n".join(point(item) for item in missing)
         return {"email": email, "models": models, "notes": notes}
 
     synthesize.__name__ = synthesize.__qualname__ = "synthesize"

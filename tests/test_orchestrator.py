@@ -309,8 +309,22 @@ async def test_only_unhandled_tasks_still_get_a_reply_that_names_them(scripted: 
     result = await run("My last invoice is wrong.", Context(chat_model=scripted))
     assert result["results"] == []
     assert "Billing Inquiry (last month's)" in result["email"]
-    assert ASK_FOR_DETAILS in result["email"]
+    # A worker's request that lacked a detail can be finished once the customer sends it: the email says so.
+    assert "Please reply with the details and we will take care of it." in result["email"]
+    assert ask_for_details(WORKERS, unhandled=True) in result["email"] and ASK_FOR_DETAILS not in result["email"]
     assert len(scripted.prompts) == 1
+
+
+async def test_a_request_no_worker_handles_is_named_without_promising_to_take_care_of_it(
+    scripted: ScriptedChatModel,
+) -> None:
+    scripted.replies = [json.dumps({"tasks": [{"kind": "other", "request": "move my delivery to Friday"}]})]
+    result = await run("Could you move my delivery to Friday?", Context(chat_model=scripted))
+    email = result["email"]
+    assert "A request we could not handle: move my delivery to Friday" in email
+    assert "take care of it" not in email, "nothing here can take care of it"
+    assert "could not find a request" not in email, "the email has just named one"
+    assert ask_for_details(WORKERS, unhandled=True) in email
 
 
 def test_read_plan_accepts_a_bare_list_strips_hashes_and_drops_duplicates() -> None:
