@@ -156,7 +156,7 @@ def make_write(criteria: Mapping[str, Criterion]) -> Node:
         except (llm.ModelCallError, UnusableDraft) as error:
             why = llm.describe_error(error) if isinstance(error, llm.ModelCallError) else str(error)
             if not rounds:
-                if isinstance(error, llm.ModelCallError) and error.kind != "garbled":
+                if isinstance(error, llm.ModelCallError) and not error.unusable_reply:
                     raise  # the provider failed (down, a bad key): the run fails with that reason, to be run again
                 # The model answered, twice, with nothing usable: the run ends with no email and says why (the
                 # facts are the team's notes, not a letter to send in its place).

@@ -41,6 +41,20 @@ async def test_malformed_gemini_output_falls_back_without_crashing(gemini: Gemin
     assert "not usable, also when asked again" in result["notes"][0]
 
 
+def test_json_nested_too_deeply_for_the_client_is_asked_for_again_then_falls_back(gemini: GeminiServer) -> None:
+    # google-genai parses a structured reply itself and lets a RecursionError out: the model answered, unusably,
+    # so the plan is asked for once more (not retried as an outage) and the run ends as for any unusable reply.
+    gemini.respond = lambda messages, schema: "[" * 5000 + "]" * 5000 if schema else "Dear Customer"
+    env = {"GOOGLE_API_KEY": gemini.api_key, "GOOGLE_GEMINI_BASE_URL": gemini.url}
+    done = run_cli("run", "orchestrator", "Where is order A-12345?", "--json", "-q", **env)
+    assert done.returncode == 0, done.stderr
+    [result] = json.loads(done.stdout)["results"]
+    assert result["tasks"] == []
+    assert any("nested too deeply" in note and "also when asked again" in note for note in result["notes"])
+    assert len(gemini.requests) == 2, "asked once more, not retried"
+    assert "Traceback" not in done.stderr
+
+
 async def test_per_node_override_uses_another_gemini_model(gemini: GeminiServer) -> None:
     context = Context(node_models={"classify": "gemini-2.5-flash-lite"})
     await graph.ainvoke({"query": "What are your opening hours?"}, context=context)

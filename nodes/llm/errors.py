@@ -11,6 +11,7 @@ import email.utils
 import json
 import re
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,7 +19,16 @@ from typing import Any, Literal
 from nodes.llm.keys import redact
 
 FaultKind = Literal[
-    "rate_limit", "server", "network", "timeout", "garbled", "bad_key", "unknown_model", "invalid_request", "deadline"
+    "rate_limit",
+    "server",
+    "network",
+    "timeout",
+    "garbled",
+    "unreadable_output",
+    "bad_key",
+    "unknown_model",
+    "invalid_request",
+    "deadline",
 ]
 TRANSIENT_KINDS: frozenset[FaultKind] = frozenset({"rate_limit", "server", "network", "timeout", "garbled"})
 """Faults a later attempt may not meet: retried (with backoff, honouring Retry-After)."""
@@ -47,6 +57,11 @@ class ModelCallError(Exception):
     def transient(self) -> bool:
         """Whether another attempt may succeed."""
         return self.kind in TRANSIENT_KINDS
+
+    @property
+    def unusable_reply(self) -> bool:
+        """Whether a reply came but could not be read: unusable output, for the caller's fallback, not an outage."""
+        return self.kind in ("garbled", "unreadable_output")
 
 
 class DeadlineExceeded(ModelCallError, TimeoutError):
@@ -146,6 +161,21 @@ def _seconds(value: str) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _is_unreadable_output(error: BaseException) -> bool:
+    # google-genai parses a structured reply's text itself (GenerateContentResponse.parsed) and lets a
+    # RecursionError out of a model's JSON nested too deeply: the model answered, and asking again may help, while
+    # repeating the same request would only get the same answer read the same way.
+    return any(
+        isinstance(link, RecursionError)
+        and any(frame.filename.replace("\\", "/").endswith("genai/types.py") for frame in _frames(link))
+        for link in causes(error)
+    )
+
+
+def _frames(error: BaseException) -> list[traceback.FrameSummary]:
+    return list(traceback.extract_tb(error.__traceback__))
+
+
 def _is_garbled(error: BaseException) -> bool:
     # Raised while a client read the response: a proxy's HTML page (JSONDecodeError), a reply nested too deeply
     # for the client's own JSON parsing (RecursionError), or google-genai's UnknownApiResponseError.
@@ -210,6 +240,8 @@ def classify(error: BaseException) -> ModelCallError | None:
             kind = "timeout"
         elif any(isinstance(link, transport.errors) for link in causes(error)):
             kind = "network"
+        elif _is_unreadable_output(error):
+            kind = "unreadable_output"
         elif _is_garbled(error):
             kind = "garbled"
     if kind is None:
@@ -232,6 +264,8 @@ _ADVICE: dict[FaultKind, str] = {
     "timeout": "The model provider did not answer in time ({detail}). Try again, or run with --model offline.",
     "garbled": "The model provider's reply could not be read ({detail}); a proxy between you and it may be "
     "failing. Try again, or run with --model offline.",
+    "unreadable_output": "The model's reply could not be read ({detail}): its JSON was nested too deeply for the "
+    "client.",
     "bad_key": "The model provider rejected the API key ({detail}). Check GOOGLE_API_KEY, or run with --model offline.",
     "unknown_model": "The model provider does not know the model ({detail}). Check --model and --node-model.",
     "invalid_request": "The model provider refused the request ({detail}).",

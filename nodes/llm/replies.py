@@ -226,8 +226,13 @@ async def ask_structured(
         try:
             answer = await ask_structured_once(model, schema, conversation)
         except ModelCallError as error:
-            if error.kind != "garbled":
+            if not error.unusable_reply:
                 raise
+            if error.kind == "unreadable_output":
+                # The client read the reply but not its JSON: the model can be shown why and asked once more.
+                problems.append("the JSON was nested too deeply to read")
+                conversation.append(_retry_prompt(problems[-1], structured=True))
+                continue
             # The client could not even read the reply, however often it was retried: unusable output.
             problems.append(f"the reply could not be read ({error})")
             return Structured(None, problems)
@@ -265,7 +270,7 @@ async def ask_text(model: BaseChatModel, messages: Sequence[Message]) -> Text:
         try:
             reply = await _answer(model.ainvoke(conversation))
         except ModelCallError as error:
-            if error.kind != "garbled":
+            if not error.unusable_reply:
                 raise
             problems.append(f"the reply could not be read ({error})")
             return Text("", problems, complete=False)

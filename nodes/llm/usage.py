@@ -16,6 +16,7 @@ from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 
+from nodes.llm.errors import ModelCallError
 from nodes.llm.prices import PRICES_DATE, PRICES_VARIABLE, Price, load_prices, price_of
 from state.context import Context
 
@@ -241,9 +242,15 @@ class UsageMeter(BaseCallbackHandler):
                     self._record(node, task, call)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        """Count a failed call (it was counted as a call when it started); a call `admit` refused was none."""
+        """Count a failed call (it was counted as a call when it started); a call `admit` refused was none.
+
+        A reply the client could not read ("unreadable_output") was answered, so it is a call that did not fail,
+        as any other unusable reply is: its node asks again or falls back, and says so.
+        """
         with self._lock:
             node, task, _ = self._calls.pop(run_id, (OUTSIDE_A_GRAPH, "", None))
+            if isinstance(error, ModelCallError) and error.kind == "unreadable_output":
+                return
             refused = isinstance(error, BudgetRefusal)
             self._record(node, task, Usage(calls=-1) if refused else Usage(failed_calls=1))
 
