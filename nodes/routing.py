@@ -113,15 +113,17 @@ HOLDING_REPLY = "Sorry, we could not prepare an answer just now. A member of our
 
 
 async def reply_or_retry(model: BaseChatModel, prompt: str) -> tuple[str, list[str]]:
-    """Ask once more when the reply is empty or cut off; say so rather than pass such a reply on silently."""
+    """Ask once more when the reply is empty, cut off or over-long; then send a holding reply, and say so.
+
+    The reply goes to the customer: half a sentence ("Dear customer, we"), text a safety stop cut short or a
+    clipped wall of text is worse than saying that a person will follow up.
+    """
     reply = await llm.ask_text(model, [("human", prompt)])
     if not reply.problems:
         return reply.text, []
     if reply.complete:
         return reply.text, [f"The model's first reply was not usable ({reply.problems[0]}); asked again."]
-    if not reply.text:
-        return HOLDING_REPLY, [f"The model's reply was not usable twice ({reply.problems[-1]}); sent a holding reply."]
-    return reply.text, [f"The reply may be incomplete: {reply.problems[-1]}, also when asked again."]
+    return HOLDING_REPLY, [f"The model's reply was not usable twice ({reply.problems[-1]}); sent a holding reply."]
 
 
 def route_by_intent(state: RoutingState) -> str:

@@ -15,7 +15,7 @@ from nodes.judges import JUDGES
 from nodes.llm import models
 from state.context import Context
 from tests.conftest import LESSON_ROUTES, run_cli, without_run_ids
-from tests.fakes import Fault, GeminiServer, gemini_server
+from tests.fakes import Fault, GeminiServer, Reply, gemini_server
 
 
 async def test_routing_graph_runs_through_the_real_gemini_client(gemini: GeminiServer) -> None:
@@ -53,6 +53,19 @@ def test_json_nested_too_deeply_for_the_client_is_asked_for_again_then_falls_bac
     assert any("nested too deeply" in note and "also when asked again" in note for note in result["notes"])
     assert len(gemini.requests) == 2, "asked once more, not retried"
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("finish", ["SAFETY", "MAX_TOKENS"])
+async def test_a_reply_cut_off_twice_is_not_sent_to_the_customer(gemini: GeminiServer, finish: str) -> None:
+    classified = json.dumps({"intent": "Billing Inquiry", "confidence": 0.9})
+    gemini.scripted = [classified, Reply("Dear customer, we will", finish), Reply("Dear customer, we", finish)]
+    result = await graph.ainvoke({"query": "I was charged twice this month."}, context=Context())
+    assert result["intent"] == "Billing Inquiry"
+    assert "Dear customer, we" not in result["reply"] and "follow up" in result["reply"]
+    assert (
+        result["notes"][-1].startswith("The model's reply was not usable twice (")
+        and "holding reply" in result["notes"][-1]
+    )
 
 
 async def test_per_node_override_uses_another_gemini_model(gemini: GeminiServer) -> None:
