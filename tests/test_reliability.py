@@ -27,6 +27,7 @@ from graphs.routing import graph as routing
 from nodes import llm
 from nodes.backend import LocalBackend
 from nodes.inputs import InputError
+from nodes.llm.retry import RetrySettings, retrying
 from nodes.offline import answer_text, fill_schema
 from nodes.orchestrator import MAX_NOTES
 from state.context import Context
@@ -485,3 +486,25 @@ def test_a_run_killed_mid_fan_out_resumes_in_a_new_process_with_no_second_rma(th
     assert issued in result["email"]
     assert result["email"] == expected["email"], "the same thread gets the same email as an uninterrupted run"
     assert without_run_ids(result) == without_run_ids(expected)
+
+
+async def test_the_last_try_announces_no_retry_and_fails_with_its_own_error() -> None:
+    # tenacity asks for the wait before it checks whether another try is allowed: the last failure must not be
+    # reported as a retry (progress showed "try 6" of 5).
+    announced: list[int] = []
+    tries = 0
+
+    async def failing() -> None:
+        nonlocal tries
+        tries += 1
+        raise ConnectionError(f"try {tries} failed")
+
+    settings = RetrySettings(attempts=3, initial=0.001, maximum=0.001)
+    with pytest.raises(ConnectionError, match="try 3 failed"):
+        await retrying(
+            failing,
+            transient=lambda error: True,
+            settings=settings,
+            on_retry=lambda attempt, error, seconds: announced.append(attempt),
+        )
+    assert tries == settings.attempts and announced == [1, 2]

@@ -122,8 +122,13 @@ async def retrying(
     `settings` default to RETRY, read at each call (tests shorten the waits by replacing it).
     """
     settings = settings or RETRY
+    attempts = max(1, settings.attempts)
 
     def wait(state: RetryCallState) -> float:
+        if state.attempt_number >= attempts:
+            # No try follows the last one: tenacity (8.3 on) asks for the wait before it checks `stop`, and a
+            # retry announced here, or a deadline raised in place of the real error, would both be untrue.
+            return 0.0
         error = state.outcome.exception() if state.outcome else None
         seconds = backoff(settings, state.attempt_number, error)
         left = deadline.remaining()
@@ -147,7 +152,7 @@ async def retrying(
     retryer: AsyncRetrying = AsyncRetrying(
         # asyncio.sleep looked up at each wait (older tenacity binds it at import), so tests can stand in for it.
         sleep=lambda seconds: asyncio.sleep(seconds),
-        stop=stop_after_attempt(max(1, settings.attempts)),
+        stop=stop_after_attempt(attempts),
         wait=wait,
         retry=retry_if_exception(lambda error: not isinstance(error, DeadlineExceeded) and transient(error)),
         reraise=True,
