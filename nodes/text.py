@@ -65,16 +65,23 @@ def first_line(error: object) -> str:
     return text.splitlines()[0][:160] if text else type(error).__name__
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
     r"""Return `text` safe to print on a terminal: control characters (ESC, NUL, CR...) written out ("\x1b").
 
     Customer text reaches the terminal in replies and progress lines; an escape sequence in it must not recolour
-    the screen, retitle the window or overwrite a line. Newlines and tabs stay.
+    the screen, retitle the window or overwrite a line, and a bidirectional override or isolate ("\u202e") must
+    not show the rest of the line in another order than it is. Newlines and tabs stay; right-to-left text itself
+    needs none of these marks and is left as it is.
     """
-    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+    return _CONTROL.sub(lambda found: _escaped(found.group()), text)
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def clip(text: str, width: int) -> str:

@@ -208,12 +208,14 @@ def test_notices_go_to_the_current_stderr_however_often_main_runs(monkeypatch: p
 
 def test_control_characters_in_customer_text_never_reach_the_terminal_raw() -> None:
     # An escape sequence in a query would recolour the screen or retitle the window where the reply is shown.
-    query = "Hello \x1b[31mRED\x1b[0m \x1b]0;pwned\x07 my wifi is down\x00 and\rover"
+    # A right-to-left override would show the rest of the line in another order than it is (right-to-left text
+    # itself is left as it is).
+    query = "Hello \x1b[31mRED\x1b[0m \x1b]0;pwned\x07 my wifi is \u202edown\u2066\x00 and\rover שלום"
     done = run_cli("run", "routing", "-", stdin=query)
     assert done.returncode == 0, done.stderr
     for stream in (done.stdout, done.stderr):
-        assert not {"\x1b", "\x07", "\x00", "\r"} & set(stream)
-    assert "\\x1b[31mRED" in done.stdout
+        assert not {"\x1b", "\x07", "\x00", "\r", "\u202e", "\u2066"} & set(stream)
+    assert "\\x1b[31mRED" in done.stdout and "\\u202edown\\u2066" in done.stdout and "שלום" in done.stdout
     # JSON keeps the text as it was, escaped the way JSON escapes it.
     report = json.loads(run_cli("run", "routing", "-", "--json", stdin=query).stdout)
     assert report["results"][0]["query"] == query.strip()
