@@ -12,6 +12,7 @@ from nodes import llm
 from nodes.documents import check_documents, combined_content, lesson_documents
 from nodes.inputs import read_input, whole_number
 from nodes.scorecard import normalized_question, score_faq
+from nodes.text import clip
 from state.common import fresh_run_info, overwrite
 from state.context import Context
 from state.faq import (  # DEFAULT_QUESTIONS and MAX_QUESTIONS stay importable from here
@@ -142,13 +143,20 @@ def parse_single_call(raw: Any) -> tuple[list[FaqItem], list[str]]:
     return items, notes
 
 
+def _an_array(parsed: Any) -> list[Any]:
+    """Accept the single call's JSON when it is an array (its items are checked one by one after)."""
+    if not isinstance(parsed, list):
+        raise ValueError(f"not a JSON array of FAQ items (got {type(parsed).__name__})")
+    return parsed
+
+
 async def generate_faq(state: FaqState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask for the whole FAQ in one call, as the lesson's baseline does, and parse its JSON into items."""
     documents, count, notes = await read_faq_input(state, runtime)
     built = await llm.chat_model(runtime, "generate_faq")
     prompt = SINGLE_CALL.format(pages=_pages(documents), count=count, combined_content=combined_content(documents))
     reply = await llm.ask_structured(
-        built.model, single_call_schema(), [("system", SINGLE_CALL_SYSTEM), ("human", prompt)]
+        built.model, single_call_schema(), [("system", SINGLE_CALL_SYSTEM), ("human", prompt)], _an_array
     )
     items: list[FaqItem] = []
     if reply.value is None:
@@ -231,7 +239,10 @@ async def _answer(model: BaseChatModel, question: str, content: str) -> str:
     return reply.text
 
 
-async def _find_sources(model: BaseChatModel, question: str, answer: str, documents: Sequence[Document]) -> list[str]:
+async def _find_sources(
+    model: BaseChatModel, question: str, answer: str, documents: Sequence[Document]
+) -> tuple[list[str], list[str]]:
+    """Return the answer's sources (document titles, each once) and the titles cited that no document has."""
     titles = [doc["title"] for doc in documents]
     prompt = FIND_SOURCES.format(question=question, answer=answer, combined_content=combined_content(documents))
     reply = await llm.ask_structured(
@@ -239,7 +250,8 @@ async def _find_sources(model: BaseChatModel, question: str, answer: str, docume
     )
     if reply.value is None:
         raise UnusableReply(f"the sources were not usable, also when asked again ({reply.problems[-1]})")
-    return [title for title in reply.value.sources if title in titles]
+    cited = list(dict.fromkeys(reply.value.sources))
+    return [title for title in cited if title in titles], [title for title in cited if title not in titles]
 
 
 async def answer_question(state: QuestionTask, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -247,15 +259,20 @@ async def answer_question(state: QuestionTask, runtime: Runtime[Context]) -> dic
     built = await llm.chat_model(runtime, "answer_question")
     question, documents = state["question"], state["documents"]
     done = Answered(index=state["index"], question=question)
+    notes: list[str] = []
     try:
         answer = await _answer(built.model, question, combined_content(documents))
         done["answer"] = answer
-        done["sources"] = await _find_sources(built.model, question, answer, documents)
+        done["sources"], unknown = await _find_sources(built.model, question, answer, documents)
+        if unknown:
+            # Left out, so the scorecard's "known sources" holds for what is kept; said here, so it is not hidden.
+            named = clip("; ".join(unknown), 160)
+            notes.append(f"Question {state['index'] + 1}'s sources named titles no document has, left out: {named}.")
     # One question's failure is reported and the others carry on; only model failures and unusable replies are
     # expected here: anything else is a bug and fails the run.
     except (llm.ModelCallError, UnusableReply) as error:
         done["error"] = llm.describe_error(error) if isinstance(error, llm.ModelCallError) else str(error)
-    return {"answered": [done], "models": {"answer_question": built.label}}
+    return {"answered": [done], "models": {"answer_question": built.label}, "notes": notes}
 
 
 async def collect(state: FaqState) -> dict[str, Any]:

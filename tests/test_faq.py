@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from graphs.cli import main
 from graphs.cli.compare import compare_faq
@@ -157,6 +157,7 @@ async def test_unusable_single_call_output_is_a_note_not_a_crash(
     assert result["faqs"] == []
     assert any(note in n for n in result["notes"]), result["notes"]
     assert failing(result["scorecard"])[0] == "item count"
+    assert len(scripted.prompts) == 2, "an object where the array belongs is asked for again, as prose is"
 
 
 def test_malformed_single_call_items_are_dropped_and_named() -> None:
@@ -314,6 +315,24 @@ class FailingModel(OfflineChatModel):
                 raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
             raise ProviderError("The model is overloaded. Please try again later.")
         return await super()._agenerate(messages, *args, **kwargs)
+
+
+class InventingSourcesModel(OfflineChatModel):
+    """Offline answers, except that the source-finding step cites a title no document has, and one title 50 times."""
+
+    async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        schema = kwargs.get("response_json_schema") or {}
+        if "sources" in schema.get("properties", {}):
+            cited = ["Secret Internal Doc", *[TITLES[0]] * 50]
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(json.dumps({"sources": cited})))])
+        return await super()._agenerate(messages, *args, **kwargs)
+
+
+async def test_sources_no_document_has_are_left_out_and_said_and_each_title_is_cited_once() -> None:
+    result = await chain.ainvoke({"num_questions": 2}, context=Context(chat_model=InventingSourcesModel()))
+    assert [item["sources"] for item in result["faqs"]] == [[TITLES[0]], [TITLES[0]]]
+    unknown = [note for note in result["notes"] if "titles no document has" in note]
+    assert len(unknown) == 2 and all("Secret Internal Doc" in note for note in unknown), result["notes"]
 
 
 class ProviderError(Exception):
