@@ -60,9 +60,20 @@ def approx_tokens(text: str) -> int:
 
 
 def first_line(error: object) -> str:
-    """Return the first line of an error's message (at most 160 characters), or its type name when it has none."""
+    """Return the first line of an error's message (at most 160 characters), or its type name when it has none.
+
+    A pydantic ValidationError's first line only counts its errors ("1 validation error for Classification"):
+    the first error's field and message follow it, so a note says what was wrong.
+    """
     text = str(error).strip()
-    return text.splitlines()[0][:160] if text else type(error).__name__
+    line = text.splitlines()[0] if text else type(error).__name__
+    details = getattr(error, "errors", None)
+    if callable(details) and type(error).__name__ == "ValidationError":
+        found = details()
+        if found:
+            where = ".".join(str(part) for part in found[0].get("loc", ())) or "the value"
+            line = f"{line}: {where}: {found[0].get('msg', '')}"
+    return line[:160]
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

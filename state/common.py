@@ -3,6 +3,7 @@
 import operator
 from typing import Annotated, Any
 
+from pydantic import BeforeValidator
 from typing_extensions import TypedDict
 
 
@@ -36,3 +37,14 @@ def fresh_run_info(models: dict[str, str] | None = None, notes: list[str] | None
     node must overwrite them, or the second run would report the first one's notes and models too.
     """
     return {"models": overwrite(dict(models or {})), "notes": overwrite(list(notes or []))}
+
+
+def _no_boolean(value: Any) -> Any:
+    # Pydantic reads true as 1.0 for a float; a model answering `true` for a score has given no score.
+    if isinstance(value, bool):
+        raise ValueError("a score is a number from 0.0 to 1.0, not true or false")
+    return value
+
+
+Fraction = Annotated[float, BeforeValidator(_no_boolean)]
+"""A model's score or confidence (bounded 0.0 to 1.0 by each field); a JSON boolean is refused, not read as 1 or 0."""

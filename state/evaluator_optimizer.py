@@ -5,7 +5,7 @@ from typing import Annotated, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from state.common import RunInfo
+from state.common import Fraction, RunInfo
 
 DEFAULT_MAX_WORDS = 150
 DEFAULT_MAX_ROUNDS = 3
@@ -16,7 +16,7 @@ MAX_ROUNDS = 10
 class CriterionScore(BaseModel):
     """The evaluator's verdict on one judged criterion (structured output)."""
 
-    score: float = Field(
+    score: Fraction = Field(
         ge=0.0, le=1.0, description="How well the email meets this criterion: 1.0 fully, 0.0 not at all."
     )
     feedback: str = Field(

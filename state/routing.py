@@ -3,14 +3,14 @@
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from state.common import RunInfo
+from state.common import Fraction, RunInfo
 
 
 class Classification(BaseModel):
     """Classifier verdict (structured output); nodes narrow `intent` to the registered labels."""
 
     intent: str = Field(description="Exactly one category name from the list in the prompt.")
-    confidence: float = Field(
+    confidence: Fraction = Field(
         ge=0.0, le=1.0, description="How sure you are of the category, from 0.0 (guess) to 1.0 (certain)."
     )
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from state.common import RunInfo
+from state.common import Fraction, RunInfo
 from state.faq import Document
 
 VoteRule = Literal["majority", "threshold", "unanimity"]
@@ -18,7 +18,7 @@ DEFAULT_THRESHOLD = 0.5
 class SupportScore(BaseModel):
     """One judge's reading of the answer (structured output); the judge's pass mark turns it into a vote."""
 
-    score: float = Field(
+    score: Fraction = Field(
         ge=0.0,
         le=1.0,
         description="How well the documents support the answer: 1.0 when they state every claim in it, "

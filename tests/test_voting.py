@@ -217,3 +217,12 @@ async def test_offline_a_score_rates_the_quoted_text_by_the_share_of_it_the_mate
         .ainvoke([SystemMessage(system), HumanMessage(f'Answer: "{answer}"')])
     )
     assert rated == Rating(score=score)
+
+
+async def test_a_judge_answering_true_for_its_score_gives_no_vote() -> None:
+    # Pydantic alone reads true as 1.0: a judge that answered a boolean would have voted "supported" at full marks.
+    judges = panel({"a": 0.5, "b": 0.5})
+    result = await vote(judges, scores({"a": True, "b": 0.9}))
+    boolean, number = result["votes"]
+    assert (boolean["status"], boolean["score"]) == ("failed", None) and "not true or false" in boolean["reason"]
+    assert (number["status"], number["score"]) == ("supported", 0.9)
