@@ -147,6 +147,24 @@ def foreign_ids(text: str, message: str, patterns: list[re.Pattern[str]]) -> lis
     return list(dict.fromkeys(m[0] for p in patterns for m in p.finditer(text) if normalized(m[0]) not in known))
 
 
+_LINK = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'()\[\]]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+"""A web link or an email address: what a customer could be sent to."""
+
+
+def foreign_links(text: str, message: str) -> list[str]:
+    """Return the links and email addresses in `text` that do not occur in the customer's `message`.
+
+    A model's text reaches the customer's email; a link it made up (a phishing page an injected message asked
+    for) must not, whatever request it rides on.
+    """
+    known = message.casefold()
+    return list(
+        dict.fromkeys(
+            m[0].rstrip(".,;:!?") for m in _LINK.finditer(text) if m[0].rstrip(".,;:!?").casefold() not in known
+        )
+    )
+
+
 def _occurs(value: str, message: str, is_id: bool) -> bool:
     """Tell whether a task's identifying value is the customer's: an id verbatim, a name word for word."""
     if is_id:
@@ -223,6 +241,9 @@ class _Unhandled:
         for foreign in foreign_ids(f"{request}\n{reason}", self.message, self.patterns):
             request = request.replace(foreign, "[an id not in your message]")
             reason = reason.replace(foreign, "[an id not in your message]")
+        for foreign in foreign_links(f"{request}\n{reason}", self.message):
+            request = request.replace(foreign, "[a link not in your message]")
+            reason = reason.replace(foreign, "[a link not in your message]")
         request = clip(" ".join(request.split()), REQUEST_CHARS) or "an unnamed request"
         merged = normalized(f"{request}|{reason}")
         if merged in self.items:
@@ -579,6 +600,7 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
             (not reply.complete and f"its reply was not usable ({reply.problems[-1]})")
             or (len(email) > MAX_EMAIL_CHARS and f"the email was {len(email):,} characters long")
             or (foreign_ids(email, allowed, patterns) and "it named ids the customer did not write")
+            or (foreign_links(email, allowed) and "it gave links or addresses the customer did not write")
         )
         if problem:
             return {"email": plain, "models": models, "notes": [f"Sent the points as a plain email: {problem}."]}
