@@ -1,6 +1,7 @@
 """Nodes and gate of the Summarize -> Translate chain."""
 
 import functools
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -61,6 +62,8 @@ async def summarize(state: SummarizeTranslateState, runtime: Runtime[Context]) -
     # The gate judges the summary; one cut off even when asked again is not passed on as if whole.
     summary = reply.text if reply.complete else ""
     update: dict[str, Any] = {"summary": summary, "models": {"summarize": built.label}}
+    # What the gate names when it rejects an empty summary: why the reply was not taken, not only "empty".
+    update["summary_problem"] = "" if reply.complete or not reply.text else reply.problems[-1]
     if notes:
         update["text"] = given["text"]
     if retry:
@@ -80,9 +83,15 @@ def _reply_notes(what: str, reply: llm.Text) -> list[str]:
     return [f"The {what} was not usable, also when asked again ({reply.problems[-1]})."]
 
 
-def summary_problem(summary: str, max_words: int) -> str:
-    """Say what is wrong with a summary (empty, over-long), or return "" when it may be translated."""
-    if not summary.strip():
+def summary_problem(summary: str, max_words: int, unusable: str = "") -> str:
+    """Say what is wrong with a summary (empty, over-long), or return "" when it may be translated.
+
+    `unusable` is why the summarize step's reply was not taken (cut off or over-long, also when asked again).
+    """
+    if unusable and not summary:
+        return f"the summary was not usable ({unusable})"
+    # A bare code fence ("```json" and "```") is no summary, however it got there.
+    if not re.sub(r"```[\w-]*", "", summary).strip():
         return "the summary was empty"
     words = len(summary.split())
     if words > max_words:
@@ -92,7 +101,7 @@ def summary_problem(summary: str, max_words: int) -> str:
 
 async def check_summary(state: SummarizeTranslateState) -> dict[str, Any]:
     """Gate between the steps: pass a usable summary on, ask once more for a bad one, then report it."""
-    problem = summary_problem(state.get("summary", ""), max_words_of(state))
+    problem = summary_problem(state.get("summary", ""), max_words_of(state), state.get("summary_problem", ""))
     attempts = state.get("summary_attempts", 0)
     if not problem:
         note = ["The first summary was rejected; the retry passed the gate."] if attempts > 1 else []

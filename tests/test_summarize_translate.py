@@ -81,6 +81,17 @@ async def test_a_summary_cut_off_by_the_token_limit_is_never_translated_as_if_wh
     result = await lesson_chain.ainvoke({"text": TEXT}, context=Context(chat_model=model))
     assert result["summary_ok"] is False and result["translation"] == ""
     assert any("cut off at the output token limit" in note for note in result["notes"])
+    # The gate says why the summary was refused, not that it was empty.
+    assert result["notes"][-1].startswith("Not translated: after 2 attempts the summary was not usable (")
+    assert "cut off" in result["notes"][-1]
+
+
+@pytest.mark.parametrize("fence", ["```json\n```", "```", "``` ```"])
+async def test_a_bare_code_fence_is_no_summary(scripted: ScriptedChatModel, fence: str) -> None:
+    scripted.replies = [fence, fence, "should never be used"]
+    result = await lesson_chain.ainvoke({"text": TEXT}, context=Context(chat_model=scripted))
+    assert result["summary_ok"] is False and result["translation"] == ""
+    assert result["notes"][-1] == "Not translated: after 2 attempts the summary was empty."
 
 
 async def test_offline_run_summarizes_within_the_limit_and_marks_the_translation() -> None:
