@@ -121,6 +121,13 @@ def test_a_thread_whose_every_model_call_fails_says_so_and_offers_no_resume(
     assert done.returncode == 1
     assert "every model call of the run failed" in done.stderr and "workflows history --thread v1" in done.stderr
     assert "resume" not in done.stderr
+    # The thread is finished (its nodes tolerated each failed call), and what it shows says nothing came of it.
+    told = run_cli("history", "--thread", "v1", "--db", db)
+    assert "Finished, but every model call of the thread failed (4)" in told.stdout, told.stdout
+    history = json.loads(run_cli("history", "--thread", "v1", "--db", db, "--json").stdout)
+    assert (history["status"], history["no_model_answered"]) == ("finished", True)
+    listed = run_cli("threads", "--db", db)
+    assert "finished, no model answered" in listed.stdout, listed.stdout
 
 
 def test_an_unreachable_server_is_one_clear_line() -> None:

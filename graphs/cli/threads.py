@@ -721,16 +721,31 @@ def status(snapshot: StateSnapshot) -> str:
     return "paused"
 
 
+def no_model_answered(used: Usage) -> bool:
+    """Tell whether every model call a thread made failed: what it wrote came from fallbacks, not a model."""
+    return used.calls > 0 and used.failed_calls >= used.calls
+
+
 async def _history(args: argparse.Namespace) -> int:
     async with open_store(args.db, create=False, read_only=True) as stores:
         workflow, name, _ = await _thread(stores.saver, args.thread, args.db)
         graph = durable(workflow, stores)
         rows = history_rows([snapshot async for snapshot in graph.aget_state_history(thread_config(args.thread))])
         latest = await graph.aget_state(thread_config(args.thread))
+        used = await stores.tables.spent(args.thread)
     ending = status(latest)
     errors = failures(latest)
+    # A run whose nodes tolerate a failed call finishes even when every call failed (the CLI then exits 1): its
+    # thread is finished, but nothing in it came from a model, and the history says so.
+    unanswered = no_model_answered(used)
     if args.json:
-        shown = {"workflow": name, "thread": args.thread, "status": ending, "errors": errors}
+        shown = {
+            "workflow": name,
+            "thread": args.thread,
+            "status": ending,
+            "errors": errors,
+            "no_model_answered": unanswered,
+        }
         print(llm.redact(json.dumps({**shown, "checkpoints": rows}, indent=2, ensure_ascii=False, default=str)))
         return 0
     lines = [f"Thread {args.thread}: workflow {name}, {len(rows)} checkpoints, oldest first."]
@@ -746,7 +761,12 @@ async def _history(args: argparse.Namespace) -> int:
         fork = f" [branches off {row['parent']}]" if row["parent"] and row["parent"] != previous else ""
         lines.append(f"{row['checkpoint']}  step {row['step']:>2}  {row['source']:<6} {did}{fork}")
         previous = row["checkpoint"]
-    if ending == "finished":
+    if ending == "finished" and unanswered:
+        lines.append(
+            f"Finished, but every model call of the thread failed ({used.failed_calls}): what it wrote came from "
+            "fallbacks, not a model. Once the cause is fixed, run it again on a new thread."
+        )
+    elif ending == "finished":
         lines.append("Finished.")
     elif ending == "paused":
         lines.append(f"Paused before: {_waiting(latest.next)}.")
@@ -785,15 +805,17 @@ async def thread_rows(stores: Stores) -> list[dict[str, Any]]:
             rows.append({"thread": thread, "workflow": None, "status": "unknown", "step": None, "updated": when})
             continue
         state = await durable(workflow, stores).aget_state(thread_config(thread))
+        used = await stores.tables.spent(thread)
         rows.append(
             {
                 "thread": thread,
                 "workflow": name,
                 "status": status(state),
+                "no_model_answered": no_model_answered(used),
                 "step": (state.metadata or {}).get("step"),
                 "next": list(state.next),
                 "updated": state.created_at,
-                "usage": (await stores.tables.spent(thread)).as_dict(),
+                "usage": used.as_dict(),
             }
         )
     return sorted(rows, key=lambda row: str(row["updated"]), reverse=True)
@@ -816,6 +838,7 @@ async def _threads(args: argparse.Namespace) -> int:
     for row in rows:
         used = Usage.from_dict(row.get("usage") or {})
         waiting = f" before {_waiting(row['next'])}" if row.get("next") and row["status"] == "paused" else ""
+        waiting += ", no model answered" if row.get("no_model_answered") else ""
         cost = "?" if used.cost is None else f"${used.cost:.4f}"
         table.append(
             (
