@@ -382,7 +382,7 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
         given, notes = await read_input(state, OrchestratorInput, context)
         message = given.get("message", "").strip()
         # `results` accumulates: an earlier run's results on this thread must not reach this run's email.
-        fresh: dict[str, Any] = {"tasks": [], "unhandled": [], "results": overwrite([])}
+        fresh: dict[str, Any] = {"tasks": [], "unhandled": [], "results": overwrite([]), "plan_problem": ""}
         if notes:
             fresh["message"] = given["message"]
         if not message:
@@ -393,7 +393,8 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
         seen = {"plan": built.label}
         if reply.value is None:
             note = f"The planner's output was not usable, also when asked again ({reply.problems[-1]})."
-            return {**fresh, **fresh_run_info(seen, [*notes, f"{note} Asked the customer for details."])}
+            failed = {**fresh, "plan_problem": reply.problems[-1]}
+            return {**failed, **fresh_run_info(seen, [*notes, f"{note} Asked the customer for details."])}
         if reply.asked_again:
             notes.append(f"The planner's first output was not usable ({reply.problems[0]}); asked again.")
         scope = task_scope(given, runtime)
@@ -544,10 +545,11 @@ def _plain_email(body: str) -> str:
     return f"Dear Customer,\n\n{body}\n\nBest regards,\nCustomer Support"
 
 
-def ask_for_details(workers: Mapping[str, Worker], *, unhandled: bool = False) -> str:
+def ask_for_details(workers: Mapping[str, Worker], *, unhandled: bool = False, unread: bool = False) -> str:
     """Return the reply to a message with no request a worker could act on: it asks for what the workers need.
 
-    `unhandled`: the email has named requests it could not handle, before this paragraph.
+    `unhandled`: the email has named requests it could not handle, before this paragraph. `unread`: the planner's
+    output was not usable, so whether the message held requests is not known.
 
     What each needs is the "(needs ...)" of its description ("the invoice number, like INV-20417": "the invoice
     number"), so a new worker's details are asked for too; a description without one gives its label.
@@ -562,6 +564,9 @@ def ask_for_details(workers: Mapping[str, Worker], *, unhandled: bool = False) -
     if unhandled:
         # After the requests it names as not handled, "no request" would contradict the email itself.
         return f"We could not act on what you asked above. If we can help with something else, could you tell us{more}"
+    if unread:
+        # The planner failed: saying the message held no request would blame the customer for it.
+        return f"Thank you for your message. We could not read its requests just now. Could you tell us{more}"
     return f"Thank you for your message. We could not find a request we can act on in it. Could you tell us more{more}"
 
 
@@ -570,6 +575,7 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
     patterns = id_patterns(workers)
     asking = ask_for_details(workers)
     asking_after = ask_for_details(workers, unhandled=True)
+    asking_unread = ask_for_details(workers, unread=True)
 
     def point(item: WorkerResult | UnhandledTask) -> str:
         return _point(item, workers)
@@ -581,7 +587,9 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
         if not any("ok" in item for item in items):
             # Nothing was done, so there is nothing to phrase: a fixed reply is clearer than a model's.
             unhandled = "\n\n".join(point(item) for item in items)
-            return {"email": _plain_email(f"{unhandled}\n\n{asking_after}" if unhandled else asking)}
+            if unhandled:
+                return {"email": _plain_email(f"{unhandled}\n\n{asking_after}")}
+            return {"email": _plain_email(asking_unread if state.get("plan_problem") else asking)}
         points = "\n\n".join(point(item) for item in items)
         plain = _plain_email(points)
         try:

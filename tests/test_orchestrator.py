@@ -25,6 +25,7 @@ from tests.conftest import REPO, run_cli
 from tests.fakes import GeminiServer, HoldingModel, Reply, ScriptedChatModel
 
 ASK_FOR_DETAILS = ask_for_details(WORKERS)
+ASK_AFTER_A_FAILED_PLAN = ask_for_details(WORKERS, unread=True)
 
 OFFLINE = Context(model="offline")
 RMA = re.compile(r"RMA-\d{8}")
@@ -97,7 +98,8 @@ async def test_malformed_gemini_plan_asks_for_details_without_crashing(gemini: G
     gemini.scripted = ["```json\n{oops", "```json\n{oops"]
     result = await run(LESSON_MESSAGE, Context())
     assert result["tasks"] == [] and result["results"] == []
-    assert ASK_FOR_DETAILS in result["email"]
+    # The planner failed, not the customer: the email does not say the message held no request.
+    assert ASK_AFTER_A_FAILED_PLAN in result["email"] and "could not find a request" not in result["email"]
     [note] = result["notes"]
     assert "The planner's output was not usable, also when asked again" in note and "Asked the customer" in note
     assert len(gemini.requests) == 2
@@ -114,7 +116,7 @@ async def test_a_truncated_plan_is_asked_for_again_not_half_acted_on(scripted: S
     assert note.startswith("The planner's first output was not usable (the JSON was incomplete or malformed")
     scripted.replies = [TRUNCATED_PLAN, TRUNCATED_PLAN]
     result = await run(LESSON_MESSAGE, Context(chat_model=scripted))
-    assert result["tasks"] == [] and ASK_FOR_DETAILS in result["email"], "nothing is done on a partial plan"
+    assert result["tasks"] == [] and ASK_AFTER_A_FAILED_PLAN in result["email"], "nothing is done on a partial plan"
 
 
 async def test_a_plan_cut_off_by_the_token_limit_is_asked_for_again(gemini: GeminiServer) -> None:
@@ -218,7 +220,7 @@ async def test_unusable_plan_output_is_asked_again_then_gets_a_polite_reply_and_
     scripted.replies = [raw, raw]
     result = await run(LESSON_MESSAGE, Context(chat_model=scripted))
     assert result["tasks"] == [] and result["results"] == []
-    assert ASK_FOR_DETAILS in result["email"]
+    assert ASK_AFTER_A_FAILED_PLAN in result["email"]
     assert any(note_part in note for note in result["notes"]), result["notes"]
     assert len(scripted.prompts) == 2, "the plan twice; no worker or synthesizer call"
 
