@@ -38,6 +38,8 @@ from state.orchestrator import (
 
 OTHER_KIND = "other"
 """The planner's `kind` for a request no worker covers; such tasks go to the "could not handle" list."""
+PLAN_UNUSABLE = "The planner's output was not usable, also when asked again"
+"""How the plan node's note opens when the planner's output was unusable twice; `synthesize` reads it."""
 MAX_TASKS = Context.max_tasks
 """Default cap on tasks worked on per message (Context.max_tasks); the rest are named in one line of the email."""
 MAX_UNHANDLED = 5
@@ -382,7 +384,7 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
         given, notes = await read_input(state, OrchestratorInput, context)
         message = given.get("message", "").strip()
         # `results` accumulates: an earlier run's results on this thread must not reach this run's email.
-        fresh: dict[str, Any] = {"tasks": [], "unhandled": [], "results": overwrite([]), "plan_problem": ""}
+        fresh: dict[str, Any] = {"tasks": [], "unhandled": [], "results": overwrite([])}
         if notes:
             fresh["message"] = given["message"]
         if not message:
@@ -392,9 +394,8 @@ def make_plan(workers: Mapping[str, Worker]) -> PlanNode:
         reply = await llm.ask_structured(built.model, schema, asked, _check_plan)
         seen = {"plan": built.label}
         if reply.value is None:
-            note = f"The planner's output was not usable, also when asked again ({reply.problems[-1]})."
-            failed = {**fresh, "plan_problem": reply.problems[-1]}
-            return {**failed, **fresh_run_info(seen, [*notes, f"{note} Asked the customer for details."])}
+            note = f"{PLAN_UNUSABLE} ({reply.problems[-1]})."
+            return {**fresh, **fresh_run_info(seen, [*notes, f"{note} Asked the customer for details."])}
         if reply.asked_again:
             notes.append(f"The planner's first output was not usable ({reply.problems[0]}); asked again.")
         scope = task_scope(given, runtime)
@@ -589,7 +590,9 @@ def make_synthesize(workers: Mapping[str, Worker]) -> Any:
             unhandled = "\n\n".join(point(item) for item in items)
             if unhandled:
                 return {"email": _plain_email(f"{unhandled}\n\n{asking_after}")}
-            return {"email": _plain_email(asking_unread if state.get("plan_problem") else asking)}
+            # This run's notes (the plan node starts them afresh) say whether its plan was unusable.
+            unread = any(note.startswith(PLAN_UNUSABLE) for note in state.get("notes", []))
+            return {"email": _plain_email(asking_unread if unread else asking)}
         points = "\n\n".join(point(item) for item in items)
         plain = _plain_email(points)
         try:

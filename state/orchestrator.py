@@ -155,7 +155,4 @@ class OrchestratorState(OrchestratorInput, RunInfo, total=False):
     unhandled: list[UnhandledTask]
     results: Annotated[list[WorkerResult], operator.add]
     """Workers append in whatever order they finish; readers sort by `index`."""
-    plan_problem: str
-    """Why this run's planner output was not usable (empty when it was): the email then says that the requests
-    could not be read, not that the message had none."""
     email: str
