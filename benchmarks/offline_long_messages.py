@@ -28,6 +28,8 @@ SHAPES = {
     "because": lambda n: "I want to return the kettle because " + "so " * n + "x please send a label",
     "and": lambda n: "I want to return the kettle " + "and " * n + "please",
     "ids": lambda n: "Where are orders " + ", ".join(f"A-{10000 + i}" for i in range(n // 10)) + "?",
+    "spaces": lambda n: "Where is order A-12345? Thanks" + " " * (5 * n) + "1",
+    "blank lines": lambda n: "Where is order A-12345?" + "\n \t" * n + "1. return the lamp\n2. thanks",
 }
 
 

@@ -756,23 +756,49 @@ _VALEDICTION = (
     r"(?:met )?vriendelijke groet(?:en)?|groet(?:en|jes)|bedankt|dank u(?: wel)?|"
     r"obrigad[oa]|cumprimentos|atenciosamente|pozdrawiam|dziękuję)"
 )
-_CLOSING = re.compile(
-    # A valediction ending the message, on a line or after a sentence of its own, with the writer's name after it
-    # on the same line (capitalised, "Thanks, Maria") or on the lines below ("Kind regards,\nTom Baker").
-    rf"(?:^|(?<=[.!?\n]))[ \t]*(?i:{_VALEDICTION})[ \t]*[,.!]*"
-    # A name has no digit: "Thanks\nwhere is A-12345" ends on a request, not a signature.
-    r"(?:[ \t]+[A-ZÀ-Ý](?:[^\W\d_]|['’.-])*(?:[ \t]+[A-ZÀ-Ý](?:[^\W\d_]|['’.-])*){0,2}[ \t]*[.!]?"
-    r"|(?:[ \t]*\n[ \t]*(?:[^\W\d_]|['’.-])+(?:[ \t]+(?:[^\W\d_]|['’.-])+){0,2}[ \t]*[.!]?){1,2})?"
-    r"[ \t]*(?:x+)?[\s.!]*\Z"
+_NAME_WORD = r"[A-ZÀ-Ý](?:[^\W\d_]|['’.-])*"
+_FAREWELL = re.compile(
+    # A valediction ending a line (its spaces made single), on its own or after a sentence, with the writer's
+    # name after it on the same line when capitalised ("Thanks, Maria"), and a kiss ("x") at most.
+    rf"(?:^|(?<=[.!?]) )(?i:{_VALEDICTION})[,.!]*(?: {_NAME_WORD}(?: {_NAME_WORD}){{0,2}}[.!]?)?(?: x+)?[.!]*$"
 )
+
+
+def _signed(line: str) -> bool:
+    """Tell whether a line below a valediction is the writer's name or title ("Tom Baker", "anna x").
+
+    One to three words without a digit, each capitalised unless there is one, and asking for nothing: "where is
+    A-12345", "please unsubscribe me" and "annulez ma commande" are requests, not names.
+    """
+    words = re.sub(r" x+$", "", line).split()
+    if not 1 <= len(words) <= 3 or any(character.isdigit() for character in line):
+        return False
+    return (len(words) == 1 or all(word[0].isupper() for word in words)) and not is_request(line)
+
+
+def _spaces_made_single(text: str) -> str:
+    """Return `text` with each line's runs of spaces made one space, and runs of blank lines one blank line."""
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    kept = [line for number, line in enumerate(lines) if line or (number and lines[number - 1])]
+    return "\n".join(kept).strip("\n")
 
 
 def closing_removed(text: str) -> str:
     """Drop the sign-off that ends a message ("Kind regards" and a name below it, "Thanks, Maria").
 
-    It asks for nothing, and read as the last request's words it would be its reason or concern.
+    It asks for nothing, and read as the last request's words it would be its reason or concern. Lines are read
+    one by one with their spaces made single, so a long run of spaces costs no more than a short one.
     """
-    return _CLOSING.sub("", text).rstrip()
+    lines = [" ".join(line.split()) for line in text.rstrip().split("\n")]
+    written = [number for number, line in enumerate(lines) if line]
+    for below in range(3):  # the valediction's line, with up to two lines of name and title under it
+        if below >= len(written):
+            break
+        at = written[-1 - below]
+        farewell = _FAREWELL.search(lines[at])
+        if farewell and all(_signed(line) for line in lines[at + 1 :] if line):
+            return "\n".join([*lines[:at], lines[at][: farewell.start()]]).rstrip()
+    return text.rstrip()
 
 
 def requests(text: str) -> list[str]:
@@ -788,7 +814,9 @@ def requests(text: str) -> list[str]:
     """
     clauses: list[str] = []
     # Lines quoted from an earlier message ("> Order A-1 has been dispatched") are what was said to the customer.
-    text = closing_removed(quoted_lines(text)[0])
+    # Each line's spaces are made single and blank lines one: the patterns below would take quadratic time over
+    # a long run of whitespace, and a message may hold 50,000 characters of it.
+    text = closing_removed(_spaces_made_single(quoted_lines(text)[0]))
     # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is; so is a marked item
     # of a list of two or more ("(a) ..., (b) ...").
     text = re.sub(r"\s*\n\s*[-*•]\s+", ". ", text)

@@ -503,6 +503,28 @@ async def test_thanks_that_says_what_for_is_the_customers_words_not_a_sign_off()
 
 
 @pytest.mark.parametrize(
+    "after",
+    ["Thanks\nplease unsubscribe me", "Regards\nplease call me back", "Thanks!\nAlso cancel my newsletter"],
+)
+async def test_a_request_on_the_line_after_a_valediction_is_kept(after: str) -> None:
+    tasks = await plan(f"Please check invoice INV-20417.\n{after}")
+    assert [kind for kind, _ in kinds(tasks)] == ["billing_inquiry", "other"], kinds(tasks)
+
+
+def test_spaces_are_made_single_before_a_message_is_split() -> None:
+    # Runs of whitespace are where patterns with neighbouring repeats take quadratic time: 50,000 characters of
+    # them are one space or one blank line before any pattern reads the text.
+    def message(spaces: int, blank_lines: int) -> str:
+        return "Where is order A-12345" + " " * spaces + "\n \t" * blank_lines + "- return the lamp, it flickers"
+
+    assert requests(message(25_000, 8_000)) == requests(message(1, 2))
+    assert [clause.rstrip(".") for clause in requests(message(1, 2))] == [
+        "Where is order A-12345",
+        "return the lamp, it flickers",
+    ]
+
+
+@pytest.mark.parametrize(
     "message",
     [
         "I need three things:\n1. where is order C-13579\n2. INV-2468 has the wrong VAT\n3. returning the rug, too "
