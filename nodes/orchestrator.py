@@ -149,22 +149,32 @@ def foreign_ids(text: str, message: str, patterns: list[re.Pattern[str]]) -> lis
     return list(dict.fromkeys(m[0] for p in patterns for m in p.finditer(text) if normalized(m[0]) not in known))
 
 
-_LINK = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'()\[\]]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
-"""A web link or an email address: what a customer could be sent to."""
+_LINK = re.compile(
+    r"\b(?:https?://|www\.)[^\s<>\"'`*()\[\]]+"  # a web link with its scheme or www.
+    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an email address
+    # A bare domain ("evil-login.example/verify", "paypal.com.evil.io"), with its path.
+    r"|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}\b(?:/[^\s<>\"'`*()\[\]]*)?",
+    re.I,
+)
+"""A web link, an email address or a domain: somewhere a customer could be sent."""
+_SCHEME = re.compile(r"^(?:https?://)?(?:www\.)?", re.I)
+
+
+def _bare(link: str) -> str:
+    """A link as compared: without its scheme, "www.", case, or the punctuation and slash that may end it."""
+    return _SCHEME.sub("", link.casefold()).rstrip("/.,;:!?")
 
 
 def foreign_links(text: str, message: str) -> list[str]:
-    """Return the links and email addresses in `text` that do not occur in the customer's `message`.
+    """Return the links, domains and email addresses in `text` that do not occur in the customer's `message`.
 
     A model's text reaches the customer's email; a link it made up (a phishing page an injected message asked
-    for) must not, whatever request it rides on.
+    for) must not, whatever request it rides on. The customer's own link, written with or without its scheme,
+    "www." or a closing slash, is theirs.
     """
-    known = message.casefold()
-    return list(
-        dict.fromkeys(
-            m[0].rstrip(".,;:!?") for m in _LINK.finditer(text) if m[0].rstrip(".,;:!?").casefold() not in known
-        )
-    )
+    known = _SCHEME.sub("", " ".join(_bare(m[0]) for m in _LINK.finditer(message)))
+    found = [m[0].rstrip(".,;:!?") for m in _LINK.finditer(text)]
+    return list(dict.fromkeys(link for link in found if _bare(link) not in known))
 
 
 def _occurs(value: str, message: str, is_id: bool) -> bool:

@@ -29,7 +29,7 @@ from nodes.backend import LocalBackend
 from nodes.inputs import InputError
 from nodes.llm.retry import RetrySettings, retrying
 from nodes.offline import answer_text, fill_schema
-from nodes.orchestrator import MAX_NOTES
+from nodes.orchestrator import MAX_NOTES, foreign_links
 from state.context import Context
 from state.orchestrator import LESSON_MESSAGE
 from tests.conftest import clean_env, run_cli, stored_bytes, without_run_ids, workflows_command
@@ -195,6 +195,23 @@ async def test_an_email_naming_an_id_the_customer_did_not_write_is_not_sent(gemi
     assert "C-40404" not in result["email"]
     assert result["email"].startswith("Dear Customer,\n\nRegarding your Status Update:")
     assert "Sent the points as a plain email: it named ids the customer did not write." in result["notes"]
+
+
+@pytest.mark.parametrize(
+    ("text", "foreign"),
+    [
+        ("Log in at evil-login.example/verify today", ["evil-login.example/verify"]),
+        ("Visit paypal.com.evil.io now", ["paypal.com.evil.io"]),
+        ("Write to help@evil.example.", ["help@evil.example"]),
+        # The customer's own link and address, however the model wrote them out, are theirs.
+        ("See **https://shop.example/help** or `www.shop.example/help/`", []),
+        ("https://shop.example/faq, or mail ann@mail.example.", []),
+        ("It weighs 3.5 kg, e.g. the lamp; invoice INV-1234 is £12.50.", []),
+    ],
+)
+def test_links_and_addresses_the_customer_did_not_write_are_found(text: str, foreign: list[str]) -> None:
+    message = "My order at https://shop.example/help is late. Mail me at ann@mail.example; see shop.example/faq"
+    assert foreign_links(text, message) == foreign
 
 
 async def test_links_a_model_made_up_never_reach_the_customers_email(gemini: GeminiServer) -> None:
