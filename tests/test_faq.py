@@ -158,6 +158,8 @@ async def test_unusable_single_call_output_is_a_note_not_a_crash(
     assert any(note in n for n in result["notes"]), result["notes"]
     assert failing(result["scorecard"])[0] == "item count"
     assert len(scripted.prompts) == 2, "an object where the array belongs is asked for again, as prose is"
+    asked_again = scripted.prompts[1][-1].text
+    assert asked_again.endswith("Answer again with only JSON that follows the schema."), "not 'a JSON object'"
 
 
 def test_malformed_single_call_items_are_dropped_and_named() -> None:

@@ -189,7 +189,8 @@ class Structured(Generic[T]):
 
 
 def _retry_prompt(problem: str, structured: bool) -> HumanMessage:
-    shape = "only a JSON object that follows the schema" if structured else "the complete reply, more briefly"
+    # "JSON", not "a JSON object": some schemas ask for an array (the single-call FAQ).
+    shape = "only JSON that follows the schema" if structured else "the complete reply, more briefly"
     return HumanMessage(f"Your reply above could not be used: {problem}. Answer again with {shape}.")
 
 
