@@ -711,6 +711,10 @@ def _inline_numbers_split(text: str) -> str:
             continue
         run = [mark]
         for later in marks[start + 1 :]:
+            # An item holds one sentence at most before the next mark: after a sentence and more words, the
+            # list is over ("2. check INV-1. I also bought 3. They ..." keeps its "3").
+            if re.search(r"[.!?]\s", text[run[-1].end() : later.start()].rstrip()):
+                break
             if int(later.group(1)) == len(run) + 1:
                 run.append(later)
         if len(run) >= 2:

@@ -539,6 +539,11 @@ async def test_a_count_of_things_before_a_colon_only_opens_the_list_after_it(mes
     assert tasks[2].fields["reason_for_return"] == "too thin"
 
 
+def test_a_list_on_one_line_ends_where_an_item_runs_on_past_a_sentence() -> None:
+    clauses = requests("Two questions: 1. where is order A-12345 2. check INV-2046. I also bought 3. All chipped")
+    assert "I also bought 3." in clauses, clauses
+
+
 async def test_a_number_ending_a_sentence_is_no_list() -> None:
     tasks = await plan("I ordered 2. The second one came cracked, so please send a new one. Also where is D-97531?")
     assert [kind for kind, _ in kinds(tasks)] == ["other", "status_update"]
