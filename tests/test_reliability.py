@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 from langchain_core.messages import BaseMessage
+from tenacity import RetryCallState
 
 from graphs.catalog import WORKFLOWS
 from graphs.orchestrator import build_orchestrator
@@ -27,7 +28,8 @@ from graphs.routing import graph as routing
 from nodes import llm
 from nodes.backend import LocalBackend
 from nodes.inputs import InputError
-from nodes.llm.retry import RetrySettings, retrying
+from nodes.llm.guard import _sync_wait
+from nodes.llm.retry import RETRY, Deadline, RetrySettings, retrying
 from nodes.offline import answer_text, fill_schema
 from nodes.orchestrator import MAX_NOTES, foreign_links
 from state.context import Context
@@ -548,3 +550,13 @@ async def test_the_last_try_announces_no_retry_and_fails_with_its_own_error() ->
             on_retry=lambda attempt, error, seconds: announced.append(attempt),
         )
     assert tries == settings.attempts and announced == [1, 2]
+
+
+def test_the_sync_path_waits_for_no_retry_after_its_last_try() -> None:
+    # The sync model call's wait is asked for after the last try too: with the deadline close, it must not raise
+    # DeadlineExceeded in place of the call's own error.
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = RETRY.attempts
+    state.set_exception((ConnectionError, ConnectionError("the real error"), None))
+    nearly_over = Deadline(60.0, time.monotonic() + 0.001)
+    assert _sync_wait(state, nearly_over) == 0.0

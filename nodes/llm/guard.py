@@ -327,6 +327,8 @@ def _model_name(model: BaseChatModel) -> str:
 
 
 def _sync_wait(state: RetryCallState, deadline: Deadline) -> float:
+    if state.attempt_number >= retry.RETRY.attempts:
+        return 0.0  # no try follows the last one (see `retrying`): the real error is raised, not the deadline
     error = state.outcome.exception() if state.outcome else None
     seconds = retry.backoff(retry.RETRY, state.attempt_number, error)
     left = deadline.remaining()
