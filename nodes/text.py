@@ -788,12 +788,13 @@ def _spaces_made_single(text: str) -> str:
 
 
 def closing_removed(text: str) -> str:
-    """Drop the sign-off that ends a message ("Kind regards" and a name below it, "Thanks, Maria").
+    """Return `text` with its spaces made single (`_spaces_made_single`) and without the sign-off that ends it.
 
-    It asks for nothing, and read as the last request's words it would be its reason or concern. Lines are read
-    one by one with their spaces made single, so a long run of spaces costs no more than a short one.
+    A sign-off ("Kind regards" and a name below it, "Thanks, Maria") asks for nothing, and read as the last
+    request's words it would be its reason or concern. Lines are read one by one with their spaces made single, so
+    a long run of spaces costs no more than a short one.
     """
-    lines = [" ".join(line.split()) for line in text.rstrip().split("\n")]
+    lines = _spaces_made_single(text).split("\n")
     written = [number for number, line in enumerate(lines) if line]
     for below in range(3):  # the valediction's line, with up to two lines of name and title under it
         if below >= len(written):
@@ -802,7 +803,7 @@ def closing_removed(text: str) -> str:
         farewell = _FAREWELL.search(lines[at])
         if farewell and all(_signed(line) for line in lines[at + 1 :] if line):
             return "\n".join([*lines[:at], lines[at][: farewell.start()]]).rstrip()
-    return text.rstrip()
+    return "\n".join(lines)
 
 
 def requests(text: str) -> list[str]:
@@ -818,9 +819,9 @@ def requests(text: str) -> list[str]:
     """
     clauses: list[str] = []
     # Lines quoted from an earlier message ("> Order A-1 has been dispatched") are what was said to the customer.
-    # Each line's spaces are made single and blank lines one: the patterns below would take quadratic time over
-    # a long run of whitespace, and a message may hold 50,000 characters of it.
-    text = closing_removed(_spaces_made_single(quoted_lines(text)[0]))
+    # Each line's spaces are made single and blank lines one (with the sign-off taken off): the patterns below
+    # would take quadratic time over a long run of whitespace, and a message may hold 50,000 characters of it.
+    text = closing_removed(quoted_lines(text)[0])
     # A line opening on a bullet ("- where is ...") is an item of its own, as a sentence is; so is a marked item
     # of a list of two or more ("(a) ..., (b) ...").
     text = re.sub(r"\s*\n\s*[-*•]\s+", ". ", text)
