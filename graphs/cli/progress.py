@@ -396,6 +396,6 @@ async def stream_run(
             if text and prose.get(message):
                 progress.text(run, task, str(metadata.get("langgraph_node", "")), text)
     used = meter.run_total()
-    if used.calls and used.failed_calls >= used.calls and failures.first is not None:
+    if used.none_answered and failures.first is not None:
         raise NoModelAnswered(used.calls, failures.first)
     return latest

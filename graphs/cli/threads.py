@@ -721,11 +721,6 @@ def status(snapshot: StateSnapshot) -> str:
     return "paused"
 
 
-def no_model_answered(used: Usage) -> bool:
-    """Tell whether every model call a thread made failed: what it wrote came from fallbacks, not a model."""
-    return used.calls > 0 and used.failed_calls >= used.calls
-
-
 async def _history(args: argparse.Namespace) -> int:
     async with open_store(args.db, create=False, read_only=True) as stores:
         workflow, name, _ = await _thread(stores.saver, args.thread, args.db)
@@ -737,7 +732,7 @@ async def _history(args: argparse.Namespace) -> int:
     errors = failures(latest)
     # A run whose nodes tolerate a failed call finishes even when every call failed (the CLI then exits 1): its
     # thread is finished, but nothing in it came from a model, and the history says so.
-    unanswered = no_model_answered(used)
+    unanswered = used.none_answered
     if args.json:
         shown = {
             "workflow": name,
@@ -811,7 +806,7 @@ async def thread_rows(stores: Stores) -> list[dict[str, Any]]:
                 "thread": thread,
                 "workflow": name,
                 "status": status(state),
-                "no_model_answered": no_model_answered(used),
+                "no_model_answered": used.none_answered,
                 "step": (state.metadata or {}).get("step"),
                 "next": list(state.next),
                 "updated": state.created_at,

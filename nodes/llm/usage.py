@@ -43,6 +43,11 @@ class Usage:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
+    @property
+    def none_answered(self) -> bool:
+        """Whether calls were made and every one failed: what they were for came from fallbacks, not a model."""
+        return self.calls > 0 and self.failed_calls >= self.calls
+
     def add(self, other: "Usage") -> None:
         """Add `other`'s counts to these."""
         for name in ("calls", "failed_calls", "input_tokens", "output_tokens", "thinking_tokens"):
