@@ -257,12 +257,11 @@ def _guard_astream(provider: Any) -> Any:
                 break
             except Exception as error:  # noqa: BLE001 - re-raised unless retried
                 # Once text has been shown, a retry would show it twice: only a stream that never started retries.
-                if started or attempt == retry.RETRY.attempts or not _transient(error):
+                seconds = (
+                    None if started or not _transient(error) else retry.next_wait(attempt, error, retry.RETRY, deadline)
+                )
+                if seconds is None:  # the text was shown, the fault is not transient, or this was the last try
                     raise _as_call_error(error) from None
-                seconds = retry.backoff(retry.RETRY, attempt, error)
-                left = deadline.remaining()
-                if left is not None and seconds >= left:
-                    raise DeadlineExceeded(deadline.seconds or 0.0) from error
                 notify(attempt, error, seconds)
                 await asyncio.sleep(seconds)
         tail = guard.tail()
@@ -327,14 +326,8 @@ def _model_name(model: BaseChatModel) -> str:
 
 
 def _sync_wait(state: RetryCallState, deadline: Deadline) -> float:
-    if state.attempt_number >= retry.RETRY.attempts:
-        return 0.0  # no try follows the last one (see `retrying`): the real error is raised, not the deadline
     error = state.outcome.exception() if state.outcome else None
-    seconds = retry.backoff(retry.RETRY, state.attempt_number, error)
-    left = deadline.remaining()
-    if left is not None and seconds >= left:
-        raise DeadlineExceeded(deadline.seconds or 0.0)
-    return seconds
+    return retry.next_wait(state.attempt_number, error, retry.RETRY, deadline) or 0.0
 
 
 async def _bounded(

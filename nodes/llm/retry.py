@@ -104,6 +104,22 @@ def current_runtime() -> Runtime[Context] | None:
         return None
 
 
+def next_wait(attempt: int, error: BaseException | None, settings: RetrySettings, deadline: Deadline) -> float | None:
+    """Return the seconds to wait after try `attempt` failed with `error`, or None after the last try.
+
+    Raises DeadlineExceeded when the wait would end past `deadline`. tenacity (8.3 on) asks for the wait before it
+    checks `stop`: after the last try, a retry announced or a deadline raised in place of the real error would
+    both be untrue. `retrying`, the sync model calls and the streamed ones all wait this way.
+    """
+    if attempt >= max(1, settings.attempts):
+        return None
+    seconds = backoff(settings, attempt, error)
+    left = deadline.remaining()
+    if left is not None and seconds >= left:
+        raise DeadlineExceeded(deadline.seconds or 0.0) from error
+    return seconds
+
+
 OnRetry = Callable[[int, BaseException, float], None]
 """Told (attempt that failed, its error, seconds to wait) before each retry."""
 
@@ -122,18 +138,12 @@ async def retrying(
     `settings` default to RETRY, read at each call (tests shorten the waits by replacing it).
     """
     settings = settings or RETRY
-    attempts = max(1, settings.attempts)
 
     def wait(state: RetryCallState) -> float:
-        if state.attempt_number >= attempts:
-            # No try follows the last one: tenacity (8.3 on) asks for the wait before it checks `stop`, and a
-            # retry announced here, or a deadline raised in place of the real error, would both be untrue.
-            return 0.0
         error = state.outcome.exception() if state.outcome else None
-        seconds = backoff(settings, state.attempt_number, error)
-        left = deadline.remaining()
-        if left is not None and seconds >= left:
-            raise DeadlineExceeded(deadline.seconds or 0.0) from error
+        seconds = next_wait(state.attempt_number, error, settings, deadline)
+        if seconds is None:
+            return 0.0
         if on_retry is not None and error is not None:
             on_retry(state.attempt_number, error, seconds)
         return seconds
@@ -152,7 +162,7 @@ async def retrying(
     retryer: AsyncRetrying = AsyncRetrying(
         # asyncio.sleep looked up at each wait (older tenacity binds it at import), so tests can stand in for it.
         sleep=lambda seconds: asyncio.sleep(seconds),
-        stop=stop_after_attempt(attempts),
+        stop=stop_after_attempt(max(1, settings.attempts)),
         wait=wait,
         retry=retry_if_exception(lambda error: not isinstance(error, DeadlineExceeded) and transient(error)),
         reraise=True,
