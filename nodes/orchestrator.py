@@ -172,7 +172,7 @@ def foreign_links(text: str, message: str) -> list[str]:
     for) must not, whatever request it rides on. The customer's own link, written with or without its scheme,
     "www." or a closing slash, is theirs.
     """
-    known = _SCHEME.sub("", " ".join(_bare(m[0]) for m in _LINK.finditer(message)))
+    known = " ".join(_bare(m[0]) for m in _LINK.finditer(message))
     found = [m[0].rstrip(".,;:!?") for m in _LINK.finditer(text)]
     return list(dict.fromkeys(link for link in found if _bare(link) not in known))
 
@@ -253,6 +253,7 @@ class _Unhandled:
         for foreign in foreign_ids(f"{request}\n{reason}", self.message, self.patterns):
             request = request.replace(foreign, "[an id not in your message]")
             reason = reason.replace(foreign, "[an id not in your message]")
+        # Read after the ids are masked, so a link around a foreign id is still found and masked whole.
         for foreign in foreign_links(f"{request}\n{reason}", self.message):
             request = request.replace(foreign, "[a link not in your message]")
             reason = reason.replace(foreign, "[a link not in your message]")
