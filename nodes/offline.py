@@ -912,6 +912,13 @@ class SchemaFiller:
             fitting = max(specific, key=lambda v: self.affinity(v, clause), default=None)
             if fitting is not None and self.affinity(fitting, clause) == 0:
                 fitting = None
+            # "Can I send it back for a refund?": the variant whose own verb the request opens on is what it asks,
+            # whatever else its words share with another ("refund" is also a billing word).
+            verb = _acting_verb(asked)
+            fitting = next(
+                (v for v in named if stem(fold(verb)) in self.verbs(v) and self.verb_at(v, clause) is not None),
+                fitting,
+            )
             if is_request(clause):
                 # An order that changes something ("change my billing address", "close my account under my
                 # name") is new, whatever it is about, and so is a thing asked to be given ("send me a catalogue"):

@@ -1015,6 +1015,22 @@ async def test_a_things_part_is_not_the_thing_and_whose_it_is_not_its_name(messa
     assert [t.fields["product_name"] for t in await plan(message)] == [name]
 
 
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # "Refund" is a billing word too, but a request that opens on the return's own verb is a return.
+        ("My kettle leaks. Can I send it back for a refund?", [("product_return", "kettle")]),
+        ("The 'Dune Lamp' flickers. I'd like to return it for a refund.", [("product_return", "Dune Lamp")]),
+        ("I want to send the toaster back and get a refund, it burns the bread.", [("product_return", "toaster")]),
+        # Without the return's verb, a refund is still what it was.
+        ("Please send me a refund for the delivery fee.", [("other", "send me a refund for the delivery fee")]),
+        ("Why is there no refund on invoice INV-30303?", [("billing_inquiry", "INV-30303")]),
+    ],
+)
+async def test_a_return_for_a_refund_is_a_return(message: str, planned: list[tuple[str, str]]) -> None:
+    await check_planned(message, planned)
+
+
 async def test_a_word_that_starts_like_a_reason_word_is_not_one() -> None:
     """A reason word at the start of another ("cost", "Cosmo") does not cut the reason out of that word."""
     tasks = await plan("I want to return the 'Alder Lamp' which cost me £40 and flickers.")
