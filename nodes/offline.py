@@ -122,7 +122,8 @@ _ARRIVED = re.compile(
     r"reached me|"
     # The same in French, Spanish, Italian, German, Dutch and Portuguese.
     r"arrivée?s?|reçue?s?|livrée?s?|llegó|llegado|llegaron|recibido|entregado|arrivat[oaie]|consegnat[oaie]|"
-    r"ricevut[oaie]|angekommen|eingetroffen|geliefert|aangekomen|bezorgd|ontvangen|chegou|chegaram|recebido)\b",
+    r"ricevut[oaie]|angekommen|eingetroffen|geliefert|erhalten|bekommen|aangekomen|bezorgd|ontvangen|chegou|chegaram|"
+    r"recebido|recebi|recebemos|recibí|recibi|recibimos)\b",
     re.I,
 )
 """A clause saying an order is here: its whereabouts are not what the customer asks."""
@@ -175,6 +176,13 @@ _FOLLOW_UP = re.compile(
     re.I,
 )
 """A request to look into something: naming nothing else, it is about the request before it."""
+_ANY_NEWS = re.compile(
+    r"^\W*(?:(?:is there|are there|have you (?:got|had)|do you have|got)\s+)?any\s+(?:news|ideas?|updates?|word|info)\b"
+    r"(?:\s+(?:on|about|of|for)\s+(\S.*?))?\W*$",
+    re.I,
+)
+"""A question for news ("Any idea?", "any news on the firepit?"): alone, it asks again about the request before it;
+about a thing, it asks where that thing is."""
 _WITHDRAWN = re.compile(
     r"\b(?:ignore|disregard)\s+(?:my|the|that|this|our)\b|\bnever ?mind\b|"
     r"\bno (?:need|reason) (?:for you )?to\s+(\w+)|(?:\b(?:you|u)\s+|^\W*)(?:don'?t|do not) need to\s+(\w+)",
@@ -198,6 +206,12 @@ _FOR_INFORMATION = re.compile(
     re.I,
 )
 """A message that says it asks for nothing ("no action needed"): its remarks are news, not requests."""
+_THANKS_PASSED_ON = re.compile(
+    r"\bpass (?:on|along) (?:my|our) (?:thanks|gratitude|compliments)\b|"
+    r"\bpass (?:my|our) (?:thanks|gratitude|compliments) (?:on|along|to)\b",
+    re.I,
+)
+"""Thanks to be passed on ("please pass on our thanks to the driver"): a kindness, nothing for a worker to do."""
 _AS_SAID = re.compile(r"\b(?:says?|said|saying|shows?|showing|reads?|states?|status(?: is)?|marked(?: as)?)\W*$", re.I)
 """What stands before a quotation of a status or a message ("the website says 'dispatched'"), which is no name."""
 _INSTEAD = re.compile(r"\b(?:instead of|rather than)\b", re.I)
@@ -218,7 +232,9 @@ _WRONG_THING = re.compile(
 """A delivery said to have brought one thing in place of another ("you sent me a blue one instead of the yellow
 one"): asks for the thing ordered."""
 _MISSING = re.compile(
-    r"\b(?:(?:was|were|is|are)\s+(?:missing|not\s+there)|(?:was|were|is|are)n'?t\s+there|there\s+(?:are|were)\s+none)\b",
+    r"\b(?:(?:was|were|is|are)\s+(?:missing|not\s+there)|(?:was|were|is|are)n'?t\s+there|there\s+(?:are|were)\s+none|"
+    # German, where the thing comes first ("der Korb fehlt").
+    r"fehlt|fehlen|fehlte|fehlten)\b",
     re.I,
 )
 _NONE_IN = re.compile(
@@ -299,7 +315,7 @@ _FOR_REFERENCE = re.compile(r"\bif (?:that|it|this) helps\b|\bfor (?:your )?refe
 _ID_WORDS = frozenset(
     """order invoice ref reference number no it's its it is my the was for mi pedido factura es el numero ma
     commande facture est le la meine bestellung rechnung ist die nummer il mio ordine fattura e o meu minha
-    encomenda fatura""".split()
+    encomenda fatura bestellnummer auftragsnummer rechnungsnummer bestelnummer ordernummer factuurnummer nr""".split()
 )
 """Words that may stand beside an id given on its own ("Order A-11111.", "It's A-11111", "Mi pedido es el A-1"),
 in English and the other languages the offline model reads."""
@@ -854,7 +870,7 @@ class SchemaFiller:
                 if not clause or not is_request(clause):
                     continue
             asked = what_is_asked(clause)
-            if _PLEASE_FIND.search(clause) and not _AN_ID.search(clause):
+            if (_PLEASE_FIND.search(clause) or _THANKS_PASSED_ON.search(clause)) and not _AN_ID.search(clause):
                 continue
             if _LIST_LEAD_IN.search(clause) and not _AN_ID.search(clause) and _acting_verb(asked) not in REQUEST_VERBS:
                 # "Please could you help with the following:": the items after it are the requests. One with a
@@ -930,7 +946,10 @@ class SchemaFiller:
                 things = self.things_named(clauses, number, fitting) if fitting is not None and fitting in named else []
                 opening = noun_phrase(clause)
                 # "Can you find out what's going on?" names nothing of its own: it asks about the request before.
-                follow_up = opening in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(fold(clause)))
+                news_asked = _ANY_NEWS.match(lead_in_removed(clause))
+                follow_up = (opening in (None, *PRONOUNS) and bool(_FOLLOW_UP.search(fold(clause)))) or bool(
+                    news_asked and not news_asked.group(1)
+                )
                 # "send a corrected one": a thing named by "one" is the one the request before was about.
                 one_again = (opening or "").split()[-1:] in (["one"], ["ones"])
                 where_it_is = opening in PRONOUNS and bool(_WHERE_ASKED.search(clause))
@@ -954,8 +973,10 @@ class SchemaFiller:
                     # waits for one, however it is worded.
                     if (
                         not clear
-                        and _WHERE_QUESTION.search(lead_in_removed(clause))
-                        and _OF_AN_ORDER.search(clause)
+                        and (
+                            (_WHERE_QUESTION.search(lead_in_removed(clause)) and _OF_AN_ORDER.search(clause))
+                            or news_asked is not None
+                        )
                         and not _AN_ID.search(clause)
                         and not is_request(following)
                     ):
@@ -1077,8 +1098,12 @@ class SchemaFiller:
         ]
 
     def alters(self, verb: str, variant: dict[str, Any]) -> bool:
-        """Tell whether a request's verb changes or ends what it names, and is not the variant's own verb."""
-        return verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant)
+        """Tell whether a request's verb changes or ends what it names, and is not the variant's own verb.
+
+        Only an order's variant, which says where an order is, is left by a change ("cancel order A-1"); one about
+        a document takes changes to it ("split invoice INV-1 in two" is a billing question).
+        """
+        return verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant) and self.about_delivery(variant)
 
     def missing_thing(self, clause: str) -> str | None:
         """Return the thing a remark says a delivery lacked ("came without the charger": "charger"), if any.

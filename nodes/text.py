@@ -597,7 +597,9 @@ _ASKING = re.compile(
     r"(?:want|need|wish|would like|'d like) to|"
     # The same in French, Spanish, Italian, German and Portuguese, without accents (the clause is folded).
     r"je veux|je voudrais|j'aimerais|voudrais|s'il vous plait|quiero|quisiera|necesito|me gustaria|por favor|"
-    r"vorrei|voglio|ho bisogno|per favore|ich mochte|ich will|ich brauche|bitte|quero|gostaria|preciso)\b|\?\s*$",
+    r"vorrei|voglio|ho bisogno|per favore|ich mochte|ich will|ich brauche|bitte|quero|gostaria|preciso|"
+    # German puts the verb second after an opening word ("Außerdem möchte ich ...", "Gerne hätte ich ...").
+    r"mochte ich|will ich|brauche ich|(?:ich )?(?:wurde|hatte) (?:ich )?gerne?)\b|\?\s*$",
     re.I,
 )
 _INTENT = re.compile(
@@ -660,7 +662,9 @@ _REQUEST_SPLIT = re.compile(
     # "also" after its subject ("I also need", "I'd also like") goes on with that subject's request.
     r"(?<!\bi)(?<!\bwe)(?<!'d)(?<!'m)(?<!'ll)(?<!\bwould)\s+(?:and also|and then|also|plus|finally|lastly)\s+|"
     # A comma before an order of its own ("it's broken, cancel my newsletter"): the verb opens what it acts on.
-    rf"\s*,\s*(?=(?:(?:please|pls|kindly)\s+)?(?:{'|'.join(sorted(REQUEST_VERBS))})\s+(?:my|me|us|the|a|an|our|your|one|some|all|both|it|them|this|that)\b)",
+    rf"\s*,\s*(?=(?:(?:please|pls|kindly)\s+)?(?:{'|'.join(sorted(REQUEST_VERBS))})\s+(?:my|me|us|the|a|an|our|your|one|some|all|both|it|them|this|that)\b)|"
+    # "and" before a change of its own ("update my phone number and take my date of birth off"): two requests.
+    rf"\s+and\s+(?=(?:{'|'.join(sorted(ALTERING_VERBS | {'take'}))})\s+(?:my|our|the|your|me|us)\b)",
     re.I,
 )
 _LEAD_IN = re.compile(
@@ -668,6 +672,9 @@ _LEAD_IN = re.compile(
     r"^(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening))\b"
     r"(?:(?:[ \t]+[\w'’-]+){0,7}?[ \t]*[,!:]|(?:[ \t]+\w+){0,3}?[ \t]*\.)\s*)?"
     r"(?:(?:and|also|finally|lastly|then|so|plus|but|oh|ok|okay)\b[,\s]*|"
+    # The same connecting words in the other languages the offline model reads ("Außerdem möchte ich ...").
+    r"(?:außerdem|ausserdem|zudem|und|además|ademas|también|tambien|y|aussi|et|inoltre|anche|e|ook|verder|"
+    r"daarnaast|também|tambem)(?=[,\s])[,\s]*|"
     # An interjection ("Hold on, ...", "Wait a sec - ..."): "hold" there orders nothing.
     r"(?:hold on|wait)(?: a (?:sec|second|minute|moment))?(?:\s*[,!\-–—]+\s*|\s*$))*",
     re.I,
@@ -962,6 +969,8 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
     pieces = [piece.group() for piece in _PIECE.finditer(text, after)]
     found: list[str] = []
     number = 0
+    # Read from a verb ("want to return kettle, it leaks"), a name may come without "the": terse writing drops it.
+    bare = after > 0
     while number < len(pieces):
         token = pieces[number]
         number += 1
@@ -969,6 +978,11 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
             found.append(token[1:-1].strip())
             continue
         lowered = fold(token)
+        if bare and lowered in ("back", "off", "out", "away"):
+            continue  # "send back kettle" (but "returned in full" names nothing)
+        if bare and lowered not in DETERMINERS and lowered not in PRONOUNS and _is_name_word(token) and not does(token):
+            lowered, number = "the", number - 1
+        bare = False
         if lowered not in DETERMINERS and lowered not in PRONOUNS:
             continue
         name: list[str] = []
@@ -1022,9 +1036,11 @@ _CONJUNCTIONS = frozenset(
     perche weil denn quand cuando quando wenn aber mais pero ma mas que qui che dass pour para per fur avec con mit
     com del della di du von dans nel ne non nicht nao""".split()
 )
-_NOT_A_NAME = STOPWORDS | PARTICLES | _CONJUNCTIONS
-"""Words that end a name: English function words and conjunctions, and the other languages' verbs "to be",
-conjunctions and prepositions (not their articles, some of which are English nouns: "hat", "den")."""
+_COURTESIES = frozenset("please pls plz kindly thanks thx ty asap urgently".split())
+_NOT_A_NAME = STOPWORDS | PARTICLES | _CONJUNCTIONS | _COURTESIES
+"""Words that end a name: English function words, conjunctions and courtesies ("send back kettle pls"), and the
+other languages' verbs "to be", conjunctions and prepositions (not their articles, some of which are English nouns:
+"hat", "den")."""
 
 
 ABSTRACT = frozenset(

@@ -1095,3 +1095,58 @@ async def test_a_where_question_about_no_order_is_not_taken_for_the_next_orders_
     question = message.split("?")[0]
     first_kind, first_request = kinds(await plan(message))[0]
     assert first_kind == "other" and first_request in question
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # Terse writing drops "the": the words after the return's verb still name the thing.
+        ("want to return toaster, it burns everything", [("product_return", "toaster")]),
+        ("returning garden hose, the connector leaks", [("product_return", "garden hose")]),
+        ("send back desk fan pls", [("product_return", "desk fan")]),
+        # A courtesy is no part of the name, and "returned in full" names nothing.
+        ("return asap please", [("other", "return asap")]),
+        (
+            "Invoice INV-41414 is for an order I returned in full, please credit it.",
+            [("billing_inquiry", "INV-41414")],
+        ),
+        # "Any news?" alone asks again about the request before; about a thing, it waits for the order's id.
+        ("Order K-21212 still says processing after a week. Any news?", [("status_update", "K-21212")]),
+        ("Is there any news on the bookcase? That was order K-23232.", [("status_update", "K-23232")]),
+        ("Any idea when the sale starts?", [("other", "Any idea when the sale starts")]),
+        # Arrival in the first person, and an order number given on its own, in other languages.
+        (
+            "Recebi a encomenda K-24242 mas a 'Chaleira Minho' veio amolgada. Quero devolvê-la.",
+            [("product_return", "Chaleira Minho")],
+        ),
+        (
+            "Ich habe die Bestellung K-25252 erhalten, aber ich möchte die 'Lampe Nord' zurückgeben.",
+            [("product_return", "Lampe Nord")],
+        ),
+        (
+            "Ich möchte die 'Tasse Blau' zurückgeben, sie ist zu klein. Bestellnummer K-26262.",
+            [("product_return", "Tasse Blau")],
+        ),
+        # A connecting word in another language opens the request, and German puts the verb after it.
+        (
+            "Die Rechnung INV-27272 ist zu hoch. Außerdem möchte ich den Wasserkocher zurückgeben.",
+            [("billing_inquiry", "INV-27272"), ("product_return", "Wasserkocher")],
+        ),
+        # A thing said to be missing, where German puts it first.
+        ("Das Ladekabel fehlt.", [("other", "send the missing Ladekabel")]),
+        ("Die Fernbedienung fehlte im Paket.", [("other", "send the missing Fernbedienung")]),
+        # Thanks to pass on ask nothing of a worker.
+        ("The fitter was brilliant. Please pass on our thanks.", []),
+        ("Please pass my thanks to the driver. Where is order K-28282?", [("status_update", "K-28282")]),
+        # "and" before a change of its own is a second request.
+        (
+            "Please change my email to the new one and remove my landline from the account.",
+            [("other", "change my email to the new one"), ("other", "remove my landline from the account")],
+        ),
+        # A change to an invoice is a question about it; a change to an order is for no worker.
+        ("Could you amend invoice INV-29292 to show our company name?", [("billing_inquiry", "INV-29292")]),
+        ("Please cancel order K-29393.", [("other", "cancel order K-29393")]),
+    ],
+)
+async def test_the_twelfth_rounds_rules_on_sentences_in_no_set(message: str, planned: list[tuple[str, str]]) -> None:
+    await check_planned(message, planned)
