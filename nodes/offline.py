@@ -122,8 +122,10 @@ _ARRIVED = re.compile(
     r"reached me|"
     # The same in French, Spanish, Italian, German, Dutch and Portuguese.
     r"arrivée?s?|reçue?s?|livrée?s?|llegó|llegado|llegaron|recibido|entregado|arrivat[oaie]|consegnat[oaie]|"
-    r"ricevut[oaie]|angekommen|eingetroffen|geliefert|erhalten|bekommen|aangekomen|bezorgd|ontvangen|chegou|chegaram|"
-    r"recebido|recebi|recebemos|recibí|recibi|recibimos)\b",
+    r"ricevut[oaie]|angekommen|eingetroffen|geliefert|aangekomen|bezorgd|ontvangen|chegou|chegaram|"
+    r"recebido|recebi|recebemos|recibí|recibi|recibimos|"
+    # German says who received it with the auxiliary: "ich habe ... erhalten", not "Haben Sie ... bekommen?".
+    r"(?<=\bhabe\b)[^.!?]{0,60}?\b(?:erhalten|bekommen))\b",
     re.I,
 )
 """A clause saying an order is here: its whereabouts are not what the customer asks."""

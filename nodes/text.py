@@ -664,7 +664,7 @@ _REQUEST_SPLIT = re.compile(
     # A comma before an order of its own ("it's broken, cancel my newsletter"): the verb opens what it acts on.
     rf"\s*,\s*(?=(?:(?:please|pls|kindly)\s+)?(?:{'|'.join(sorted(REQUEST_VERBS))})\s+(?:my|me|us|the|a|an|our|your|one|some|all|both|it|them|this|that)\b)|"
     # "and" before a change of its own ("update my phone number and take my date of birth off"): two requests.
-    rf"\s+and\s+(?=(?:{'|'.join(sorted(ALTERING_VERBS | {'take'}))})\s+(?:my|our|the|your|me|us)\b)",
+    rf"\s+and\s+(?=(?:{'|'.join(sorted(ALTERING_VERBS))})\s+(?:my|our|the|your|me|us)\b|take\s+(?:my|our|me|us)\b)",
     re.I,
 )
 _LEAD_IN = re.compile(
@@ -980,7 +980,10 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
         lowered = fold(token)
         if bare and lowered in ("back", "off", "out", "away"):
             continue  # "send back kettle" (but "returned in full" names nothing)
-        if bare and lowered not in DETERMINERS and lowered not in PRONOUNS and _is_name_word(token) and not does(token):
+        unmarked = (
+            bare and lowered not in DETERMINERS | PRONOUNS | _NOT_A_THING and _is_name_word(token) and not does(token)
+        )
+        if unmarked:
             lowered, number = "the", number - 1
         bare = False
         if lowered not in DETERMINERS and lowered not in PRONOUNS:
@@ -1005,6 +1008,11 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
                 break
             if name or _single(fold(word)) != "fault":  # "the broken lamp" names the lamp
                 name.append(word)
+        following = fold(pieces[number]) if number < len(pieces) else ""
+        if unmarked and re.match(r"\w", following) and following not in _COURTESIES | _REASON_OPENERS:
+            # Without "the", only words that run to the clause's end name a thing: "return toaster, it burns", not
+            # "return half of the order" or "return later this month".
+            name, unmarked = [], False
         if name:
             found.append(" ".join(name))
         elif lowered in PRONOUNS:
@@ -1037,6 +1045,9 @@ _CONJUNCTIONS = frozenset(
     com del della di du von dans nel ne non nicht nao""".split()
 )
 _COURTESIES = frozenset("please pls plz kindly thanks thx ty asap urgently".split())
+_NOT_A_THING = frozenset("something anything everything nothing soon later now tomorrow online early".split())
+"""Words that may follow a verb without "the" and name no product ("return something", "send back soon")."""
+_REASON_OPENERS = frozenset("because cos coz cuz since as".split())
 _NOT_A_NAME = STOPWORDS | PARTICLES | _CONJUNCTIONS | _COURTESIES
 """Words that end a name: English function words, conjunctions and courtesies ("send back kettle pls"), and the
 other languages' verbs "to be", conjunctions and prepositions (not their articles, some of which are English nouns:
