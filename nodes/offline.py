@@ -580,7 +580,9 @@ def _rest_after(text: str, value: str) -> str:
     at = text.find(value) if value else -1
     if at < 0:
         return ""
-    rest = _how_i_got_it_removed(text[at + len(value) :].strip(" '\"”’"))
+    # "the blanket's controller died": the possessive is no part of the reason ("controller died").
+    after = re.sub(r"^['’]s\b", "", text[at + len(value) :])
+    rest = _how_i_got_it_removed(after.strip(" '\"”’"))
     # "send the toaster back, it sparks": the verb's particle ends the request, the reason comes after it.
     rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as|back|away)\b|\s)+", "", rest, flags=re.I)
     # German and Dutch put the verb last ("die 'Jacke' schicke ich zurück, die Ärmel sind zu kurz"): a part that ends
@@ -958,7 +960,10 @@ class SchemaFiller:
                 about_the_quote = follow_up or where_it_is  # "Can you check?", "Where is it then?"
                 replied_to = self.replied_to(quoted, clause, specific) if last is None and about_the_quote else []
                 if fitting is not None and things:
-                    planned += [(fitting, clause, {_name_field(fitting): thing}) for thing in things]
+                    planned += [
+                        (fitting, self.with_remark_on(thing, clauses[:number], clause), {_name_field(fitting): thing})
+                        for thing in things
+                    ]
                 elif replied_to:
                     # "> Your refund for invoice INV-1 was processed. / Nothing came. Can you check?"
                     plan_from_quote(replied_to, clause)
@@ -1008,6 +1013,19 @@ class SchemaFiller:
             elif last is not None:
                 join_last(clause)
         return [self.fill_request(variant, name, span, values) for variant, span, values in planned]
+
+    def with_remark_on(self, thing: str, before: list[str], request: str) -> str:
+        """Return a request about a thing named earlier, read after the remark that named it, which holds its reason.
+
+        "The 'Oak Bowl' has a crack down the side. Can I send it back for a refund?": the return's reason is the
+        crack, said before the request, not the refund it asks for.
+        """
+        if thing in request:
+            return request
+        remark = next((earlier for earlier in reversed(before) if thing in earlier), None)
+        if remark is None or is_request(remark):
+            return request
+        return f"{remark} {request}"
 
     def acts(self, variant: dict[str, Any], request: str) -> bool:
         """Tell whether a planned request acts on a thing (a return, "send me X", "cancel Y"), not asks a question.

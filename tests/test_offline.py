@@ -1181,3 +1181,20 @@ async def test_the_twelfth_rounds_rules_on_sentences_in_no_set(message: str, pla
 )
 async def test_the_twelfth_rounds_rules_as_narrowed_by_a_review(message: str, planned: list[tuple[str, str]]) -> None:
     await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        # A return whose thing a remark before it named takes its reason from that remark, not from the request.
+        ("The 'Alba Vase' has a chip on the rim. Can I send it back for a refund?", "has a chip on the rim"),
+        ("My toaster's lever snapped off. I'd like to return it.", "lever snapped off"),
+        ("Der 'Stern Wecker' klingelt nicht. Ich möchte ihn zurückschicken.", "klingelt nicht"),
+        # A reason in the request's own clause stays its reason; a thing named in an earlier request has none there.
+        ("I'd like to return the 'Alba Vase', it leaks.", "it leaks"),
+        ("Can you send me a new lid for the kettle? Actually, I'd rather return it.", "not stated"),
+    ],
+)
+async def test_a_return_named_in_a_remark_before_takes_its_reason_from_it(message: str, reason: str) -> None:
+    tasks = [task for task in await plan(message) if task.kind == "product_return"]
+    assert [t.fields["reason_for_return"] for t in tasks] == [reason]
