@@ -591,7 +591,7 @@ _ONLY_IDS = re.compile(r"(?:(?:orders?|invoices?|and)\s*|#?[A-Za-z]{1,5}-?[0-9]{
 _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an|this|that|these|those|our)\b", re.I)
 _ASKING = re.compile(
     r"\b(?:please|pls|plz|kindly|(?:can|could|would|will) (?:you|u)|can i|could i|may i|"
-    r"(?:i|we)(?:'d| would)(?: also| still| just| really)? (?:like|love)|"
+    r"(?:i|we)(?:'d| would| should)(?: also| still| just| really)? (?:like|love)|"
     r"(?:i|we)(?: also| still| just| really| now)? (?:want|wanna|need|wish)|"
     r"help me|tell me|let me know|give me|send me|"
     r"(?:want|need|wish|would like|'d like) to|"
@@ -681,7 +681,8 @@ _LEAD_IN = re.compile(
 )
 _POLITE = re.compile(
     r"^(?:(?:please|pls|plz|kindly|just|(?:can|could|would|will) (?:you|u)|can i|could i|may i|i'd like to|"
-    r"i would like to|i want to|i need to|i wish to|i'd like|i would like|i want|i need|help me|id like to|"
+    r"i would like to|i should like to|i want to|i need to|i wish to|i'd like|i would like|i should like|i want|i need|"
+    r"help me|id like to|"
     r"i'd rather|i would rather|i'd prefer to|i would prefer to)\b[,\s]*)+",
     re.I,
 )

@@ -1138,6 +1138,9 @@ async def test_a_where_question_about_no_order_is_not_taken_for_the_next_orders_
         # Thanks to pass on ask nothing of a worker.
         ("The fitter was brilliant. Please pass on our thanks.", []),
         ("Please pass my thanks to the driver. Where is order K-28282?", [("status_update", "K-28282")]),
+        # The formal "I should like to" asks as "I would like to" does.
+        ("I should like to return the carriage clock, it loses an hour a day.", [("product_return", "carriage clock")]),
+        ("We should like a copy of invoice INV-20202.", [("billing_inquiry", "INV-20202")]),
         # "and" before a change of its own is a second request.
         (
             "Please change my email to the new one and remove my landline from the account.",
