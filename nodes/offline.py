@@ -1102,11 +1102,24 @@ class SchemaFiller:
         done: set[str] = set()
         for clause in clauses:
             verb = _acting_verb(what_is_asked(clause))
-            for variant, _, findable in self.id_fields(specific):
-                for match in re.finditer(findable, clause):
-                    if self.alters(verb, variant) or self.settled(variant, _part_around(clause, match.start())):
-                        done.add(match.group())
+            for at, variant, _, value in self.id_holders(clause, specific):
+                if self.alters(verb, variant) or self.settled(variant, _part_around(clause, at)):
+                    done.add(value)
         return done
+
+    def id_holders(self, clause: str, specific: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any], str, str]]:
+        """Return each id in the clause, in order, with the variant that holds it: (position, variant, field, id).
+
+        Variants whose ids look alike (a new worker keyed on order ids beside the status one) share each id: it
+        goes to the one the clause's words fit best, the first registered on a tie.
+        """
+        holders: dict[int, tuple[float, dict[str, Any], str, str]] = {}
+        for variant, key, findable in self.id_fields(specific):
+            fit = self.affinity(variant, clause)
+            for match in re.finditer(findable, clause):
+                if match.start() not in holders or fit > holders[match.start()][0]:
+                    holders[match.start()] = (fit, variant, key, match.group())
+        return [(at, variant, key, value) for at, (_, variant, key, value) in sorted(holders.items())]
 
     def id_fields(self, variants: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str, str]]:
         """Return each variant's required fields that have a pattern (ids), with the pattern as found in text."""
@@ -1163,15 +1176,14 @@ class SchemaFiller:
         verb = _acting_verb(asked)
         # "For A-1, can you get the courier to leave it next door instead?": a change of plan for that order.
         replanned = is_request(clause) and bool(_INSTEAD_ALONE.search(clause))
-        for variant, key, findable in self.id_fields(specific):
-            for match in re.finditer(findable, clause):
-                if (self.alters(verb, variant) or replanned) and catch_all is not None:
-                    return [(match.start(), catch_all, {_free_field(catch_all): asked})]
-                part = _part_around(clause, match.start())
-                if match.group() in skipped and not _NOT_YET.search(part):
-                    continue
-                if not self.settled(variant, part):
-                    found.append((match.start(), variant, {key: match.group()}))
+        for position, variant, key, value in self.id_holders(clause, specific):
+            if (self.alters(verb, variant) or replanned) and catch_all is not None:
+                return [(position, catch_all, {_free_field(catch_all): asked})]
+            part = _part_around(clause, position)
+            if value in skipped and not _NOT_YET.search(part):
+                continue
+            if not self.settled(variant, part):
+                found.append((position, variant, {key: value}))
         if named:
             owner = max(named, key=lambda v: self.affinity(v, clause))
             if self.affinity(owner, clause) > 0 or owner is last:
@@ -1275,6 +1287,10 @@ class SchemaFiller:
         for variant, _, findable in self.id_fields(specific):
             # Each variant's ids are found in the clause as shortened so far, last first, so positions hold.
             for match in reversed(list(re.finditer(findable, clause))):
+                if not any(
+                    at == match.start() and holder is variant for at, holder, _, _ in self.id_holders(clause, specific)
+                ):
+                    continue  # an id another variant holds is that variant's to judge
                 before, after = clause[: match.start()], clause[match.end() :]
                 done = _DONE_BEFORE.search(before) or _DONE_AFTER.search(after)
                 if done and _past_action(done.group(1)):

@@ -566,11 +566,15 @@ def ask_for_details(workers: Mapping[str, Worker], *, unhandled: bool = False, u
     What each needs is the "(needs ...)" of its description ("the invoice number, like INV-20417": "the invoice
     number"), so a new worker's details are asked for too; a description without one gives its label.
     """
-    needs = []
+    needs: list[str] = []
     for worker in workers.values():
         said = re.search(r"\(needs ([^)]+)\)", worker.description)
-        need = re.split(r",\s*(?:like|e\.g\.|such as)\b", said.group(1))[0].strip() if said else ""
-        needs.append(need or f"the details of your {worker.label.lower()}")
+        # Only the example goes: "the order id, like B-40213, and the new address" still asks for the address.
+        need = re.sub(r",?\s*\b(?:like|e\.g\.|such as)\s+[^,]*", "", said.group(1)).strip(" ,") if said else ""
+        need = re.sub(r",\s+and\b", " and", need)
+        need = need or f"the details of your {worker.label.lower()}"
+        if need not in needs:
+            needs.append(need)
     listed = ", ".join(needs[:-1]) + f", or {needs[-1]}" if len(needs) > 1 else "".join(needs)
     more = f": {listed}, and what you need?" if listed else " about what you need?"
     if unhandled:

@@ -1064,9 +1064,22 @@ ABSTRACT = frozenset(
 
 
 def is_thing(name: str) -> bool:
-    """Tell whether a noun phrase can name a product: no id or number in it, and not an abstract noun."""
-    last = fold(name).split()[-1:] or [""]
-    return not re.search(r"\d", name) and last[0] not in ABSTRACT and name not in PRONOUNS
+    """Tell whether a noun phrase can name a product: not an abstract noun, and no id or number in it but a model's.
+
+    A model number is a few digits after a word of the name ("SuperWidget 5000", "Acme Blender 300"); an id, a
+    price, a count or a number after "order" or "size" is none ("order 12345", "2 lamps", "size 10").
+    """
+    tokens = fold(name).split()
+    if not tokens or tokens[-1] in ABSTRACT or name in PRONOUNS:
+        return False
+    return all(
+        not re.search(r"\d", token)
+        or (at > 0 and re.fullmatch(r"\d{2,5}", token) is not None and tokens[at - 1] not in ABSTRACT | _NUMBER_WORDS)
+        for at, token in enumerate(tokens)
+    )
+
+
+_NUMBER_WORDS = frozenset("no nr number num ref reference code pin".split())
 
 
 _RECEIVING = re.compile(

@@ -20,7 +20,7 @@ from nodes.offline import OFFLINE_LABEL, OfflineChatModel
 from nodes.orchestrator import FOLLOW_UP, MAX_TASKS, ask_for_details, plan_schema, read_plan, task_key
 from nodes.workers import GENERAL_CONCERN, WORKERS, Job, Outcome, Worker
 from state.context import Context
-from state.orchestrator import LESSON_MESSAGE
+from state.orchestrator import LESSON_MESSAGE, ORDER_ID
 from tests.conftest import REPO, run_cli
 from tests.fakes import GeminiServer, HoldingModel, Reply, ScriptedChatModel
 
@@ -367,6 +367,11 @@ def test_the_reply_to_a_message_with_no_request_asks_for_what_each_worker_needs(
     for need in ("the invoice number", "the product's name", "the order id", "its serial number"):
         assert need in asked
     assert "like INV-20417" not in asked and "SN-123456" not in asked, "the examples are not asked for"
+    # What a description names after its example is still asked for, and two workers that need the same thing
+    # ask for it once.
+    asked = ask_for_details({**WORKERS, "change_address": CHANGE_ADDRESS, "status_again": WORKERS["status_update"]})
+    assert "B-40213" not in asked and asked.count("the order id") == 2
+    assert "the order id and the new address" in asked
 
 
 def test_read_plan_caps_the_number_of_tasks() -> None:
@@ -764,6 +769,43 @@ async def test_build_orchestrator_takes_any_registry() -> None:
     result = await run(WARRANTY.example, workers=extended)
     assert [t["kind"] for t in result["tasks"]] == ["warranty_claim_elsewhere"]
     assert "warranty_claim_elsewhere" not in graph.get_graph().nodes, "the module's graph is left as it was"
+
+
+class ChangeAddress(BaseModel):
+    """The customer wants an order delivered to a different address."""
+
+    order_id: str = Field(pattern=ORDER_ID, description="The order id, e.g. B-40213.")
+    new_address: str = Field(min_length=1, max_length=300, description="The new delivery address, e.g. 1 Elm Road.")
+
+
+async def change_address(job: Job[ChangeAddress]) -> Outcome:
+    return Outcome(f"AD-{job.key[-6:]}", "Changed the address", {"Order": job.task.order_id})
+
+
+CHANGE_ADDRESS = Worker(
+    label="Change Address",
+    description="The customer wants an order delivered to a different address (needs the order id, like B-40213, "
+    "and the new address).",
+    task_schema=ChangeAddress,
+    handle=change_address,
+    example="Please change the delivery address of order B-40213 to 12 High Street, Leeds.",
+)
+
+
+async def test_a_new_worker_keyed_on_order_ids_shares_them_with_the_status_worker_by_what_is_asked() -> None:
+    # A new-user walkthrough: every order id went to both workers, so a status question also changed an address,
+    # and the change itself, acted on by "change", was a request for no worker.
+    extended = {**WORKERS, "change_address": CHANGE_ADDRESS}
+    planned = {
+        "Where is my order A-20001?": ["status_update"],
+        CHANGE_ADDRESS.example: ["change_address"],
+        "Where is order B-40213? Also please change my email address.": ["status_update"],
+        "Please cancel order B-12345.": [],
+        LESSON_MESSAGE: ["billing_inquiry", "product_return", "status_update"],
+    }
+    for message, kinds in planned.items():
+        result = await run(message, workers=extended)
+        assert [t["kind"] for t in result["tasks"]] == kinds, message
 
 
 def test_worker_keys_may_not_shadow_graph_nodes() -> None:
