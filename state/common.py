@@ -1,10 +1,20 @@
 """State keys every workflow shares: which model answered each node, and what went wrong on the way."""
 
 import operator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 from typing_extensions import TypedDict
+
+
+@dataclass(frozen=True)
+class NodeName:
+    """Marks a state key whose value names a node of the graph, which an edge goes to (routing's `route`).
+
+    `Annotated[str, NodeName()]`: an edit of a paused thread (`workflows resume --set`) must name one of the
+    graph's nodes, or the edge would fail when the run goes on.
+    """
 
 
 def merge_dicts(left: dict[str, str], right: dict[str, str]) -> dict[str, str]:

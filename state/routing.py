@@ -1,9 +1,11 @@
 """State and LLM-output schema of the routing graph."""
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from state.common import Fraction, RunInfo
+from state.common import Fraction, NodeName, RunInfo
 
 
 class Classification(BaseModel):
@@ -50,7 +52,7 @@ class RoutingOutput(TypedDict, total=False):
 class RoutingState(RoutingInput, RunInfo, total=False):
     """Everything the routing graph's nodes read and write."""
 
-    route: str
+    route: Annotated[str, NodeName()]
     """Registry key of the handler node chosen by the classifier (or the fallback's key)."""
     intent: str
     confidence: float

@@ -235,6 +235,40 @@ def test_input_setting_the_text_field_is_the_text_given_another_way() -> None:
     assert {r["language"] for r in json.loads(other.stdout)["results"]} == {"Italian"}
 
 
+def test_input_takes_a_json_value_of_the_wrong_type_as_text_where_the_field_holds_text() -> None:
+    # As `--set` reads it (a walkthrough: `--input language=123` was refused as "not a valid string").
+    done = run_cli(
+        "run", "summarize_translate", "Solar panels work in winter too.", "--input", "language=123", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["results"][0]["language"] == "123"
+    number = run_cli("run", "evaluator_optimizer", "--input", 'max_rounds="many"')
+    assert number.returncode == 2 and "--input max_rounds:" in number.stderr
+
+
+def test_debug_may_follow_the_command() -> None:
+    # `--debug` belongs to the command line: after the command's name it was refused as unrecognized.
+    done = run_cli("run", "routing", "hi", "--model", "no-such-model", "--debug")
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr and "unrecognized" not in done.stderr
+
+
+def test_text_that_is_not_utf8_is_refused_with_where() -> None:
+    # Bytes that are not UTF-8 were run as replacement characters ("My r\ufffdseau"); "\xff\xfe" alone was routed.
+    done = subprocess.run(
+        [*workflows_command(), "run", "routing", "-"],
+        input=b"My r\xe9seau is down",
+        capture_output=True,
+        env=clean_env(),
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode() == (
+        "workflows: error: the text on stdin is not UTF-8 (byte 0xe9 at character 4); convert it first, "
+        "e.g. iconv -f latin1 -t utf-8\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [("--max-cost", "abc", "must be a number of dollars, got 'abc'"), ("--max-tokens", "1.5", "a whole number")],

@@ -801,3 +801,18 @@ def test_a_thread_id_shaped_like_a_key_is_refused_before_anything_is_stored(
     err = capsys.readouterr().err
     assert "--thread: looks like an API key" in err and key not in err
     assert not db.exists()
+
+
+@pytest.mark.parametrize("route", ["bogus", "classify"])
+def test_resume_set_refuses_a_route_no_edge_goes_to(
+    thread_db: str, capsys: pytest.CaptureFixture[str], route: str
+) -> None:
+    # A walkthrough: `--set route=bogus` passed the type check (a str) and failed the run with a KeyError where the
+    # edge was taken. A route must name a node the classifier's edge may go to ("classify" is a node, not one).
+    start = ["run", "routing", "my wifi keeps dropping", "--model", "offline", "--thread", "r", "--db", thread_db]
+    run_json(capsys, *start, "--interrupt-before", "technical_support")
+    assert main(["resume", "--thread", "r", "--set", f"route={route}", "--db", thread_db]) == 2
+    error = one_error_line(capsys)
+    assert "--set route: must name a node an edge goes to" in error and "general_question" in error
+    resumed = run_json(capsys, "resume", "--thread", "r", "--set", "route=general_question", "--db", thread_db)
+    assert "general assistant" in resumed["results"][0]["reply"]

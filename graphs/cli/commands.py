@@ -5,6 +5,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import traceback
@@ -297,9 +298,9 @@ def _print_results(
 def _stdin_text(args: argparse.Namespace) -> str | None:
     """Return the text to run: the argument, stdin for "-" or a pipe or file redirect, or None (lesson inputs)."""
     if args.text == "-":
-        return str(sys.stdin.read()).strip()
+        return _read_stdin().strip()
     if args.text is not None:
-        return str(args.text)
+        return _utf8(str(args.text), "the text")
     if args.doc:
         return None
     try:
@@ -308,8 +309,26 @@ def _stdin_text(args: argparse.Namespace) -> str | None:
         return None
     if stat.S_ISFIFO(mode) or stat.S_ISREG(mode):
         # Piped or redirected text; an empty pipe (a script's or CI's stdin) means no text given.
-        return str(sys.stdin.read()).strip() or None
+        return _read_stdin().strip() or None
     return None
+
+
+def _read_stdin() -> str:
+    """Read stdin as UTF-8 text; bytes that are not UTF-8 are refused, not run as replacement characters."""
+    return _utf8(str(sys.stdin.read()), "the text on stdin")
+
+
+def _utf8(text: str, what: str) -> str:
+    """Return `text`, or refuse it if it held bytes that are not UTF-8."""
+    # Python reads undecodable bytes of stdin and argv as lone surrogates (surrogateescape): the first says where.
+    bad = re.search(r"[\udc80-\udcff]", text)
+    if bad:
+        byte = ord(bad.group()) - 0xDC00
+        raise UsageError(
+            f"{what} is not UTF-8 (byte 0x{byte:02x} at character {bad.start()}); convert it first, "
+            "e.g. iconv -f latin1 -t utf-8"
+        )
+    return text
 
 
 def _set_fields(
@@ -325,23 +344,37 @@ def _set_fields(
     schema = TypeAdapter(graph.builder.input_schema)
     fields = list(graph.get_input_jsonschema().get("properties", {}))
     given: dict[str, Any] = {}
+    raws: dict[str, str] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or key.strip() not in fields:
             raise UsageError(f"--input expects FIELD=VALUE with FIELD one of: {', '.join(fields)}; got {item!r}")
+        raws[key.strip()] = raw
         try:
             given[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:
             given[key.strip()] = raw
     updated = [{**payload, **given} for payload in inputs]
     for payload in updated:
-        try:
-            schema.validate_python(payload)
-        except ValidationError as error:
-            problem = error.errors()[0]
-            where = ".".join(str(part) for part in problem["loc"])
-            said = out_of_range(graph.builder.input_schema, where, problem) or problem["msg"]
-            raise UsageError(f"--input {where}: {said}") from None
+        while True:
+            try:
+                schema.validate_python(payload)
+                break
+            except ValidationError as error:
+                problem = error.errors()[0]
+                where = ".".join(str(part) for part in problem["loc"])
+                if where in raws and payload[where] != raws[where]:
+                    # As `--set` reads it: a JSON value of the wrong type is text where the field holds text
+                    # (`--input language=123`); if the text does not fit either, the JSON value's problem is said.
+                    try:
+                        schema.validate_python({**payload, where: raws[where]})
+                    except ValidationError:
+                        pass
+                    else:
+                        payload[where] = raws[where]
+                        continue
+                said = out_of_range(graph.builder.input_schema, where, problem) or problem["msg"]
+                raise UsageError(f"--input {where}: {said}") from None
     return updated
 
 
@@ -491,6 +524,10 @@ def _show_notices_on_stderr() -> None:
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = _parser(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
+    # `--debug` is the command line's, not a command's: after the command's name it means the same.
+    if "--debug" in extra:
+        extra = [word for word in extra if word != "--debug"]
+        args.debug = True
     # argparse fills the optional `text` only from words before the first option, so in
     # `workflows run routing --model offline "text"` the text is left over: it is still the text.
     if args.command == "run" and args.text is None and len(extra) == 1 and not extra[0].startswith("-"):

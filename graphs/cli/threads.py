@@ -39,6 +39,7 @@ from nodes.inputs import out_of_range
 from nodes.llm import BudgetSpent, Usage, UsageMeter
 from nodes.llm.keys import REDACTED, RedactingSerializer
 from nodes.text import clip, printable
+from state.common import NodeName
 from state.context import Context
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
@@ -529,6 +530,13 @@ def _updates(graph: Graph, items: Sequence[str]) -> dict[str, Any]:
                 if bounded := out_of_range(graph.builder.state_schema, key, problem):
                     raise ThreadError(f"--set {key}: {bounded}") from None
                 raise ThreadError(f"--set {key}: {problem['msg']} (got {value!r})") from None
+        marks = typing.get_args(hints[key])[1:] if typing.get_origin(hints[key]) is typing.Annotated else ()
+        if any(isinstance(mark, NodeName) for mark in marks) and updates[key] not in _edge_targets(graph):
+            # An edge goes to the node this key names: another value would fail the run where the edge is taken.
+            targets = ", ".join(_edge_targets(graph))
+            raise ThreadError(
+                f"--set {key}: must name a node an edge goes to, one of: {targets} (got {updates[key]!r})"
+            )
         required: frozenset[str] = getattr(graph.builder.input_schema, "__required_keys__", frozenset())
         if key in required and isinstance(updates[key], str) and not updates[key].strip():
             # As `run` refuses an empty input text: no node of the run could do anything with it.
@@ -550,6 +558,12 @@ async def _last_ran(graph: Graph, snapshot: StateSnapshot) -> str | None:
         return None
     ran = [task.name for task in (await graph.aget_state(snapshot.parent_config)).tasks]
     return ran[0] if ran else None
+
+
+def _edge_targets(graph: Graph) -> list[str]:
+    """Return the nodes the graph's conditional edges may go to, as their path maps declare them."""
+    ends = [spec.ends or {} for branches in graph.builder.branches.values() for spec in branches.values()]
+    return list(dict.fromkeys(str(node) for end in ends for node in end.values()))
 
 
 def _state_type(hint: Any) -> TypeAdapter[Any]:
