@@ -274,7 +274,7 @@ _LIST_LEAD_IN = re.compile(
     r"(?:points?|items?|issues?|questions?|things?|matters?)\s+(?:listed\s+)?below|"
     # A count of what follows, before a colon ("I need three things:", "a couple of questions:").
     r"\b(?:a few|few|some|several|a couple of|couple of|a number of|multiple|two|three|four|five|[2-9])"
-    r"\s+(?:\w+\s+)?(?:points?|items?|issues?|questions?|things?|matters?|problems?|requests?)\s*:)\s*:?[\s.]*$",
+    r"\s+(?:\w+\s+)?(?:points?|items?|issues?|questions?|things?|matters?|problems?|requests?)\s*:)\s*:?[\s.?]*$",
     re.I,
 )
 """A request that only opens a list ("Could you help with the following:", "I need three things:"): the list's
@@ -947,6 +947,10 @@ class SchemaFiller:
                 given = thing_asked_for(clause) is not None
                 if fitting in named and (given or altering) and self.verb_at(fitting, clause) is None:
                     fitting = None
+                if fitting in named and not self.acted_as_described(fitting, clause):
+                    # "Do you stock the winter range?": a word the description shares ("product") without the
+                    # action it describes (sending back) is no such request.
+                    fitting = None
                 things = self.things_named(clauses, number, fitting) if fitting is not None and fitting in named else []
                 opening = noun_phrase(clause)
                 # "Can you find out what's going on?" names nothing of its own: it asks about the request before.
@@ -1026,6 +1030,12 @@ class SchemaFiller:
         if remark is None or is_request(remark):
             return request
         return f"{remark} {request}"
+
+    def acted_as_described(self, variant: dict[str, Any], clause: str) -> bool:
+        """Tell whether a clause names the action of a variant's verbs, in any language the vocabulary reads."""
+        verbs = " ".join(sorted(self.verbs(variant)))
+        actions = {concept for concept in meaning(verbs) if concept.startswith("~")}
+        return self.verb_at(variant, clause) is not None or bool(actions & set(meaning(clause)))
 
     def acts(self, variant: dict[str, Any], request: str) -> bool:
         """Tell whether a planned request acts on a thing (a return, "send me X", "cancel Y"), not asks a question.

@@ -1221,3 +1221,19 @@ async def test_a_return_named_in_a_remark_before_takes_its_reason_from_it(messag
 )
 async def test_a_model_number_is_part_of_an_unquoted_name(message: str, planned: list[tuple[str, str]]) -> None:
     await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # A word the return's description shares ("product") without its action (sending back) makes no return.
+        ("Do you stock the winter range?", [("other", "Do you stock the winter range")]),
+        ("Could you check where my reward points went?", [("other", "check where my reward points went")]),
+        ("Could you look into the items below?\n1. Where is K-31313?", [("status_update", "K-31313")]),
+        # The action in any language the vocabulary reads still makes one.
+        ("Quiero devolver la lámpara, no funciona.", [("product_return", "lámpara")]),
+        ("The toaster burns everything. I want to send it back.", [("product_return", "toaster")]),
+    ],
+)
+async def test_a_return_needs_the_action_of_sending_back(message: str, planned: list[tuple[str, str]]) -> None:
+    await check_planned(message, planned)
