@@ -1294,37 +1294,34 @@ class SchemaFiller:
         """
         if _NOT_YET.search(clause):
             return clause
-        for variant, _, findable in self.id_fields(specific):
-            # Each variant's ids are found in the clause as shortened so far, last first, so positions hold.
-            for match in reversed(list(re.finditer(findable, clause))):
-                if not any(
-                    at == match.start() and holder is variant for at, holder, _, _ in self.id_holders(clause, specific)
-                ):
-                    continue  # an id another variant holds is that variant's to judge
-                before, after = clause[: match.start()], clause[match.end() :]
-                done = _DONE_BEFORE.search(before) or _DONE_AFTER.search(after)
-                if done and _past_action(done.group(1)):
-                    clause = f"{before.rstrip()} {after.lstrip()}".strip()
-                    continue
-                qualifier = _QUALIFYING.search(before)
-                if qualifier is None:
-                    continue
-                rest = f"{clause[: qualifier.start()].rstrip()} {clause[match.end() :].lstrip()}".strip()
-                # The preposition stays for reading the sense ("an update on" is news, not software).
-                if self.affinity(variant, f"{clause[: qualifier.start(2)]} {clause[match.end() :]}") > 0:
-                    continue
-                owner = clause[: qualifier.start()].rstrip()
-                wanted = thing_asked_for(rest)
-                if wanted and owner.endswith(wanted) and fold(qualifier.group(1)) == "of":
-                    continue  # "a copy of invoice INV-1" asks for the invoice itself
-                elsewhere = any(self.affinity(other, rest) > 0 for other in specific if other is not variant)
-                refers_back = last is not None and _BACK_REFERENCE.match(lead_in_removed(rest))
-                # A remark about a thing ("the rug from order A-1 smells"), not a question ("the latest on A-1?").
-                of_a_thing = not is_request(clause) and any(
-                    owner.endswith(thing) and is_thing(thing) for thing in noun_phrases(owner)[-1:]
-                )
-                if wanted or elsewhere or refers_back or of_a_thing:
-                    clause = rest
+        # Each id with the variant that holds it, last first: what is cut out after an id leaves the positions of
+        # the ids before it as they were (a qualifier is the few words just before its id, which hold no id).
+        for start, variant, _, value in reversed(self.id_holders(clause, specific)):
+            end = start + len(value)
+            before, after = clause[:start], clause[end:]
+            done = _DONE_BEFORE.search(before) or _DONE_AFTER.search(after)
+            if done and _past_action(done.group(1)):
+                clause = f"{before.rstrip()} {after.lstrip()}".strip()
+                continue
+            qualifier = _QUALIFYING.search(before)
+            if qualifier is None:
+                continue
+            rest = f"{clause[: qualifier.start()].rstrip()} {after.lstrip()}".strip()
+            # The preposition stays for reading the sense ("an update on" is news, not software).
+            if self.affinity(variant, f"{clause[: qualifier.start(2)]} {after}") > 0:
+                continue
+            owner = clause[: qualifier.start()].rstrip()
+            wanted = thing_asked_for(rest)
+            if wanted and owner.endswith(wanted) and fold(qualifier.group(1)) == "of":
+                continue  # "a copy of invoice INV-1" asks for the invoice itself
+            elsewhere = any(self.affinity(other, rest) > 0 for other in specific if other is not variant)
+            refers_back = last is not None and _BACK_REFERENCE.match(lead_in_removed(rest))
+            # A remark about a thing ("the rug from order A-1 smells"), not a question ("the latest on A-1?").
+            of_a_thing = not is_request(clause) and any(
+                owner.endswith(thing) and is_thing(thing) for thing in noun_phrases(owner)[-1:]
+            )
+            if wanted or elsewhere or refers_back or of_a_thing:
+                clause = rest
         return clause
 
     def settled(self, variant: dict[str, Any], clause: str) -> bool:

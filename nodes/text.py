@@ -981,9 +981,7 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
         lowered = fold(token)
         if bare and lowered in ("back", "off", "out", "away"):
             continue  # "send back kettle" (but "returned in full" names nothing)
-        unmarked = (
-            bare and lowered not in DETERMINERS | PRONOUNS | _NOT_A_THING and _is_name_word(token) and not does(token)
-        )
+        unmarked = bare and lowered not in _NO_BARE_NAME and _is_name_word(token) and not does(token)
         if unmarked:
             lowered, number = "the", number - 1
         bare = False
@@ -1010,7 +1008,7 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
             if name or _single(fold(word)) != "fault":  # "the broken lamp" names the lamp
                 name.append(word)
         following = fold(pieces[number]) if number < len(pieces) else ""
-        if unmarked and re.match(r"\w", following) and following not in _COURTESIES | _REASON_OPENERS:
+        if unmarked and re.match(r"\w", following) and following not in _AFTER_A_BARE_NAME:
             # Without "the", only words that run to the clause's end name a thing: "return toaster, it burns", not
             # "return half of the order" or "return later this month".
             name, unmarked = [], False
@@ -1048,7 +1046,11 @@ _CONJUNCTIONS = frozenset(
 _COURTESIES = frozenset("please pls plz kindly thanks thx ty asap urgently".split())
 _NOT_A_THING = frozenset("something anything everything nothing soon later now tomorrow online early".split())
 """Words that may follow a verb without "the" and name no product ("return something", "send back soon")."""
+_NO_BARE_NAME = DETERMINERS | PRONOUNS | _NOT_A_THING
+"""Words after a verb that open no name written without "the" (an article opens one of its own)."""
 _REASON_OPENERS = frozenset("because cos coz cuz since as".split())
+_AFTER_A_BARE_NAME = _COURTESIES | _REASON_OPENERS
+"""What may follow a name written without "the" ("send back kettle pls", "return toaster because it burns")."""
 _NOT_A_NAME = STOPWORDS | PARTICLES | _CONJUNCTIONS | _COURTESIES
 """Words that end a name: English function words, conjunctions and courtesies ("send back kettle pls"), and the
 other languages' verbs "to be", conjunctions and prepositions (not their articles, some of which are English nouns:
@@ -1074,12 +1076,14 @@ def is_thing(name: str) -> bool:
         return False
     return all(
         not re.search(r"\d", token)
-        or (at > 0 and re.fullmatch(r"\d{2,5}", token) is not None and tokens[at - 1] not in ABSTRACT | _NUMBER_WORDS)
+        or (at > 0 and re.fullmatch(r"\d{2,5}", token) is not None and tokens[at - 1] not in _BEFORE_NO_MODEL_NUMBER)
         for at, token in enumerate(tokens)
     )
 
 
 _NUMBER_WORDS = frozenset("no nr number num ref reference code pin".split())
+_BEFORE_NO_MODEL_NUMBER = ABSTRACT | _NUMBER_WORDS
+"""Words after which a number is an order's, a size's or a code's, not a model's ("order 12345", "size 10")."""
 
 
 _RECEIVING = re.compile(
