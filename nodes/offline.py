@@ -44,6 +44,7 @@ from nodes.text import (
     PRONOUNS,
     REQUEST_STEMS,
     REQUEST_VERBS,
+    TOLD_AFTER_ADVERB,
     approx_tokens,
     asks_to_be_given,
     content_words,
@@ -101,7 +102,9 @@ _WORD_LIMIT = re.compile(
     rf"\b(?:at most|no more than|up to|within|under|in)\s+(\d+|{'|'.join(_NUMBERS)})\s+words\b", re.I
 )
 """A stated length in words, in figures or in words ("at most eight words")."""
-_CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+", re.I)
+_CLAUSE_SPLIT = re.compile(
+    rf"(?<=[.!?;])\s+|,\s+(?:and|but|also)\s+|\s+(?:and also|also|finally)\s+(?!{TOLD_AFTER_ADVERB})", re.I
+)
 _CONFIDENCE_NAMES = ("confidence", "certainty", "probability", "score")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘]((?:[^\"'“”‘’]|(?<=\w)['’](?=\w)){2,80}?)[\"'”’](?!\w)")
 """A quoted name; an apostrophe inside a word is part of it ('Baker's Dozen Tin')."""
@@ -148,8 +151,13 @@ _AN_ID = re.compile(r"(?<![\w-])[A-Za-z]{1,5}-?[0-9]{3,}(?![\w-])")
 _QUALIFYING = re.compile(r"\b(from|in|of|with|for|on)(\s+(?:(?:the|my|your|our|this|that)\s+)?(?:[a-z]+\s+)?#?)$", re.I)
 """What stands before an id that says where another thing belongs ("the lid from order A-1"), at the text's end."""
 _DONE_BEFORE = re.compile(
-    r"\b(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed)\s+(?:(?:the|my|our|that)\s+)?(?:[a-z]+\s+)?#?$", re.I
+    # The subject may be left out at a sentence's start, as in a note ("Paid INV-1 in ten seconds").
+    r"(?:\b(?:i|we)\s+|^\W*)(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\s+(?:(?:the|my|our|that)\s+)?"
+    r"(?:[a-z]+\s+)?#?$",
+    re.I,
 )
+_AGAIN = re.compile(r"\s*(?:twice|again|double|two times)\b", re.I)
+"""What makes a payment or an action a problem to ask about: it was done more than once."""
 _DONE_AFTER = re.compile(
     r"^\W*(?:which|that)\s+(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\b(?!\s+(?:twice|again|double))",
     re.I,
@@ -241,10 +249,30 @@ _MISSING = re.compile(
 )
 _NONE_IN = re.compile(
     r"\bthere(?:'s| is| was| were)\s+no\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
-    r"(?=\s+(?:in|inside)\s+(?:the|my|our|its)\s+(?:box|package|packet|parcel|bag|delivery)\b)",
+    r"(?=\s+(?:in|inside)\s+(?:the|my|our|its)\s+(?:box|package|packet|parcel|bag|delivery)\b)|"
+    # "The box had the vacuum and the wand but no charger": what it held, then what it lacked (the list's last
+    # item, "the wand but no charger", is a clause of its own).
+    r"(?:\b(?:had|held|contained|included|came with)\b[^.!?]{0,80}?|"
+    r"^(?:and\s+)?(?:the|an?|its|their)\s+(?:[\w'-]+\s+){1,3}?)"
+    r"\bbut no\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
+    r"(?=\s*(?:[.,;:!?)]|$)|\s+(?:in|inside|and|so|at all)\b)|"
+    # "Only 5 of the 6 wine glasses were in the box": some of a thing did not come.
+    r"\bonly\s+(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:of|out of)\s+(?:the\s+|my\s+)?"
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
+    r"(?=\s+(?:were|was|came|arrived|turned up)\b)",
     re.I,
 )
 """A delivery said to lack a thing ("the box came without the charger", "the remote was missing"): asks for it."""
+_WHICH_THING = re.compile(
+    r"\b(?:which|what)\s+(?:item|items|product|products|thing|things)\b|\bname of the (?:item|product)s?\b", re.I
+)
+"""A question asking which thing is meant ("which item would you like to return?", "the name of the item")."""
+_NAMING_REPLY = re.compile(
+    r"(?:(?:yes|yeah|sure|ok|okay|sorry)[,!.\s]+)?(?:it'?s|it’s|it is|that'?s|that is|they'?re|they are)\s+"
+    r"(?=(?:the|my|our|an?)\s|['\"‘“])",
+    re.I,
+)
+"""A reply that names a thing ("It's the 'Alba Vase' ..."), as one to a question of which thing is meant does."""
 _WHEREABOUTS = re.compile(
     r"\b(?:where|when|status|track\w*|late|yet|arriv\w*|deliver\w*|dispatch\w*|ship\w*|updates?|came|come)\b", re.I
 )
@@ -317,7 +345,8 @@ _FOR_REFERENCE = re.compile(r"\bif (?:that|it|this) helps\b|\bfor (?:your )?refe
 _ID_WORDS = frozenset(
     """order invoice ref reference number no it's its it is my the was for mi pedido factura es el numero ma
     commande facture est le la meine bestellung rechnung ist die nummer il mio ordine fattura e o meu minha
-    encomenda fatura bestellnummer auftragsnummer rechnungsnummer bestelnummer ordernummer factuurnummer nr""".split()
+    encomenda fatura bestellnummer auftragsnummer rechnungsnummer bestelnummer ordernummer factuurnummer nr
+    btw fyi""".split()
 )
 """Words that may stand beside an id given on its own ("Order A-11111.", "It's A-11111", "Mi pedido es el A-1"),
 in English and the other languages the offline model reads."""
@@ -536,22 +565,33 @@ _NOT_HOW = frozenset("as because since is are was were has had does did".split()
 _WHEN_I_GOT_IT = frozenset("today yesterday last week month year ago recently this morning".split())
 
 
+_WHERE_IT_CAME = re.compile(
+    r"^(?:(?:that|which)\s+(?:arrived|came)(?!\s+with\b)(?:\s+(?:today|yesterday))?|"
+    r"in\s+(?:it|there|the\s+(?:box|parcel|order))|x\s?\d+\b)[\s,;:\-–]*",
+    re.I,
+)
+"""Where a thing came, between its name and the reason ("the vase that arrived was chipped", "the stool in it has
+a short leg", "the organiser x2 - both are chipped"): no part of the reason."""
+
+
 def _how_i_got_it_removed(text: str) -> str:
     """Drop how the customer came by a thing, between its name and the reason ("the fleece I got with it as ...").
 
     What follows the verb is part of it for up to three words, and when it was ("yesterday", "last week"), until
     a word that says what the thing does ("the reel I received leaks") or gives the reason.
     """
+    text = _WHERE_IT_CAME.sub("", text, count=1)
     got = _GOT_IT.match(text)
     if got is None:
         return text
-    rest, taken = text[got.end() :], 0
+    rest, taken, owner = text[got.end() :], 0, False
     while word := re.match(r"\s+([\w'’]+)", rest):
         said = fold(word.group(1))
         when = said in _WHEN_I_GOT_IT
-        if not when and (taken == 3 or does(word.group(1)) or said in _NOT_HOW):
+        # A possessive takes its noun with it ("for my parents' anniversary"), whatever the count.
+        if not when and not owner and (taken == 3 or does(word.group(1)) or said in _NOT_HOW):
             break
-        rest, taken = rest[word.end() :], taken + (not when)
+        rest, taken, owner = rest[word.end() :], taken + (not when), said.endswith(("'", "’", "'s", "’s"))
     return rest.lstrip()
 
 
@@ -858,11 +898,17 @@ class SchemaFiller:
         # Lines quoted from an earlier message: what a follow-up that names nothing else ("Can you check?") is about.
         quoted = quoted_lines(text)[1]
         done = self.ids_done(clauses, specific)
+        # "> Which item would you like to return? / It's the kettle, it leaks.": the reply names what it acts on.
+        asked_verb = self.asked_which(quoted, named)
         arrived = False
         """Whether the message last said an order arrived (and not since that one is still to come)."""
         news = [bool(_FOR_INFORMATION.search(clause)) and not _NOT_YET.search(clause) for clause in clauses]
         for number, clause in enumerate(clauses):
             last = planned[-1][0] if planned else None
+            naming = _NAMING_REPLY.match(lead_in_removed(clause)) if asked_verb and not planned else None
+            if naming and not is_request(clause) and not _AN_ID.search(clause):
+                clause = f"I'd like to {asked_verb} {lead_in_removed(clause)[naming.end() :]}"
+                asked_verb = None
             withdrawn = _WITHDRAWN.search(clause)
             verb_taken_back = next((verb for verb in withdrawn.groups() if verb), None) if withdrawn else None
             if withdrawn and (verb_taken_back is None or stem(fold(verb_taken_back)) in _TAKEN_BACK_VERBS):
@@ -961,6 +1007,8 @@ class SchemaFiller:
                 # "send a corrected one": a thing named by "one" is the one the request before was about.
                 one_again = (opening or "").split()[-1:] in (["one"], ["ones"])
                 where_it_is = opening in PRONOUNS and bool(_WHERE_ASKED.search(clause))
+                # "Please fix.", "Please advise.": a verb alone acts on what the request before was about.
+                verb_alone = opening is None and len(words(asked)) == 1
                 about_the_quote = follow_up or where_it_is  # "Can you check?", "Where is it then?"
                 replied_to = self.replied_to(quoted, clause, specific) if last is None and about_the_quote else []
                 if fitting is not None and things:
@@ -974,7 +1022,7 @@ class SchemaFiller:
                 elif (
                     last is not None
                     and (not altering or self.charge_changed(last, planned[-1][1], asked, opening))
-                    and (fitting is last or follow_up or one_again or opening in PRONOUNS)
+                    and (fitting is last or follow_up or one_again or verb_alone or opening in PRONOUNS)
                 ) or (last in named and _SENDING_BACK.search(clause)):
                     join_last(clause)  # "Where is it now?" asks again about the request before it
                 elif catch_all is not None:
@@ -1052,13 +1100,13 @@ class SchemaFiller:
         )
 
     def charge_changed(self, last: dict[str, Any], request: str, asked: str, opening: str | None) -> bool:
-        """Tell whether a change asked of "it" or "them" is to the charges the request before was about.
+        """Tell whether a change asked of "it", "them" or nothing named is to the charges the request before was about.
 
         "INV-1 shows a late fee of £15. Please remove it.": the inquiry about the invoice is what removes it, so the
         change adds no request; "Please cancel it" after a charge for a plan still asks to end the plan.
         """
         return (
-            opening in ("it", "them")  # "fix that" after the charge may mean a fact said since
+            opening in ("it", "them", None)  # "fix that" after the charge may mean a fact said since
             and _patterned(last)
             and bool(_ON_A_BILL.search(request))
             and _acting_verb(asked) in _CHARGE_CHANGES
@@ -1148,6 +1196,20 @@ class SchemaFiller:
         """
         return verb in ALTERING_VERBS and stem(verb) not in self.verbs(variant) and self.about_delivery(variant)
 
+    def asked_which(self, quoted: str, named: list[dict[str, Any]]) -> str | None:
+        """Return the verb of a quoted question that asks which thing a request acts on, else None.
+
+        "Which item would you like to return?" gives "return" when that is a named variant's own verb.
+        """
+        if not _WHICH_THING.search(quoted):
+            return None
+        for variant in named:
+            at = self.verb_at(variant, quoted)
+            if at is not None:
+                verb: str = re.findall(r"[^\W_]+", quoted[:at])[-1]
+                return verb
+        return None
+
     def missing_thing(self, clause: str) -> str | None:
         """Return the thing a remark says a delivery lacked ("came without the charger": "charger"), if any.
 
@@ -1158,7 +1220,7 @@ class SchemaFiller:
         if at:
             thing = noun_phrase(clause, at.end())
         elif none_in:
-            thing = none_in.group(1)
+            thing = next(group for group in none_in.groups() if group)
         else:
             gone = _MISSING.search(clause)
             thing = next(iter(noun_phrases(clause[: gone.start()])[-1:]), None) if gone else None
@@ -1299,7 +1361,8 @@ class SchemaFiller:
         for start, variant, _, value in reversed(self.id_holders(clause, specific)):
             end = start + len(value)
             before, after = clause[:start], clause[end:]
-            done = _DONE_BEFORE.search(before) or _DONE_AFTER.search(after)
+            # "I paid INV-1 twice" is a question about it, whoever paid.
+            done = (_DONE_BEFORE.search(before) if not _AGAIN.match(after) else None) or _DONE_AFTER.search(after)
             if done and _past_action(done.group(1)):
                 clause = f"{before.rstrip()} {after.lstrip()}".strip()
                 continue

@@ -606,7 +606,10 @@ _INTENT = re.compile(
     r"\b(?:(?:(?:i|we)(?:'m| am|'re| are|'ll| will| shall)|im)(?: going to| about to)?|"
     r"(?:(?:i|we) )?(?:gonna|wanna)) (\w+)|"
     # "that's going back", "they're going back": what is said of a thing named before.
-    r"\b(?:it|that|this|they|those|these)(?:'s| is| are|'re) (going) back\b",
+    r"\b(?:it|that|this|they|those|these)(?:'s| is| are|'re) (going) back\b|"
+    # "The lamp wobbles, sending it back": the subject is left out, as in a note, after what the thing does.
+    r"(?:[,;]|\s[-–—])\s+(?:so\s+)?(returning (?:it|them|the|my|both|this|that|these|those)\b|"
+    r"sending (?:it|them|this|that|these|those|both) back\b)",
     re.I,
 )
 """A customer saying what they are doing ("I'm returning it", "we'll cancel"): a request, when the verb is one."""
@@ -655,12 +658,18 @@ REQUEST_STEMS = frozenset(stem(verb) for verb in REQUEST_VERBS)
 """The request verbs' stems, so "returning" and "returned" are "return"."""
 _ACTING = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return", "send"})
 """Stems of the verbs whose "-ing" form opens a request ("Returning the lamp", not "Tracking says ...")."""
+TOLD_AFTER_ADVERB = (
+    r"(?:(?!(?:need|bed|red|shed)\b)\w+ed|came|got|went|broke|fell|showed|is|are|was|were|has|have|had)\b"
+)
+"""A verb straight after "also" or "finally" that makes it an adverb of its clause, not a word joining two."""
 _REQUEST_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|also|plus|then)\s+|"
     # "and also" in the other languages the offline model reads ("y también", "et aussi", "und auch").
     r",? (?:y|et|und|e) (?:también|tambien|aussi|auch|anche|também|tambem) |"
     # "also" after its subject ("I also need", "I'd also like") goes on with that subject's request.
-    r"(?<!\bi)(?<!\bwe)(?<!'d)(?<!'m)(?<!'ll)(?<!\bwould)\s+(?:and also|and then|also|plus|finally|lastly)\s+|"
+    r"(?<!\bi)(?<!\bwe)(?<!'d)(?<!'m)(?<!'ll)(?<!\bwould)\s+(?:and also|and then|also|plus|finally|lastly)\s+"
+    # Before a verb of its clause ("A-1 finally arrived", "the lid also broke") the word tells, it joins nothing.
+    rf"(?!{TOLD_AFTER_ADVERB})|"
     # A comma before an order of its own ("it's broken, cancel my newsletter"): the verb opens what it acts on.
     rf"\s*,\s*(?=(?:(?:please|pls|kindly)\s+)?(?:{'|'.join(sorted(REQUEST_VERBS))})\s+(?:my|me|us|the|a|an|our|your|one|some|all|both|it|them|this|that)\b)|"
     # "and" before a change of its own ("update my phone number and take my date of birth off"): two requests.
@@ -918,13 +927,26 @@ def remark_before_request(text: str) -> str:
     starts += [found.start() for found in _INTENT.finditer(text) if _intends_a_request(found)][:1]
     before = trailing_words_removed(text[: min(starts)], _REMARK_END) if starts else ""
     said = words(before)
-    # Only a remark that says what the thing does or is ("flickers", "doesnt fit our stairs", "is too thin") is a
-    # reason; "to the Leeds store if possible" or "my sister gave me" is not, and a long aside is no reason either.
-    if not said or len(said) > _LONGEST_REASON or not (does(said[0]) or said[0] in _BEING):
+    # Only a remark that says what the thing or a part of it does or is ("flickers", "doesnt fit our stairs", "lid
+    # is too thin") is a reason; "to the Leeds store if possible" or "my sister gave me" is not, and a long aside
+    # is no reason either.
+    verb = next((at for at, word in enumerate(said[:_PART_WORDS]) if does(word) or word in _BEING), None)
+    subject = said[:verb] if verb is not None else []
+    if (
+        not said
+        or len(said) > _LONGEST_REASON
+        or verb is None
+        or not all(word in DETERMINERS or (_is_name_word(word) and word not in _PEOPLE) for word in subject)
+    ):
         return ""
     return before
 
 
+_PART_WORDS = 3
+"""The most words a part of the thing may take before what it does ("the front wheel wobbles")."""
+_PEOPLE = frozenset("i we you he she they my our your his her their me us them son daughter".split())
+"""Words of a person, not a part: "my son got it" says how the thing came, not what is wrong with it; words
+that name no part ("than return it") are no subject either."""
 _LONGEST_REASON = 25
 """The most words a reason read off a remark may have: beyond it, the remark is an aside, not a reason."""
 _BEING = frozenset(
@@ -935,7 +957,7 @@ _BEING = frozenset(
 
 def _intends_a_request(found: re.Match[str]) -> bool:
     """Tell whether a stated intent ("I'm returning", "that's going back") is a request: its verb is one."""
-    return bool(found.group(2)) or stem(found.group(1) or "") in REQUEST_STEMS
+    return bool(found.group(2) or found.group(3)) or stem(found.group(1) or "") in REQUEST_STEMS
 
 
 def what_is_asked(clause: str) -> str:

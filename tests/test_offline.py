@@ -1237,3 +1237,67 @@ async def test_a_model_number_is_part_of_an_unquoted_name(message: str, planned:
 )
 async def test_a_return_needs_the_action_of_sending_back(message: str, planned: list[tuple[str, str]]) -> None:
     await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # "finally" or "also" before a verb of its clause tells, it joins no second request.
+        ("Order B-41414 finally arrived, thanks. Where is B-41415?", [("status_update", "B-41415")]),
+        ("Parcel B-41416 also came today. Thanks for the help!", []),
+        (
+            "Where is B-41417? Finally, please cancel my newsletter.",
+            [("status_update", "B-41417"), ("other", "cancel")],
+        ),
+        # A note without its subject after what the thing does is a return; the id given after it is its order.
+        ("The kettle rattles, sending it back. Order was B-41418 btw.", [("product_return", "kettle")]),
+        ("My desk fan squeaks - returning it.", [("product_return", "desk fan")]),
+    ],
+)
+async def test_an_adverb_joins_nothing_and_a_note_without_subject_is_a_return(
+    message: str, planned: list[tuple[str, str]]
+) -> None:
+    await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        # A part of the thing may be what the reason says something of; a person is no part of it.
+        ("The 'Wren Teapot' lid doesnt fit, returning it.", "lid doesnt fit"),
+        ("The 'Wren Teapot' my aunt gave me, I'd like to return it.", "not stated"),
+        # Where the thing came, and a possessive's noun, are no part of the reason.
+        ("The 'Heron Jug' that arrived was cracked, so I'd like to return it.", "was cracked"),
+        ("The 'Finch Clock' in it has no hands, so I'd like to return it.", "has no hands"),
+        ("The 'Owl Rug' we got for my sister's wedding has a stain, so I'd like to return it.", "has a stain"),
+    ],
+)
+async def test_a_reason_is_what_the_thing_or_a_part_of_it_does(message: str, reason: str) -> None:
+    tasks = [task for task in await plan(message) if task.kind == "product_return"]
+    assert [t.fields["reason_for_return"] for t in tasks] == [reason]
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # A delivery that held some things "but no" other, or only some of a thing, asks for what is missing.
+        ("The parcel had the tent and the poles but no pegs.", [("other", "pegs")]),
+        ("Order B-42001 came, but only 3 of the 4 mugs were in the box.", [("other", "mugs")]),
+        ("I rang twice but no answer. Where is B-42002?", [("status_update", "B-42002")]),
+        # A reply naming a thing, under a question of which thing a request acts on, is that request.
+        (
+            "> Which item would you like to return, and why?\n\nIt's the 'Lark Kettle', the handle wobbles.",
+            [("product_return", "Lark Kettle")],
+        ),
+        ("> Which item is it about?\n\nIt's the kettle.", []),
+        # A verb alone after an inquiry about a charge asks it of that charge; a paid invoice is context, unless
+        # paid twice.
+        ("INV-42003 has a £5 card fee I never agreed to. Please fix.", [("billing_inquiry", "INV-42003")]),
+        ("Love the new checkout. Paid INV-42004 in a minute.", []),
+        ("Paid INV-42005 twice by mistake.", [("billing_inquiry", "INV-42005")]),
+    ],
+)
+async def test_what_a_delivery_lacked_a_reply_names_and_a_verb_alone_acts_on(
+    message: str, planned: list[tuple[str, str]]
+) -> None:
+    await check_planned(message, planned)
