@@ -55,6 +55,7 @@ from nodes.text import (
     is_thing,
     lead_in_removed,
     meaning,
+    note_at,
     noun_phrase,
     noun_phrases,
     overlap,
@@ -152,7 +153,7 @@ _QUALIFYING = re.compile(r"\b(from|in|of|with|for|on)(\s+(?:(?:the|my|your|our|t
 """What stands before an id that says where another thing belongs ("the lid from order A-1"), at the text's end."""
 _DONE_BEFORE = re.compile(
     # The subject may be left out at a sentence's start, as in a note ("Paid INV-1 in ten seconds").
-    r"(?:\b(?:i|we)\s+|^\W*)(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\s+(?:(?:the|my|our|that)\s+)?"
+    r"(?:\b(?:i|we)\s+|^\W*)(?:(?:have|had|already|just)\s+)*([a-z]+ed|(paid))\s+(?:(?:the|my|our|that)\s+)?"
     r"(?:[a-z]+\s+)?#?$",
     re.I,
 )
@@ -259,10 +260,12 @@ _NONE_IN = re.compile(
     # "Only 5 of the 6 wine glasses were in the box": some of a thing did not come.
     r"\bonly\s+(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:of|out of)\s+(?:the\s+|my\s+)?"
     r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
-    r"(?=\s+(?:were|was|came|arrived|turned up)\b)",
+    r"(?=\s+(?:(?:were|was)\s+(?:in|inside|there|delivered|included|packed|sent)|came|arrived|turned up|showed up)\b)",
     re.I,
 )
 """A delivery said to lack a thing ("the box came without the charger", "the remote was missing"): asks for it."""
+_CONTACT_VERBS = frozenset("call ring phone email text contact message".split())
+"""Verbs that ask to be contacted ("Please call."): a request of their own even with nothing named after them."""
 _WHICH_THING = re.compile(
     r"\b(?:which|what)\s+(?:item|items|product|products|thing|things)\b|\bname of the (?:item|product)s?\b", re.I
 )
@@ -595,6 +598,19 @@ def _how_i_got_it_removed(text: str) -> str:
     return rest.lstrip()
 
 
+def _names_a_thing(text: str) -> bool:
+    """Tell whether text opens on a thing's name ("the 'Lark Kettle', ...", "the kettle").
+
+    "The one from my last order" and "the same problem as before" name none.
+    """
+    if _QUOTED.match(text.lstrip()) or re.match(r"(?:the|my|our|an?)\s+['\"‘“]", text.lstrip(), re.I):
+        return True
+    thing = noun_phrase(text) or ""
+    opening = re.sub(r"^(?:the|my|our|an?)\s+", "", text.lstrip(), flags=re.I)
+    named_first = bool(thing) and fold(opening).startswith(fold(thing))
+    return named_first and is_thing(thing) and not {"one", "ones", "same", "name"} & set(words(thing))
+
+
 def _opens_on_a_thing(clause: str) -> bool:
     """Tell whether a clause opens on a thing's name ("a copy of the manual ..."), as a list's next item does."""
     body = lead_in_removed(clause)
@@ -635,6 +651,10 @@ def _rest_after(text: str, value: str) -> str:
     return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
 
 
+_LONGEST_NOTE_REASON = 25
+"""The most words a reason before a note may have ("..., returning it"): beyond it, it is an aside."""
+
+
 def _reason_after(text: str, value: str) -> str:
     """Return the reason that follows a thing named ("the kettle, it leaks"): not another request after it.
 
@@ -642,12 +662,19 @@ def _reason_after(text: str, value: str) -> str:
     its own, not the reason.
     """
     rest = _rest_after(text, value)
-    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I):
+    if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) and not re.match(
+        rf"(?:also|then)\s+{TOLD_AFTER_ADVERB}", rest, re.I
+    ):
         return ""
     if is_request(rest):
         # "the gate doesnt fit our stairs, want to send it back": the remark before the request is its reason, up
         # to an order named beside it ("keeps burning toast, order A-1, I want to return it").
         remark = remark_before_request(rest)
+        note = note_at(rest)
+        if not remark and note is not None and len(words(rest[:note])) <= _LONGEST_NOTE_REASON:
+            # "the 'Pine Shelf' my husband put up wobbles, returning it": what comes before a note is its reason,
+            # whoever it names ("my husband"): the note has no subject of its own to tell the two apart.
+            remark = rest[:note].strip(" ,;-–—")
         named_order = _AN_ID.search(remark)
         if named_order:
             remark = re.sub(
@@ -906,8 +933,9 @@ class SchemaFiller:
         for number, clause in enumerate(clauses):
             last = planned[-1][0] if planned else None
             naming = _NAMING_REPLY.match(lead_in_removed(clause)) if asked_verb and not planned else None
-            if naming and not is_request(clause) and not _AN_ID.search(clause):
-                clause = f"I'd like to {asked_verb} {lead_in_removed(clause)[naming.end() :]}"
+            named_there = lead_in_removed(clause)[naming.end() :] if naming else ""
+            if naming and not is_request(clause) and not _AN_ID.search(clause) and _names_a_thing(named_there):
+                clause = f"I'd like to {asked_verb} {named_there}"
                 asked_verb = None
             withdrawn = _WITHDRAWN.search(clause)
             verb_taken_back = next((verb for verb in withdrawn.groups() if verb), None) if withdrawn else None
@@ -957,7 +985,7 @@ class SchemaFiller:
             later = {match.group() for after in clauses[number + 1 :] for match in _AN_ID.finditer(after)}
             skipped = done | (later if not is_request(clause) else set())
             # What the request reads as: without the ids that only say where another thing belongs.
-            clause = self.without_context_ids(clause, specific, last)
+            clause = self.without_context_ids(clause, specific, last, following)
             wrong = _WRONG_THING.search(clause)
             # "I received an email instead of a text about A-1, where is it?" asks where the order is.
             asked_why = wrong is not None and _on_whereabouts(clause)
@@ -1008,7 +1036,7 @@ class SchemaFiller:
                 one_again = (opening or "").split()[-1:] in (["one"], ["ones"])
                 where_it_is = opening in PRONOUNS and bool(_WHERE_ASKED.search(clause))
                 # "Please fix.", "Please advise.": a verb alone acts on what the request before was about.
-                verb_alone = opening is None and len(words(asked)) == 1
+                verb_alone = opening is None and len(words(asked)) == 1 and fold(asked) not in _CONTACT_VERBS
                 about_the_quote = follow_up or where_it_is  # "Can you check?", "Where is it then?"
                 replied_to = self.replied_to(quoted, clause, specific) if last is None and about_the_quote else []
                 if fitting is not None and things:
@@ -1343,7 +1371,9 @@ class SchemaFiller:
             None,
         )
 
-    def without_context_ids(self, clause: str, specific: list[dict[str, Any]], last: dict[str, Any] | None) -> str:
+    def without_context_ids(
+        self, clause: str, specific: list[dict[str, Any]], last: dict[str, Any] | None, following: str = ""
+    ) -> str:
         """Return the clause without the ids that only say where something else belongs, which ask for nothing.
 
         An id is such context when it qualifies another thing ("a new lid for the cooker from order A-11111"), the
@@ -1352,7 +1382,8 @@ class SchemaFiller:
         variant's business ("the 'Zip Lamp' from order A-11111 is cracked, I'd like to send it back"), or,
         opening on "it" or "the one", the request before it ("The one in order A-11111 was missing"), or the thing
         it follows ("the rug from order A-11111 smells"). An id the customer says they cancelled, changed or
-        returned is context too ("order A-11111, which I cancelled").
+        returned is context too ("order A-11111, which I cancelled"); one paid, or acted on in a note without
+        its subject ("Paid INV-1 in a minute"), only while neither the clause nor the `following` one asks more.
         """
         if _NOT_YET.search(clause):
             return clause
@@ -1362,7 +1393,17 @@ class SchemaFiller:
             end = start + len(value)
             before, after = clause[:start], clause[end:]
             # "I paid INV-1 twice" is a question about it, whoever paid.
-            done = (_DONE_BEFORE.search(before) if not _AGAIN.match(after) else None) or _DONE_AFTER.search(after)
+            done_before = _DONE_BEFORE.search(before) if not _AGAIN.match(after) else None
+            if done_before and (done_before.group(2) or not re.match(r"\W*(?:i|we)\b", done_before.group(), re.I)):
+                # "Paid INV-1 in ten seconds" is context; "I paid INV-1 but got a reminder" or "Paid INV-1, why the
+                # reminder?" asks about it.
+                asks_more = (
+                    is_request(clause)
+                    or re.search(r"\b(?:but|yet|though|however)\b", clause, re.I)
+                    or (is_request(following) and not _AN_ID.search(following))
+                )
+                done_before = None if asks_more else done_before
+            done = done_before or _DONE_AFTER.search(after)
             if done and _past_action(done.group(1)):
                 clause = f"{before.rstrip()} {after.lstrip()}".strip()
                 continue

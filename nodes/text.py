@@ -608,8 +608,10 @@ _INTENT = re.compile(
     # "that's going back", "they're going back": what is said of a thing named before.
     r"\b(?:it|that|this|they|those|these)(?:'s| is| are|'re) (going) back\b|"
     # "The lamp wobbles, sending it back": the subject is left out, as in a note, after what the thing does.
-    r"(?:[,;]|\s[-–—])\s+(?:so\s+)?(returning (?:it|them|the|my|both|this|that|these|those)\b|"
-    r"sending (?:it|them|this|that|these|those|both) back\b)",
+    r"(?:[,;]|\s[-–—])\s+(?:so\s+)?(returning (?:it|them|the(?! favou?r\b)|my|both|this|that|these|those)\b|"
+    r"sending (?:it|them|this|that|these|those|both) back\b)"
+    # "sending it back isn't an option", "returning it would cost me": said of the return, not doing it.
+    r"(?!\s+(?:is|isn't|isnt|was|would|will|seems|sounds|costs?|feels|takes|means)\b)",
     re.I,
 )
 """A customer saying what they are doing ("I'm returning it", "we'll cancel"): a request, when the verb is one."""
@@ -659,7 +661,8 @@ REQUEST_STEMS = frozenset(stem(verb) for verb in REQUEST_VERBS)
 _ACTING = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return", "send"})
 """Stems of the verbs whose "-ing" form opens a request ("Returning the lamp", not "Tracking says ...")."""
 TOLD_AFTER_ADVERB = (
-    r"(?:(?!(?:need|bed|red|shed)\b)\w+ed|came|got|went|broke|fell|showed|is|are|was|were|has|have|had)\b"
+    r"(?:(?!(?:need|bed|red|shed)\b)\w+ed|came|got|went|broke|fell|showed|never|still|"
+    r"(?:is|are|was|were|has|have|had|does|did)(?:n['’]?t)?)\b"
 )
 """A verb straight after "also" or "finally" that makes it an adverb of its clause, not a word joining two."""
 _REQUEST_SPLIT = re.compile(
@@ -936,7 +939,10 @@ def remark_before_request(text: str) -> str:
         not said
         or len(said) > _LONGEST_REASON
         or verb is None
-        or not all(word in DETERMINERS or (_is_name_word(word) and word not in _PEOPLE) for word in subject)
+        or not all(
+            word in DETERMINERS or word in _ADVERBS or (_is_name_word(word) and word not in _PERSONS | _PEOPLE)
+            for word in subject
+        )
     ):
         return ""
     return before
@@ -944,15 +950,23 @@ def remark_before_request(text: str) -> str:
 
 _PART_WORDS = 3
 """The most words a part of the thing may take before what it does ("the front wheel wobbles")."""
-_PEOPLE = frozenset("i we you he she they my our your his her their me us them son daughter".split())
-"""Words of a person, not a part: "my son got it" says how the thing came, not what is wrong with it; words
-that name no part ("than return it") are no subject either."""
+_ADVERBS = frozenset("also just really finally completely totally already then suddenly".split())
+"""Words that may stand between a thing and what it does ("the lamp also broke")."""
+_PERSONS = frozenset("i we you he she they my our your his her their me us them".split())
+"""Words of a person, not a part (with `_PEOPLE`): "my son got it" says how the thing came, not what is wrong
+with it; words that name no part ("than return it") are no subject either."""
 _LONGEST_REASON = 25
 """The most words a reason read off a remark may have: beyond it, the remark is an aside, not a reason."""
 _BEING = frozenset(
     """is are was were has have had doesnt dont wont isnt cant didnt wasnt arent hasnt havent keeps stopped
     won't doesn't don't isn't can't didn't wasn't aren't hasn't haven't""".split()
 )
+
+
+def note_at(text: str) -> int | None:
+    """Return where a request written as a note starts ("the shelf my husband built wobbles, returning it"), if any."""
+    found = next((found for found in _INTENT.finditer(text) if found.group(3)), None)
+    return found.start() if found else None
 
 
 def _intends_a_request(found: re.Match[str]) -> bool:

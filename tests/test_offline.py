@@ -1301,3 +1301,43 @@ async def test_what_a_delivery_lacked_a_reply_names_and_a_verb_alone_acts_on(
     message: str, planned: list[tuple[str, str]]
 ) -> None:
     await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # A review's messages that this round's first rules planned worse. A paid invoice asked about is a question.
+        ("Paid INV-43001 last week, why did I get a reminder?", [("billing_inquiry", "INV-43001")]),
+        ("I paid INV-43002 but got a reminder.", [("billing_inquiry", "INV-43002")]),
+        ("Paid INV-43003. Please confirm.", [("billing_inquiry", "INV-43003")]),
+        # Said of a return, not doing it; a favour returned is none.
+        (
+            "The chair wobbles, sending it back isn't an option. Can you send new screws?",
+            [("other", "send new screws")],
+        ),
+        ("The stand is lovely, returning the favour with a review!", []),
+        # Some of a thing that came damaged is not some of it missing.
+        ("Only 2 of the 6 glasses were chipped, the rest are fine.", []),
+        # A reply that names no thing under "which item?" is no return of anything.
+        ("> Which product would you like to return?\n\nIt's the same problem as my last ticket.", []),
+        # "Please call." asks to be called, whatever came before.
+        ("Where is order B-43004? Please call.", [("status_update", "B-43004"), ("other", "call")]),
+    ],
+)
+async def test_the_fourteenth_rounds_rules_as_narrowed_by_a_review(
+    message: str, planned: list[tuple[str, str]]
+) -> None:
+    await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("The 'Pine Shelf' my husband put up wobbles, returning it.", "my husband put up wobbles"),
+        ("The 'Flux Kettle' at my office leaks, sending it back.", "at my office leaks"),
+        ("Where is B-43005? The 'Nia Lamp' also broke, I want to return it.", "also broke"),
+    ],
+)
+async def test_a_notes_reason_is_what_comes_before_it(message: str, reason: str) -> None:
+    tasks = [task for task in await plan(message) if task.kind == "product_return"]
+    assert [t.fields["reason_for_return"] for t in tasks] == [reason]
