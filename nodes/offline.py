@@ -153,19 +153,22 @@ _QUALIFYING = re.compile(r"\b(from|in|of|with|for|on)(\s+(?:(?:the|my|your|our|t
 """What stands before an id that says where another thing belongs ("the lid from order A-1"), at the text's end."""
 _DONE_BEFORE = re.compile(
     # The subject may be left out at a sentence's start, as in a note ("Paid INV-1 in ten seconds").
-    r"(?:\b(?:i|we)\s+|^\W*)(?:(?:have|had|already|just)\s+)*([a-z]+ed|(paid))\s+(?:(?:the|my|our|that)\s+)?"
+    r"(?:\b(?P<subject>i|we)\s+|^\W*)(?:(?:have|had|already|just)\s+)*(?P<verb>[a-z]+ed|paid)\s+"
+    r"(?:(?:the|my|our|that)\s+)?"
     r"(?:[a-z]+\s+)?#?$",
     re.I,
 )
-_AGAIN = re.compile(r"\s*(?:twice|again|double|two times)\b", re.I)
+_MORE_THAN_ONCE = "twice|again|double"
+_AGAIN = re.compile(rf"\s*(?:{_MORE_THAN_ONCE}|two times)\b", re.I)
 """What makes a payment or an action a problem to ask about: it was done more than once."""
 _DONE_AFTER = re.compile(
-    r"^\W*(?:which|that)\s+(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\b(?!\s+(?:twice|again|double))",
+    r"^\W*(?:which|that)\s+(?:i|we)\s+(?:(?:have|had|already|just)\s+)*(?P<verb>[a-z]+ed|paid)\b"
+    rf"(?!\s+(?:{_MORE_THAN_ONCE}))",
     re.I,
 )
 """An id the customer says they acted on ("I cancelled order A-1", "order A-1, which I returned")."""
 _DONE_BY_ME = re.compile(
-    r"^\W*(?:i|we)\s+(?:(?:have|had|already|just)\s+)*([a-z]+ed|paid)\b(?!\s+(?:twice|again|double))", re.I
+    rf"^\W*(?:i|we)\s+(?:(?:have|had|already|just)\s+)*(?P<verb>[a-z]+ed|paid)\b(?!\s+(?:{_MORE_THAN_ONCE}))", re.I
 )
 """A thing the customer says they acted on, named just before ("the 'Oak Chair' I returned")."""
 _ACTED_STEMS = frozenset(stem(verb) for verb in ALTERING_VERBS | {"return"})
@@ -578,7 +581,9 @@ a short leg", "the organiser x2 - both are chipped"): no part of the reason."""
 
 
 def _how_i_got_it_removed(text: str) -> str:
-    """Drop how the customer came by a thing, between its name and the reason ("the fleece I got with it as ...").
+    """Drop how the customer came by a thing, or where it came, between its name and the reason.
+
+    "the fleece I got with it as ...", "the vase that arrived was chipped".
 
     What follows the verb is part of it for up to three words, and when it was ("yesterday", "last week"), until
     a word that says what the thing does ("the reel I received leaks") or gives the reason.
@@ -603,10 +608,11 @@ def _names_a_thing(text: str) -> bool:
 
     "The one from my last order" and "the same problem as before" name none.
     """
-    if _QUOTED.match(text.lstrip()) or re.match(r"(?:the|my|our|an?)\s+['\"‘“]", text.lstrip(), re.I):
+    body = text.lstrip()
+    opening = re.sub(r"^(?:the|my|our|an?)\s+", "", body, flags=re.I)
+    if _QUOTED.match(body) or (opening != body and opening[:1] in "'\"‘“"):
         return True
     thing = noun_phrase(text) or ""
-    opening = re.sub(r"^(?:the|my|our|an?)\s+", "", text.lstrip(), flags=re.I)
     named_first = bool(thing) and fold(opening).startswith(fold(thing))
     return named_first and is_thing(thing) and not {"one", "ones", "same", "name"} & set(words(thing))
 
@@ -932,8 +938,9 @@ class SchemaFiller:
         news = [bool(_FOR_INFORMATION.search(clause)) and not _NOT_YET.search(clause) for clause in clauses]
         for number, clause in enumerate(clauses):
             last = planned[-1][0] if planned else None
-            naming = _NAMING_REPLY.match(lead_in_removed(clause)) if asked_verb and not planned else None
-            named_there = lead_in_removed(clause)[naming.end() :] if naming else ""
+            reply = lead_in_removed(clause) if asked_verb and not planned else ""
+            naming = _NAMING_REPLY.match(reply)
+            named_there = reply[naming.end() :] if naming else ""
             if naming and not is_request(clause) and not _AN_ID.search(clause) and _names_a_thing(named_there):
                 clause = f"I'd like to {asked_verb} {named_there}"
                 asked_verb = None
@@ -1156,7 +1163,7 @@ class SchemaFiller:
         "The 'Oak Chair' I returned was damaged" names a return that is done: context, not a request.
         """
         done = _DONE_AFTER.match(after) or _DONE_BY_ME.match(after)
-        return done is not None and _past_action(done.group(1))
+        return done is not None and _past_action(done.group("verb"))
 
     def acts_next(self, following: str, specific: list[dict[str, Any]]) -> bool:
         """Tell whether the clause after an id given on its own acts on a thing and names no id of its own.
@@ -1394,7 +1401,7 @@ class SchemaFiller:
             before, after = clause[:start], clause[end:]
             # "I paid INV-1 twice" is a question about it, whoever paid.
             done_before = _DONE_BEFORE.search(before) if not _AGAIN.match(after) else None
-            if done_before and (done_before.group(2) or not re.match(r"\W*(?:i|we)\b", done_before.group(), re.I)):
+            if done_before and (fold(done_before.group("verb")) == "paid" or not done_before.group("subject")):
                 # "Paid INV-1 in ten seconds" is context; "I paid INV-1 but got a reminder" or "Paid INV-1, why the
                 # reminder?" asks about it.
                 asks_more = (
@@ -1404,7 +1411,7 @@ class SchemaFiller:
                 )
                 done_before = None if asks_more else done_before
             done = done_before or _DONE_AFTER.search(after)
-            if done and _past_action(done.group(1)):
+            if done and _past_action(done.group("verb")):
                 clause = f"{before.rstrip()} {after.lstrip()}".strip()
                 continue
             qualifier = _QUALIFYING.search(before)
