@@ -51,6 +51,7 @@ from nodes.text import (
     correct,
     does,
     fold,
+    intent_at,
     is_request,
     is_thing,
     lead_in_removed,
@@ -141,7 +142,14 @@ _FINE = re.compile(
 _THANKS = re.compile(r"\b(?:thanks|thank you|many thanks|grateful)\b", re.I)
 """A clause of thanks ("thanks for the quick delivery of order A-1"): what it names is done, not asked for."""
 _NOT_YET = re.compile(
-    r"\b(?:not|never|nothing|none|yet|still|where|when|status|track\w*|late|(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b|"
+    # "nothing came", but "the button does nothing" is a fault.
+    r"\b(?:not|never|(?<!\bdoes )(?<!\bdo )(?<!\bdid )nothing|none|yet|still|where|when|status|track\w*|late|"
+    r"(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b|"
+    # Only some of it came: "I only received half of order A-1", "a partial delivery", "part of it arrived".
+    r"\b(?:only|just)\s+(?:(?:received|got|had)\s+)?(?:half|part|some)\b|"
+    r"\bpartial(?:ly)?\s+(?:deliver\w*|ship\w*|dispatch\w*|arriv\w*)|"
+    r"\b(?:half|part|some)\s+of\s+(?:it|(?:the|my|this|that)\s+)?(?:order\s+)?[^.!?]{0,20}?"
+    r"\b(?:came|arrived|turned up)\b|"
     # The same in French, Spanish, Italian, German, Dutch and Portuguese: "pas reçu", "niet aangekomen".
     r"\b(?:pas|jamais|toujours|no (?:ha|han|he|me)|todavía|todavia|aún|aun|non|ancora|nicht|noch|niet|nog|não|nao|"
     r"ainda|où|dónde|donde|dove|wo|waar|onde)\b",
@@ -151,6 +159,28 @@ _AN_ID = re.compile(r"(?<![\w-])[A-Za-z]{1,5}-?[0-9]{3,}(?![\w-])")
 """Something shaped like an id (letters, then digits: "INV-1234", "A-12345")."""
 _QUALIFYING = re.compile(r"\b(from|in|of|with|for|on)(\s+(?:(?:the|my|your|our|this|that)\s+)?(?:[a-z]+\s+)?#?)$", re.I)
 """What stands before an id that says where another thing belongs ("the lid from order A-1"), at the text's end."""
+_BRACKETED = re.compile(r"(?<=[\w'’\"”])\s*(\()(\s*(?:(?:order|ref|invoice|inv|no\.?)\s*)?#?)$", re.I)
+"""An opening bracket before an id, after a thing's name ("the masonry bits (D-1) are the wrong size"), at the
+text's end: the id says which order the thing came in."""
+_OF_ITS_STATE = re.compile(
+    r"\b(?:lovely|great|gorgeous|beautiful|perfect|fine|nice|good|ok|okay|broken|cracked|chipped|damaged|scratched|"
+    r"dented|torn|stained|faulty|defective|wrong|too|smaller|bigger|larger|shorter|longer|thinner|thicker|"
+    r"loose|wobbl\w*|leak\w*|flicker\w*|fits?|works?|working)\b",
+    re.I,
+)
+"""What says how a thing is, after its name ("is lovely", "are the wrong size", "wobbles"), not where it is."""
+_ON_ITS_WAY = re.compile(
+    r"\b(?:due|meant|supposed|expected|stuck|missing|lost|sent|transit|customs|depot|courier|driver|address|"
+    r"here|yet|still|wait\w*|delay\w*)\b",
+    re.I,
+)
+"""Words that say an order is still on its way or went astray ("was due Monday", "is stuck in customs")."""
+_THE_REST = re.compile(r"\b(?:the rest|the remainder|the remaining|what'?s left)\b", re.I)
+"""What is left of an order after some of it came ("Where is the rest?")."""
+_CONDITION = re.compile(r"\b(?:unless|if|otherwise)\b", re.I)
+"""What makes a stated intent conditional ("I'll send it back unless you refund the difference")."""
+_IS_OR_DOES = frozenset("is are was were has have had".split())
+"""Words after a thing's name that say what it is or has ("is lovely", "are the wrong size"), with `does`."""
 _DONE_BEFORE = re.compile(
     # The subject may be left out at a sentence's start, as in a note ("Paid INV-1 in ten seconds").
     r"(?:\b(?P<subject>i|we)\s+|^\W*)(?:(?:have|had|already|just)\s+)*(?P<verb>[a-z]+ed|paid)\s+"
@@ -234,7 +264,7 @@ _INSTEAD_ALONE = re.compile(r"\binstead\b(?!\s+of\b)", re.I)
 """A request about an order that ends "... instead" ("leave it with the concierge instead"): a change of plan.
 "Where is A-1 instead of more emails?" is a question with an aside."""
 _WITHOUT = re.compile(
-    r"\b(?:came|arrived|delivered|turned up|got here)\b[^.!?]*?\bwithout\b|"
+    r"\b(?:came|arrived|delivered|turned up|got here)\b[^.!?]*?\b(?:without|with no)\b|"
     r"\b(?:was|were|is|are)\s+missing\s+(?=(?:the|its|a|an|any|my|his|her|their)\b)",
     re.I,
 )
@@ -256,7 +286,10 @@ _NONE_IN = re.compile(
     r"(?=\s+(?:in|inside)\s+(?:the|my|our|its)\s+(?:box|package|packet|parcel|bag|delivery)\b)|"
     # "The box had the vacuum and the wand but no charger": what it held, then what it lacked (the list's last
     # item, "the wand but no charger", is a clause of its own).
-    r"(?:\b(?:had|held|contained|included|came with)\b[^.!?]{0,80}?|"
+    r"(?:\b(?:had|held|contained|included|(?:came|arrived|turned up|showed up|(?:was|were) delivered) with)\b"
+    r"[^.!?]{0,80}?|"
+    # "The parasol was in there but no base".
+    r"\b(?:was|were)\s+(?:in\s+(?:there|the\s+(?:box|parcel|package))|there)\s+|"
     r"^(?:and\s+)?(?:the|an?|its|their)\s+(?:[\w'-]+\s+){1,3}?)"
     r"\bbut no\s+((?:[\w-]+\s+){0,2}?[\w-]+)"
     r"(?=\s*(?:[.,;:!?)]|$)|\s+(?:in|inside|and|so|at all)\b)|"
@@ -267,6 +300,13 @@ _NONE_IN = re.compile(
     re.I,
 )
 """A delivery said to lack a thing ("the box came without the charger", "the remote was missing"): asks for it."""
+_NO_TROUBLE = frozenset(
+    """problem problems issue issues damage damages scratch scratches fuss hassle trouble troubles delay delays mark
+    marks dent dents complaint complaints assembly fault faults defect defects stress bother updates""".split()
+)
+"""What a delivery coming "with no ..." or "without ..." is glad to lack: no part to send."""
+_MANAGED = re.compile(r"\bbut\s+(?:we|i)\s+(?:\w+\s+)?(?:figured|managed|worked|sorted|found)\b", re.I)
+"""A lack the customer says they got round ("... but we figured it out"): nothing to send."""
 _CONTACT_VERBS = frozenset("call ring phone email text contact message".split())
 """Verbs that ask to be contacted ("Please call."): a request of their own even with nothing named after them."""
 _WHICH_THING = re.compile(
@@ -297,7 +337,7 @@ _ASKED_OF_US = re.compile(r"\b(?:please|pls|plz|kindly|you|u)\s+(?:\w+\s+)?$", r
 _THE_ORDER_ITSELF = frozenset("it they parcel parcels package packages order orders delivery box boxes one".split())
 """What, among the few words before "isn't there", says the delivery itself is not there ("it isn't there", "the
 parcel it came in isn't there"), not a thing it lacked."""
-_CHARGE_AFTER = re.compile(r"\s*(?:charges?|fees?|surcharges?|costs?|add-?ons?|line)\b", re.I)
+_CHARGE_AFTER = re.compile(r"\s*(?:charges?|fees?|surcharges?|costs?|levy|levies|add-?ons?|line)\b", re.I)
 _PRICE_BEFORE = re.compile(r"[£$€]\s?\d[\d.,]*\s*(?:for\s+)?$")
 _CHARGE_CHANGES = frozenset("amend correct credit fix refund remove reverse waive".split())
 """What a customer asks done to a charge they query: the inquiry about the invoice covers it."""
@@ -573,7 +613,10 @@ _WHEN_I_GOT_IT = frozenset("today yesterday last week month year ago recently th
 
 _WHERE_IT_CAME = re.compile(
     r"^(?:(?:that|which)\s+(?:arrived|came)(?!\s+with\b)(?:\s+(?:today|yesterday))?|"
-    r"in\s+(?:it|there|the\s+(?:box|parcel|order))|x\s?\d+\b)[\s,;:\-–]*",
+    # "the lampshade that goes with it": which thing, not what is wrong with it.
+    r"(?:that|which)\s+(?:goes|go|went|came|comes|matches|match)\s+with\s+(?:it|them|the\s+[\w-]+)|"
+    r"(?:in|from)\s+(?:it|there|(?:the|that|this)\s+(?:same\s+)?(?:box|parcel|package|order|delivery))|x\s?\d+\b)"
+    r"[\s,;:\-–]*",
     re.I,
 )
 """Where a thing came, between its name and the reason ("the vase that arrived was chipped", "the stool in it has
@@ -644,19 +687,26 @@ def _rest_after(text: str, value: str) -> str:
         return ""
     # "the blanket's controller died": the possessive is no part of the reason ("controller died").
     after = re.sub(r"^['’]s\b", "", text[at + len(value) :])
+    after = _BRACKETED_ID.sub("", after, count=1)  # "the bits (D-1) are the wrong size"
     rest = _how_i_got_it_removed(after.strip(" '\"”’"))
     # "send the toaster back, it sparks": the verb's particle ends the request, the reason comes after it.
     rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as|back|away)\b|\s)+", "", rest, flags=re.I)
     # German and Dutch put the verb last ("die 'Jacke' schicke ich zurück, die Ärmel sind zu kurz"): a part that ends
     # on sending back, not on what is sent ("overheats so I want to return it"), is the request; the reason follows.
     head, comma, tail = rest.partition(",")
-    ending = head.split()[-3:]
+    ending = re.sub(r"\s+(?:too|also|as well|again)$", "", head.rstrip(), flags=re.I).split()[-3:]  # "send it back too"
     verb_last = bool(ending) and fold(ending[-1]) not in PRONOUNS and "~give_back" in meaning(" ".join(ending))
     if comma and tail.strip() and verb_last:
         rest = tail.strip()
     return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
 
 
+_BRACKETED_ID = re.compile(r"^\s*\(\s*(?:(?:order|ref|invoice|inv|no\.?)\s*)?#?[A-Za-z]{1,5}-?[0-9]{3,}\s*\)", re.I)
+"""An id in brackets right after a thing's name ("the bits (D-1) are ..."): which order, no part of a reason."""
+_FROM_AN_ORDER = re.compile(
+    r"^\s*(?:from|in|on|of)\s+(?:(?:the|my|our)\s+)?(?:order\s+)?#?[A-Za-z]{1,5}-?[0-9]{3,}\b", re.I
+)
+"""The order a thing came in, right after its name ("the drill set from order D-1 is fine")."""
 _LONGEST_NOTE_REASON = 25
 """The most words a reason before a note may have ("..., returning it"): beyond it, it is an aside."""
 
@@ -668,6 +718,13 @@ def _reason_after(text: str, value: str) -> str:
     its own, not the reason.
     """
     rest = _rest_after(text, value)
+    listed = re.match(r"(?:and|&)\s+(?=(?:the|my|our|an?)\s)", rest, re.I)
+    shared = noun_phrase(rest[listed.end() :]) if listed else None
+    if shared and is_thing(shared) and not is_request(rest):
+        # "the iron and the toaster are broken": what is said of both is each one's reason.
+        reason = _reason_after(rest, shared)
+        if re.match(r"(?:are|were|both|have|do|don't|dont)\b", reason, re.I):
+            return reason
     if re.match(r"(?:and|then|so|also|plus|or)\b", rest, re.I) and not re.match(
         rf"(?:also|then)\s+{TOLD_AFTER_ADVERB}", rest, re.I
     ):
@@ -709,12 +766,20 @@ _ACTION_NAMED = re.compile(
 politeness is dropped): the action's verb."""
 
 
+def _base_forms(verb: str) -> tuple[str, ...]:
+    """Return what an -ing form's verb may be: "cancelling" and "swapping" drop a doubled letter, "changing" an e."""
+    root = verb[:-3]
+    return (root, root[:-1], f"{root}e")
+
+
 def _acting_verb(asked: str) -> str:
     """Return the verb a request opens on, or the one after its "please" ("order A-11111, pls refund").
 
     In another language it is the English altering verb the request uses ("annuler": "cancel").
     """
     verb = fold(asked).split()[0] if asked.split() else ""
+    # "cancelling", "changing", "swapping": the verb itself.
+    verb = next((base for base in _base_forms(verb) if base in ALTERING_VERBS), verb) if verb.endswith("ing") else verb
     named = _ACTION_NAMED.match(asked)
     if named:  # "I'd like a refund for the express delivery on order A-1" asks to refund it
         return _ACTION_VERBS[fold(named.group(1))]
@@ -749,6 +814,23 @@ def _part_around(clause: str, at: int) -> str:
     while last + 1 < len(parts) and not _AN_ID.search(clause[slice(*parts[last + 1])]):
         last += 1
     return clause[parts[first][0] : parts[last][1]]
+
+
+def _said_fine(thing: str, text: str) -> bool:
+    """Tell whether `text` says `thing` is in order right after naming it ("the divan is fine")."""
+    named = text.find(thing)
+    after = text[named + len(thing) :] if named >= 0 else ""
+    after = _BRACKETED_ID.sub("", re.sub(r"^['’\"”]", "", after), count=1)
+    after = _FROM_AN_ORDER.sub("", after, count=1)  # "the drill set from order A-1 is fine"
+    return bool(named >= 0 and (_FINE.match(after) or _FINE.match(after.lstrip())))
+
+
+def _where_or_part(thing: str, things: list[str], text: str) -> bool:
+    """Tell whether `text` names `thing` as a place ("at the strap") or as a part of another of `things`."""
+    place = rf"\b(?:at|on|in|into|onto|from|near|by|under|behind|around|inside|to)\s+(?:\w+\s+)?{re.escape(thing)}\b"
+    wholes = "|".join(re.escape(other) for other in things if other != thing)
+    part = rf"\b{re.escape(thing)}\s+of\s+(?:\w+\s+)?(?:{wholes})\b" if wholes else None
+    return bool(re.search(place, text, re.IGNORECASE) or (part and re.search(part, text, re.IGNORECASE)))
 
 
 def _clauses(text: str) -> list[str]:
@@ -1020,6 +1102,15 @@ class SchemaFiller:
                 (v for v in named if stem(fold(verb)) in self.verbs(v) and self.verb_at(v, clause) is not None),
                 fitting,
             )
+            # "The lanterns don't charge at all - I'll send those back": so is the verb of what the customer says
+            # they are doing, after whatever the remark before it shares with another variant.
+            stated = intent_at(clause)
+            # "..., I'll send it back unless you refund the difference" asks for the difference first.
+            stated = None if stated is not None and _CONDITION.search(clause, stated) else stated
+            fitting = next(
+                (v for v in named if stated is not None and self.verb_at(v, clause[stated:]) is not None),
+                fitting,
+            )
             if is_request(clause):
                 # An order that changes something ("change my billing address", "close my account under my
                 # name") is new, whatever it is about, and so is a thing asked to be given ("send me a catalogue"):
@@ -1045,6 +1136,13 @@ class SchemaFiller:
                 # "Please fix.", "Please advise.": a verb alone acts on what the request before was about.
                 verb_alone = opening is None and len(words(asked)) == 1 and fold(asked) not in _CONTACT_VERBS
                 about_the_quote = follow_up or where_it_is  # "Can you check?", "Where is it then?"
+                # "Only some of order A-1 came. Is the rest on its way?" asks again where that order is.
+                rest_of_it = (
+                    last is not None
+                    and self.about_delivery(last)
+                    and bool(_THE_REST.search(clause))
+                    and bool(_WHERE_ASKED.search(clause) or _ON_ITS_WAY.search(clause) or "way" in words(clause))
+                )
                 replied_to = self.replied_to(quoted, clause, specific) if last is None and about_the_quote else []
                 if fitting is not None and things:
                     planned += [
@@ -1057,10 +1155,13 @@ class SchemaFiller:
                 elif (
                     last is not None
                     and (not altering or self.charge_changed(last, planned[-1][1], asked, opening))
-                    and (fitting is last or follow_up or one_again or verb_alone or opening in PRONOUNS)
+                    and (fitting is last or follow_up or one_again or verb_alone or opening in PRONOUNS or rest_of_it)
                 ) or (last in named and _SENDING_BACK.search(clause)):
                     join_last(clause)  # "Where is it now?" asks again about the request before it
                 elif catch_all is not None:
+                    if verb_alone and last is not None and planned[-1][2]:
+                        # "Where is A-1? Please cancel.": the verb acts on what the request before named.
+                        asked = f"{asked.rstrip('.!?')} {next(iter(planned[-1][2].values()))}"
                     planned.append((catch_all, clause, {_free_field(catch_all): asked}))
                     clear = fitting is not None and _patterned(fitting) and self.affinity(fitting, clause) >= 1
                     # "Can someone check where it is? Ref A-1": a question of where or when that names no order
@@ -1085,6 +1186,8 @@ class SchemaFiller:
             if denied and _BACK_REFERENCE.match(lead_in_removed(clause)):
                 plan_from_quote(denied, clause)
             elif missing and catch_all is not None:
+                if is_request(following) and fold(missing.split()[-1]) in words(following):
+                    continue  # "... but no brackets. Please send the brackets.": the request that follows asks it
                 planned.append((catch_all, clause, {_free_field(catch_all): f"send the missing {missing}"}))
             elif last is not None and last in named and listed:
                 planned.append((last, clause, {_name_field(last): listed}))
@@ -1253,7 +1356,9 @@ class SchemaFiller:
         at = _WITHOUT.search(clause)
         none_in = _NONE_IN.search(clause)
         if at:
-            thing = noun_phrase(clause, at.end())
+            # "turned up with no inner bowl": "no" opens the thing as "the" would.
+            after_no = fold(at.group()).endswith(" no")
+            thing = noun_phrase(f"the {clause[at.end() :]}") if after_no else noun_phrase(clause, at.end())
         elif none_in:
             thing = next(group for group in none_in.groups() if group)
         else:
@@ -1261,6 +1366,8 @@ class SchemaFiller:
             thing = next(iter(noun_phrases(clause[: gone.start()])[-1:]), None) if gone else None
         if not thing or not is_thing(thing) or "~delivery" in meaning(thing):
             return None
+        if set(words(thing)) & _NO_TROUBLE or _MANAGED.search(clause):
+            return None  # "it came with no problems", "arrived without instructions but we figured it out"
         return thing
 
     def anchors(
@@ -1293,7 +1400,10 @@ class SchemaFiller:
                 found.append((position, variant, {key: value}))
         if named:
             owner = max(named, key=lambda v: self.affinity(v, clause))
-            if self.affinity(owner, clause) > 0 or owner is last:
+            # "What's the 'eco levy' on INV-1?": a name beside another request's id, with no word of the named
+            # variant's action, is what that request is about.
+            beside_an_id = bool(found) and not self.acted_as_described(owner, clause)
+            if (self.affinity(owner, clause) > 0 or owner is last) and not beside_an_id:
                 key = _name_field(owner)
                 found += [
                     (m.start(), owner, {key: m.group(1).strip()})
@@ -1414,9 +1524,11 @@ class SchemaFiller:
             if done and _past_action(done.group("verb")):
                 clause = f"{before.rstrip()} {after.lstrip()}".strip()
                 continue
-            qualifier = _QUALIFYING.search(before)
+            bracketed = _BRACKETED.search(before) if after.startswith(")") else None
+            qualifier = _QUALIFYING.search(before) or bracketed
             if qualifier is None:
                 continue
+            after = after[1:] if bracketed else after
             rest = f"{clause[: qualifier.start()].rstrip()} {after.lstrip()}".strip()
             # The preposition stays for reading the sense ("an update on" is news, not software).
             if self.affinity(variant, f"{clause[: qualifier.start(2)]} {after}") > 0:
@@ -1431,6 +1543,20 @@ class SchemaFiller:
             of_a_thing = not is_request(clause) and any(
                 owner.endswith(thing) and is_thing(thing) for thing in noun_phrases(owner)[-1:]
             )
+            if bracketed:
+                # "The 'Oak Recliner' we bought her (order A-1) is lovely but ...": a bracketed id after a thing,
+                # which the clause then says how it is, only says where it came from; "(order A-1) was due Monday"
+                # is about the order, and "(order A-1) three weeks ago" may be.
+                said_next = words(after)[:1]
+                if _WHEREABOUTS.search(after) or _ON_ITS_WAY.search(after):
+                    continue
+                of_a_thing = bool(
+                    said_next
+                    and (does(said_next[0]) or said_next[0] in _IS_OR_DOES)
+                    and _OF_ITS_STATE.search(after)
+                    and not is_request(clause)
+                    and any(is_thing(thing) for thing in noun_phrases(owner))
+                )
             if wanted or elsewhere or refers_back or of_a_thing:
                 clause = rest
         return clause
@@ -1468,13 +1594,27 @@ class SchemaFiller:
             return []
         several = bool(after) and after[0] in ("them", "they", "these", "those")
         found: list[str] = []
-        for earlier in [clause[: at or 0], *reversed(clauses[:number])]:
+        in_own_sentence, own_sentence_named = True, False
+        for back, earlier in enumerate([clause[: at or 0], *reversed(clauses[:number])]):
+            in_own_sentence = in_own_sentence and not (back and earlier.rstrip().endswith((".", "!", "?")))
+            if several and own_sentence_named and not in_own_sentence:
+                # "The lanterns don't charge - I'll send those back": the things of the sentence that asks are the
+                # ones meant ("The jeans are too long and the belt is too short, I'd like to return them").
+                break
             things = [thing for thing in noun_phrases(earlier) if is_thing(thing)]
+            # "My sandals broke at the strap, returning them": a thing after "at" is where, not what; and "the
+            # handle of my mug snapped, returning it" sends back the mug, not its part.
+            things = [thing for thing in things if not _where_or_part(thing, things, earlier)] or things
+            # "the divan is fine but the protector is the wrong size, can I send that back": not the fine one,
+            # nor anything before it ("the drill set is fine. The bits are the wrong size. Can I send those back?").
+            things = [thing for thing in things if not _said_fine(thing, earlier)]
             if found and (not things or is_request(earlier)):
                 break
             found = things + found
             if found and not several:
                 return found[:1]
+            own_sentence_named = own_sentence_named or (in_own_sentence and bool(found))
+        return found
         return found
 
     def affinity(self, variant: dict[str, Any], text: str) -> float:

@@ -178,8 +178,8 @@ CONCEPTS: dict[str, tuple[float, str]] = {
     "charge": (
         1.0,
         "charge, charges, charged, overcharge, overcharged, overcharging, fee, fees, cost, costs, price, prices, "
-        "pricing, rate, rates, tariff, expensive, cheaper, how much, amount, total, surcharge, extra charge, double "
-        "charged, charged twice, deducted, taken from my account",
+        "pricing, rate, rates, tariff, levy, levies, expensive, cheaper, how much, amount, total, surcharge, extra "
+        "charge, double charged, charged twice, deducted, taken from my account",
     ),
     "payment": (
         1.0,
@@ -603,8 +603,8 @@ _ASKING = re.compile(
     re.I,
 )
 _INTENT = re.compile(
-    r"\b(?:(?:(?:i|we)(?:'m| am|'re| are|'ll| will| shall)|im)(?: going to| about to)?|"
-    r"(?:(?:i|we) )?(?:gonna|wanna)) (\w+)|"
+    r"\b(?:(?:(?:i|we)(?:'m| am|'re| are|'ll| will| shall)|im)(?: going to| about to| be)?|"
+    r"(?:(?:i|we) )?(?:gonna|wanna|may as well|might as well)) (\w+)|"
     # "that's going back", "they're going back": what is said of a thing named before.
     r"\b(?:it|that|this|they|those|these)(?:'s| is| are|'re) (going) back\b|"
     # "The lamp wobbles, sending it back": the subject is left out, as in a note, after what the thing does.
@@ -694,7 +694,12 @@ _LEAD_IN = re.compile(
 _POLITE = re.compile(
     r"^(?:(?:please|pls|plz|kindly|just|(?:can|could|would|will) (?:you|u)|can i|could i|may i|i'd like to|"
     r"i would like to|i should like to|i want to|i need to|i wish to|i'd like|i would like|i should like|i want|i need|"
-    r"help me|id like to|"
+    r"help me|id like to|(?:i |we )?(?:may|might) as well|we'd like to|we would like to|we want to|we need to|"
+    r"we wish to|"
+    # A customer saying what they are about to do asks for it: "I'll be cancelling order A-1", "we're changing".
+    r"(?:i|we)(?:'ll| will)(?: be)?|(?:i|we)(?:'m| am|'re| are) going to(?: be)?|"
+    r"(?:i'm|im|i am|we're|we are)(?=\s+(?:cancel|chang|clos|swapp|exchang|switch|renew|upgrad|downgrad|pausing|"
+    r"stopp|remov|delet|unsubscrib)\w*\b)|"
     r"i'd rather|i would rather|i'd prefer to|i would prefer to)\b[,\s]*)+",
     re.I,
 )
@@ -969,6 +974,12 @@ def note_at(text: str) -> int | None:
     return found.start() if found else None
 
 
+def intent_at(text: str) -> int | None:
+    """Return where the customer says what they are doing ("..., I'll send those back"), if a request, else None."""
+    found = next((found for found in _INTENT.finditer(text) if _intends_a_request(found)), None)
+    return found.start() if found else None
+
+
 def _intends_a_request(found: re.Match[str]) -> bool:
     """Tell whether a stated intent ("I'm returning", "that's going back") is a request: its verb is one."""
     return bool(found.group(2) or found.group(3)) or stem(found.group(1) or "") in REQUEST_STEMS
@@ -1032,7 +1043,8 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
             if fold(word) == "of" and len(name) == 1 and fold(name[0]) in MEASURES:
                 name, number = [], number + 1
                 continue
-            if not _is_name_word(word) or len(name) == 6 or (name and does(word)) or fold(word) in _DOING:
+            doing = name and does(word) and not _fault_named(pieces, number, reading_from_a_verb=after > 0)
+            if not _is_name_word(word) or len(name) == 6 or doing or fold(word) in _DOING:
                 break
             number += 1
             owner = re.fullmatch(r"([a-z].*)['’]s", word)  # a capitalised one is part of a name ("Chef's Knife")
@@ -1041,7 +1053,7 @@ def noun_phrases(text: str, after: int = 0) -> list[str]:
             if owner:
                 name.append(owner.group(1))  # "the blanket's controller died": the blanket is the thing, not its part
                 break
-            if name or _single(fold(word)) != "fault":  # "the broken lamp" names the lamp
+            if name or _single(fold(word)) != "fault" or _capitalised(word):  # "the broken lamp" names the lamp
                 name.append(word)
         following = fold(pieces[number]) if number < len(pieces) else ""
         if unmarked and re.match(r"\w", following) and following not in _AFTER_A_BARE_NAME:
@@ -1148,6 +1160,31 @@ def does(word: str) -> bool:
     if lowered in _DOING or _single(lowered) in ("fault", "give_back"):
         return True
     return len(lowered) > 4 and lowered.endswith("ed") and not word[0].isupper()
+
+
+def _fault_named(pieces: list[str], number: int, reading_from_a_verb: bool) -> bool:
+    """Tell whether the fault word at `pieces[number]`, after a name's first word, is a noun of that name.
+
+    "my hiking boots split": a plural with a verb after it is a noun, as two verbs do not follow each other, and
+    so is a plural at the clause's end when the name is read from a verb ("return my hiking boots"); a capital
+    says so too ("the Echo Dot").
+    """
+    word = pieces[number]
+    if fold(word) in _DOING or _single(fold(word)) != "fault":
+        return False
+    if _capitalised(word):
+        return True
+    if not fold(word).endswith("s"):
+        return False  # "the monitor flicker got worse": a fault said as a noun, after the thing
+    following = pieces[number + 1] if number + 1 < len(pieces) else ""
+    if following and re.match(r"\w", following):
+        return does(following)
+    return reading_from_a_verb
+
+
+def _capitalised(word: str) -> bool:
+    """Tell whether a word is written with a capital, as names are, and not in capitals, as shouting is."""
+    return word[0].isupper() and not word.isupper()
 
 
 def _is_name_word(word: str) -> bool:
