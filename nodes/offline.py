@@ -142,8 +142,10 @@ _FINE = re.compile(
 _THANKS = re.compile(r"\b(?:thanks|thank you|many thanks|grateful)\b", re.I)
 """A clause of thanks ("thanks for the quick delivery of order A-1"): what it names is done, not asked for."""
 _NOT_YET = re.compile(
-    # "nothing came", but "the button does nothing" is a fault.
-    r"\b(?:not|never|(?<!\bdoes )(?<!\bdo )(?<!\bdid )nothing|none|yet|still|where|when|status|track\w*|late|"
+    # "nothing came", but "the button does nothing" is a fault, and "when I press it" asks nothing.
+    r"\b(?:not|never|(?<!\bdoes )(?<!\bdo )(?<!\bdid )nothing|none|yet|still|where|status|"
+    r"when(?!\s+(?:i|we)\b(?![^.!?]*\b(?:deliver\w*|arriv\w*|ship\w*|dispatch\w*|track\w*|says?)\b))|"
+    r"track\w*|late|"
     r"(?:has|have|had|did|does|is|was|were|are)n'?t)\b|n't\b|"
     # Only some of it came: "I only received half of order A-1", "a partial delivery", "part of it arrived".
     r"\b(?:only|just)\s+(?:(?:received|got|had)\s+)?(?:half|part|some)\b|"
@@ -175,6 +177,38 @@ _ON_ITS_WAY = re.compile(
     re.I,
 )
 """Words that say an order is still on its way or went astray ("was due Monday", "is stuck in customs")."""
+_TO_A_PLACE = re.compile(
+    r"\s+to\s+(?!(?:you|u|sender|(?:the|your|a|an)\s+(?:[\w-]+\s+){0,2}(?:shop|store|branch|warehouse|depot))\b)", re.I
+)
+"""A verb followed by where one goes ("returning to the UK"), not by what is sent back; "return to you" is one."""
+_ALREADY_DONE_BY_ME = re.compile(r"\b(?:i|we)(?:'ve|'d)?\s+(?:(?:have|had|already|just)\s+)*$", re.I)
+"""The customer as the one who did the verb after it ("I returned", "we've already sent back")."""
+_RETURNED_BEFORE_NAME = re.compile(
+    r"\b(?:i|we)(?:'ve|'d)?\s+(?:(?:have|had|already|just)\s+)*(?:returned|sent\s+back|posted\s+back)\s+"
+    r"(?:(?:the|my|our|that|both)\s+)?$",
+    re.I,
+)
+"""A name after a return the customer already made ("I returned the 'Opal Vase', where's my refund?")."""
+_FOR_A_WHILE = re.compile(r"\s*(?:for\b|at first\b|until\b|initially\b|to begin with\b|till\b)", re.I)
+"""What says a thing was fine only for a time ("was fine for a week, then ...")."""
+_PARTS = frozenset(
+    """leg legs strap straps handle handles lid lids buckle buckles button buttons hinge hinges zip zips zipper zippers
+    screen cable cord plug switch knob knobs wheel wheels door doors drawer drawers base seam seams sole soles heel
+    heels lace laces clasp clasps catch spout blade blades battery batteries charger fan motor spring springs
+    stitching lining cushion cushions latch pedal pedals arm arms back shelf shelves panel panels foot feet toe
+    fuse""".split()
+)
+"""What a product has as a part: "it" sent back is the product, not its part ("the leg snapped, returning it")."""
+_DOUBT = re.compile(r"^(?:has|have|did|is|was)\s+(?:it|they)(?:\s+(?:though|really|now))?\W*$|^really\W*$", re.I)
+"""A reply doubting what a quoted message says ("Has it though?"): about the quote's ids."""
+_NO_THING = re.compile(r"^\W*(?:but\s+|and\s+)?no\s+((?:[\w-]+\s+){0,2}?[\w-]+)\W*$", re.I)
+_A_LIST = re.compile(r",[^,]+,|\.\.\.|…")
+"""A list of things ("brush, two heads, travel case..."): what a delivery held, before "no charging base"."""
+_UNPACKED = re.compile(r"\b(?:opened|unpacked|unboxed|arrived|came|delivered|turned up|in the box|inside)\b", re.I)
+"""What a delivery's contents are listed after, so that "... no charging base." after it is a thing it lacked."""
+_GUILLEMETS = re.compile(r"«\s*([^«»]{2,80}?)\s*»")
+_TOO = re.compile(r"\b(?:too|as well|also)\b", re.I)
+"""What adds a thing to the one before ("the chairs too")."""
 _THE_REST = re.compile(r"\b(?:the rest|the remainder|the remaining|what'?s left)\b", re.I)
 """What is left of an order after some of it came ("Where is the rest?")."""
 _CONDITION = re.compile(r"\b(?:unless|if|otherwise)\b", re.I)
@@ -277,6 +311,7 @@ _WRONG_THING = re.compile(
 one"): asks for the thing ordered."""
 _MISSING = re.compile(
     r"\b(?:(?:was|were|is|are)\s+(?:missing|not\s+there)|(?:was|were|is|are)n'?t\s+there|there\s+(?:are|were)\s+none|"
+    r"(?:was|were)(?:n'?t|\s+not)\s+in\s+(?:the\s+)?(?:box|parcel|package|packet|bag|delivery)|"
     # German, where the thing comes first ("der Korb fehlt").
     r"fehlt|fehlen|fehlte|fehlten)\b",
     re.I,
@@ -302,9 +337,12 @@ _NONE_IN = re.compile(
 """A delivery said to lack a thing ("the box came without the charger", "the remote was missing"): asks for it."""
 _NO_TROUBLE = frozenset(
     """problem problems issue issues damage damages scratch scratches fuss hassle trouble troubles delay delays mark
-    marks dent dents complaint complaints assembly fault faults defect defects stress bother updates""".split()
+    marks dent dents complaint complaints assembly fault faults defect defects stress bother updates rush worries
+    worry need idea thanks sign smell hurry""".split()
 )
 """What a delivery coming "with no ..." or "without ..." is glad to lack: no part to send."""
+_CONTAINERS = frozenset("box boxes parcel parcels package packages packet bag bags delivery envelope".split())
+"""What a delivery comes in: where a part was missing from, never the part."""
 _MANAGED = re.compile(r"\bbut\s+(?:we|i)\s+(?:\w+\s+)?(?:figured|managed|worked|sorted|found)\b", re.I)
 """A lack the customer says they got round ("... but we figured it out"): nothing to send."""
 _CONTACT_VERBS = frozenset("call ring phone email text contact message".split())
@@ -766,6 +804,11 @@ _ACTION_NAMED = re.compile(
 politeness is dropped): the action's verb."""
 
 
+def _past_tense(verb: str) -> bool:
+    """Tell whether a verb is in the past tense ("returned", "sent"), as a thing already done is told."""
+    return fold(verb).endswith("ed") or fold(verb) in ("sent", "took", "brought")
+
+
 def _base_forms(verb: str) -> tuple[str, ...]:
     """Return what an -ing form's verb may be: "cancelling" and "swapping" drop a doubled letter, "changing" an e."""
     root = verb[:-3]
@@ -783,7 +826,11 @@ def _acting_verb(asked: str) -> str:
     named = _ACTION_NAMED.match(asked)
     if named:  # "I'd like a refund for the express delivery on order A-1" asks to refund it
         return _ACTION_VERBS[fold(named.group(1))]
-    polite = re.search(r"\b(?:please|pls|kindly)\s+(\w+)(?:\s+(?:it|them|this|that))?\W*$", asked, re.I)
+    polite = re.search(
+        r"\b(?:please|pls|kindly|(?:can|could|would|will)\s+(?:you|u))\s+(\w+)(?:\s+(?:it|them|this|that))?\W*$",
+        asked,
+        re.I,
+    )
     if verb not in ALTERING_VERBS and polite and fold(polite.group(1)) in ALTERING_VERBS:
         return fold(polite.group(1))
     # "je voudrais annuler ma commande", "Bitte stornieren Sie meine ...": the verb after a few words of politeness,
@@ -816,20 +863,66 @@ def _part_around(clause: str, at: int) -> str:
     return clause[parts[first][0] : parts[last][1]]
 
 
+def _ends_a_sentence(clause: str) -> bool:
+    """Tell whether a clause ends its sentence, so that the next begins a new one."""
+    return clause.rstrip().endswith((".", "!", "?"))
+
+
+def _in_full(thing: str, full_names: list[str], text: str) -> str:
+    """Return the quoted name a short name stands for ("the keyboard": the 'Nebula RGB Keyboard'), else the name.
+
+    The quoted name ends on the same word and holds all of the short one's words.
+    """
+    said = words(thing)
+    unquoted = _QUOTED.sub(" ", text)
+    # "The 'Ivy Mirror' is lovely. The hand mirror is scratched, can I return the mirror?": the hand mirror.
+    other_same = any(
+        len(words(phrase)) > len(said) and words(phrase)[-1:] == said[-1:] for phrase in noun_phrases(unquoted)
+    )
+    return next(
+        (
+            full
+            for full in full_names
+            if said
+            and not other_same
+            and not _said_fine(full, text)
+            and len(words(full)) > len(said)
+            and words(full)[-1] == said[-1]
+            and set(said) <= set(words(full))
+        ),
+        thing,
+    )
+
+
 def _said_fine(thing: str, text: str) -> bool:
     """Tell whether `text` says `thing` is in order right after naming it ("the divan is fine")."""
     named = text.find(thing)
     after = text[named + len(thing) :] if named >= 0 else ""
     after = _BRACKETED_ID.sub("", re.sub(r"^['’\"”]", "", after), count=1)
     after = _FROM_AN_ORDER.sub("", after, count=1)  # "the drill set from order A-1 is fine"
-    return bool(named >= 0 and (_FINE.match(after) or _FINE.match(after.lstrip())))
+    fine = _FINE.match(after) or _FINE.match(after.lstrip())
+    # "The chair was fine for a week, then the leg snapped": fine only until it was not.
+    return bool(named >= 0 and fine and not _FOR_A_WHILE.match(fine.string, fine.end()))
+
+
+def _a_part(thing: str, text: str) -> bool:
+    """Tell whether a thing is a part of a product ("the buckle", "the leg"), by its last word.
+
+    A name quoted in `text` ("the 'Echo Strap'") is a product of its own.
+    """
+    said = words(thing)
+    return bool(said) and said[-1] in _PARTS and not re.search(rf"[\"'“‘]{re.escape(thing)}[\"'”’]", text)
 
 
 def _where_or_part(thing: str, things: list[str], text: str) -> bool:
-    """Tell whether `text` names `thing` as a place ("at the strap") or as a part of another of `things`."""
-    place = rf"\b(?:at|on|in|into|onto|from|near|by|under|behind|around|inside|to)\s+(?:\w+\s+)?{re.escape(thing)}\b"
+    """Tell whether `text` names `thing` as a place ("at the strap") or a part of another of `things`.
+
+    A part is said with "of" or "on": "the handle of my mug", "the strap on my watch".
+    """
+    # "the battery I bought for my drill": what a thing is for is no more what is sent back than where it broke.
+    place = rf"\b(?:at|in|into|onto|from|near|by|under|behind|around|inside|to|for)\s+(?:\w+\s+)?{re.escape(thing)}\b"
     wholes = "|".join(re.escape(other) for other in things if other != thing)
-    part = rf"\b{re.escape(thing)}\s+of\s+(?:\w+\s+)?(?:{wholes})\b" if wholes else None
+    part = rf"\b{re.escape(thing)}\s+(?:of|on)\s+(?:\w+\s+)?(?:{wholes})\b" if wholes else None
     return bool(re.search(place, text, re.IGNORECASE) or (part and re.search(part, text, re.IGNORECASE)))
 
 
@@ -1002,6 +1095,8 @@ class SchemaFiller:
             """Plan the requests a quoted message's ids make, each read with the quote and the reply about it."""
             planned.extend((variant, f"{quoted} {reply}", values) for _, variant, values in anchors)
 
+        # French quotes a name between guillemets ("l'« Aspirateur Vanoise »"): read them as quotes.
+        text = _GUILLEMETS.sub(r"“\1”", text)
         catch_all = self.catch_all(variants)
         specific = [v for v in variants if v is not catch_all]
         named = [v for v in specific if _name_field(v) and not _patterned(v)]
@@ -1135,7 +1230,8 @@ class SchemaFiller:
                 where_it_is = opening in PRONOUNS and bool(_WHERE_ASKED.search(clause))
                 # "Please fix.", "Please advise.": a verb alone acts on what the request before was about.
                 verb_alone = opening is None and len(words(asked)) == 1 and fold(asked) not in _CONTACT_VERBS
-                about_the_quote = follow_up or where_it_is  # "Can you check?", "Where is it then?"
+                # "Can you check?", "Where is it then?", and a doubt ("> ... has been dispatched. / Has it though?").
+                about_the_quote = follow_up or where_it_is or bool(_DOUBT.match(lead_in_removed(clause)))
                 # "Only some of order A-1 came. Is the rest on its way?" asks again where that order is.
                 rest_of_it = (
                     last is not None
@@ -1152,6 +1248,9 @@ class SchemaFiller:
                 elif replied_to:
                     # "> Your refund for invoice INV-1 was processed. / Nothing came. Can you check?"
                     plan_from_quote(replied_to, clause)
+                elif catch_all is not None and fitting is not last and (lacked := self.missing_thing(clause)):
+                    # "... but the recipe card wasn't in the box, could you send me one?": the part it lacked.
+                    planned.append((catch_all, clause, {_free_field(catch_all): f"send the missing {lacked}"}))
                 elif (
                     last is not None
                     and (not altering or self.charge_changed(last, planned[-1][1], asked, opening))
@@ -1185,24 +1284,50 @@ class SchemaFiller:
             denied = self.replied_to(quoted, clause, specific) if last is None and _DENIAL.search(clause) else []
             if denied and _BACK_REFERENCE.match(lead_in_removed(clause)):
                 plan_from_quote(denied, clause)
+            elif (
+                catch_all is not None
+                and number
+                and (lacking := _NO_THING.match(clause))
+                and _UNPACKED.search(clauses[number - 1])
+                and _A_LIST.search(clauses[number - 1])
+                and is_thing(lacking.group(1))
+                and not set(words(lacking.group(1))) & _NO_TROUBLE
+            ):
+                # "Opened the 'Oak Toothbrush' - brush, two heads, travel case... no charging base.": what it lacked.
+                # Its text is what it says, so that an order given after it is the one it came in.
+                said = f"it came without the {lacking.group(1)}"
+                planned.append((catch_all, said, {_free_field(catch_all): f"send the missing {lacking.group(1)}"}))
             elif missing and catch_all is not None:
                 if is_request(following) and fold(missing.split()[-1]) in words(following):
                     continue  # "... but no brackets. Please send the brackets.": the request that follows asks it
                 planned.append((catch_all, clause, {_free_field(catch_all): f"send the missing {missing}"}))
-            elif last is not None and last in named and listed:
+            elif (
+                last is not None
+                and last in named
+                and listed
+                and (not _ends_a_sentence(clauses[number - 1]) or _TOO.search(clause))
+            ):
+                # "return the kettle and the toaster": the list goes on in its sentence, or in the next one that
+                # says so ("The chairs too, they're tiny."), not in any next one.
                 planned.append((last, clause, {_name_field(last): listed}))
             elif (
                 catch_all is not None
                 and number
                 and asks_to_be_given(clauses[number - 1])
-                and not clauses[number - 1].rstrip().endswith((".", "!", "?"))
+                and not _ends_a_sentence(clauses[number - 1])
                 and _opens_on_a_thing(clause)
             ):
                 # "send me the tracking number and a copy of the manual": a second thing asked to be given.
                 planned.append((catch_all, clause, {_free_field(catch_all): f"send me {what_is_asked(clause)}"}))
             elif last is not None:
                 join_last(clause)
-        return [self.fill_request(variant, name, span, values) for variant, span, values in planned]
+        items = [self.fill_request(variant, name, span, values) for variant, span, values in planned]
+        # "... order a 'Nebula RGB Keyboard' ... the keyboard is still sealed": the thing by its full name.
+        full_names = [found.group(1).strip() for found in _QUOTED.finditer(text)]
+        for (variant, _, _), item in zip(planned, items, strict=True):
+            if variant in named and isinstance(item, dict) and isinstance(item.get(key := _name_field(variant)), str):
+                item[key] = _in_full(item[key], full_names, text)
+        return items
 
     def with_remark_on(self, thing: str, before: list[str], request: str) -> str:
         """Return a request about a thing named earlier, read after the remark that named it, which holds its reason.
@@ -1221,7 +1346,9 @@ class SchemaFiller:
         """Tell whether a clause names the action of a variant's verbs, in any language the vocabulary reads."""
         verbs = " ".join(sorted(self.verbs(variant)))
         actions = {concept for concept in meaning(verbs) if concept.startswith("~")}
-        return self.verb_at(variant, clause) is not None or bool(actions & set(meaning(clause)))
+        # "I'm returning to the UK": a verb of going somewhere says nothing of the action.
+        going = re.sub(rf"[^\W_]+(?={_TO_A_PLACE.pattern})", " ", clause, flags=re.I)
+        return self.verb_at(variant, clause) is not None or bool(actions & set(meaning(going)))
 
     def acts(self, variant: dict[str, Any], request: str) -> bool:
         """Tell whether a planned request acts on a thing (a return, "send me X", "cancel Y"), not asks a question.
@@ -1363,10 +1490,16 @@ class SchemaFiller:
             thing = next(group for group in none_in.groups() if group)
         else:
             gone = _MISSING.search(clause)
-            thing = next(iter(noun_phrases(clause[: gone.start()])[-1:]), None) if gone else None
+            # "the 'Oak Tin' is great but the recipe card mentioned on the label wasn't in the box": the subject of
+            # the part that lacks it, not the last thing named before.
+            said_of = re.split(r"\b(?:but|and|although|though)\b|[,;]", clause[: gone.start()])[-1] if gone else ""
+            said_of = re.sub(r"^\s*(?:in|inside)\s+(?:the|my|its)\s+\w+", "", said_of)  # "in the box the remote ..."
+            subject = next(iter(noun_phrases(said_of)[:1]), None)
+            before = next(iter(noun_phrases(clause[: gone.start()])[-1:]), None) if gone else None
+            thing = subject if subject and is_thing(subject) else before
         if not thing or not is_thing(thing) or "~delivery" in meaning(thing):
             return None
-        if set(words(thing)) & _NO_TROUBLE or _MANAGED.search(clause):
+        if set(words(thing)) & (_NO_TROUBLE | _CONTAINERS) or _MANAGED.search(clause):
             return None  # "it came with no problems", "arrived without instructions but we figured it out"
         return thing
 
@@ -1403,13 +1536,16 @@ class SchemaFiller:
             # "What's the 'eco levy' on INV-1?": a name beside another request's id, with no word of the named
             # variant's action, is what that request is about.
             beside_an_id = bool(found) and not self.acted_as_described(owner, clause)
-            if (self.affinity(owner, clause) > 0 or owner is last) and not beside_an_id:
+            # "The 'Oak Tin' is great but the recipe card wasn't in the box": a part it came without is asked for.
+            lacking = self.missing_thing(clause) is not None and not self.acted_as_described(owner, clause)
+            if (self.affinity(owner, clause) > 0 or owner is last) and not beside_an_id and not lacking:
                 key = _name_field(owner)
                 found += [
                     (m.start(), owner, {key: m.group(1).strip()})
                     for m in _QUOTED.finditer(clause)
                     if not _AS_SAID.search(clause[: m.start()])
                     and not self.done_to(clause[m.end() :])
+                    and not _RETURNED_BEFORE_NAME.search(clause[: m.start()])
                     and not _a_charge(clause, m.start(), m.end())
                 ]
         if found:
@@ -1484,6 +1620,9 @@ class SchemaFiller:
                     or (fold(m.group()) in _PHRASAL_HEADS and _ASKED_OF_US.search(clause[: m.start()]))
                 )
                 and term_at(clause, m.start()) in described
+                # "I'm returning to the UK" goes somewhere; "I returned the vase" tells of a return already made.
+                and not _TO_A_PLACE.match(clause, m.end())
+                and not (_ALREADY_DONE_BY_ME.search(clause[: m.start()]) and _past_tense(m.group()))
             ),
             None,
         )
@@ -1535,13 +1674,14 @@ class SchemaFiller:
                 continue
             owner = clause[: qualifier.start()].rstrip()
             wanted = thing_asked_for(rest)
-            if wanted and owner.endswith(wanted) and fold(qualifier.group(1)) == "of":
-                continue  # "a copy of invoice INV-1" asks for the invoice itself
+            wanted_before = thing_asked_for(owner)
+            if wanted_before and owner.endswith(wanted_before) and fold(qualifier.group(1)) == "of":
+                continue  # "a copy of invoice INV-1 (made out to my company)" asks for the invoice itself
             elsewhere = any(self.affinity(other, rest) > 0 for other in specific if other is not variant)
             refers_back = last is not None and _BACK_REFERENCE.match(lead_in_removed(rest))
             # A remark about a thing ("the rug from order A-1 smells"), not a question ("the latest on A-1?").
             of_a_thing = not is_request(clause) and any(
-                owner.endswith(thing) and is_thing(thing) for thing in noun_phrases(owner)[-1:]
+                owner.rstrip("'\"”’").endswith(thing) and is_thing(thing) for thing in noun_phrases(owner)[-1:]
             )
             if bracketed:
                 # "The 'Oak Recliner' we bought her (order A-1) is lovely but ...": a bracketed id after a thing,
@@ -1596,7 +1736,7 @@ class SchemaFiller:
         found: list[str] = []
         in_own_sentence, own_sentence_named = True, False
         for back, earlier in enumerate([clause[: at or 0], *reversed(clauses[:number])]):
-            in_own_sentence = in_own_sentence and not (back and earlier.rstrip().endswith((".", "!", "?")))
+            in_own_sentence = in_own_sentence and not (back and _ends_a_sentence(earlier))
             if several and own_sentence_named and not in_own_sentence:
                 # "The lanterns don't charge - I'll send those back": the things of the sentence that asks are the
                 # ones meant ("The jeans are too long and the belt is too short, I'd like to return them").
@@ -1611,11 +1751,12 @@ class SchemaFiller:
             if found and (not things or is_request(earlier)):
                 break
             found = things + found
-            if found and not several:
-                return found[:1]
+            # "the buckle jammed, so we're returning it": "it" is a product, not a part of one, when one is named.
+            whole = [thing for thing in found if not _a_part(thing, " ".join(clauses))]
+            if whole and not several:
+                return whole[:1]
             own_sentence_named = own_sentence_named or (in_own_sentence and bool(found))
-        return found
-        return found
+        return found if several else found[:1]
 
     def affinity(self, variant: dict[str, Any], text: str) -> float:
         """Measure how much of what `text` says the variant's title and description speak of."""

@@ -251,8 +251,10 @@ ABROAD: dict[str, str] = {
     "give_back": "retourner, renvoyer, rendre, rapporter, devolver, devolverlo, devolverla, restituire, "
     "restituirlo, restituirla, rendere, zuruckgeben, zuruckschicken, zurucksenden, retournieren, umtauschen, "
     "schicke ich zuruck, sende ich zuruck, gebe ich zuruck, schicke sie zuruck, schicke es zuruck, schicke ihn zuruck, "
-    "terugsturen, terugzenden, terugbrengen, retourneren, zwrocic, zwrot, odeslac, oddac",
-    # The same concepts in French, Spanish, Italian, German, Portuguese, Dutch and Polish, written without accents
+    "terugsturen, terugzenden, terugbrengen, retourneren, zwrocic, zwrot, odeslac, oddac, skicka tillbaka, "
+    "returnera, sende tilbage, sende tilbake, returnere",
+    # The same concepts in French, Spanish, Italian, German, Portuguese, Dutch, Polish (and, for sending back,
+    # Swedish, Danish and Norwegian), written without accents
     # (text is folded to match): the common words a customer uses, so that a query in another language is read at
     # all. German splits its verbs ("die Jacke schicke ich zurück"), so their split forms are phrases here.
     "device": "ordinateur, ordinateur portable, portable, telephone, tablette, imprimante, ecran, clavier, "
@@ -596,15 +598,20 @@ _ASKING = re.compile(
     r"help me|tell me|let me know|give me|send me|"
     r"(?:want|need|wish|would like|'d like) to|"
     # The same in French, Spanish, Italian, German and Portuguese, without accents (the clause is folded).
-    r"je veux|je voudrais|j'aimerais|voudrais|s'il vous plait|quiero|quisiera|necesito|me gustaria|por favor|"
+    r"je veux|je voudrais|j'aimerais|voudrais|je souhaite|souhaiterais|pouvez-vous|pourriez-vous|"
+    r"s'il vous plait|quiero|quisiera|necesito|me gustaria|por favor|"
     r"vorrei|voglio|ho bisogno|per favore|ich mochte|ich will|ich brauche|bitte|quero|gostaria|preciso|"
     # German puts the verb second after an opening word ("Außerdem möchte ich ...", "Gerne hätte ich ...").
-    r"mochte ich|will ich|brauche ich|(?:ich )?(?:wurde|hatte) (?:ich )?gerne?)\b|\?\s*$",
+    r"mochte ich|will ich|brauche ich|(?:ich )?(?:wurde|hatte) (?:ich )?gerne?|"
+    # Swedish, Danish and Norwegian.
+    r"jag vill|jag skulle vilja|kan ni|kan du|jeg vil gerne|jeg vil gjerne|kan I)\b|\?\s*$",
     re.I,
 )
 _INTENT = re.compile(
     r"\b(?:(?:(?:i|we)(?:'m| am|'re| are|'ll| will| shall)|im)(?: going to| about to| be)?|"
-    r"(?:(?:i|we) )?(?:gonna|wanna|may as well|might as well)) (\w+)|"
+    r"(?:(?:i|we) )?(?:gonna|wanna|may as well|might as well)) (\w+)\b"
+    # "I'm returning to the UK" says where they go.
+    r"(?!\s+to\s+(?!(?:you|u|the\s+(?:shop|store|warehouse))\b))|"
     # "that's going back", "they're going back": what is said of a thing named before.
     r"\b(?:it|that|this|they|those|these)(?:'s| is| are|'re) (going) back\b|"
     # "The lamp wobbles, sending it back": the subject is left out, as in a note, after what the thing does.
@@ -666,7 +673,9 @@ TOLD_AFTER_ADVERB = (
 )
 """A verb straight after "also" or "finally" that makes it an adverb of its clause, not a word joining two."""
 _REQUEST_SPLIT = re.compile(
-    r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|also|plus|then)\s+|"
+    r"(?<=[.!?;])\s+|\s*,\s*(?:and|but|plus|then)\s+|(?<!\d)\s*,\s*also\s+|"
+    # "The invoice, INV-1, also has a fee": after an id between commas, "also" before a verb goes on with it.
+    rf"(?<=\d),\s*also\s+(?!{TOLD_AFTER_ADVERB})|"
     # "and also" in the other languages the offline model reads ("y también", "et aussi", "und auch").
     r",? (?:y|et|und|e) (?:también|tambien|aussi|auch|anche|também|tambem) |"
     # "also" after its subject ("I also need", "I'd also like") goes on with that subject's request.
@@ -1108,7 +1117,7 @@ other languages' verbs "to be", conjunctions and prepositions (not their article
 ABSTRACT = frozenset(
     """money time day days week weeks month months year years order orders refund refunds reason colour color size
     mistake way problem issue rest lot bit moment account address email number invoice bill price amount fee thing
-    things item items stuff""".split()
+    things item items stuff best worst most least""".split()
 )
 """Nouns that name no product ("my money back", "this time"): never what a return sends back."""
 
@@ -1120,8 +1129,8 @@ def is_thing(name: str) -> bool:
     price, a count or a number after "order" or "size" is none ("order 12345", "2 lamps", "size 10").
     """
     tokens = fold(name).split()
-    if not tokens or tokens[-1] in ABSTRACT or name in PRONOUNS:
-        return False
+    if not tokens or tokens[-1] in ABSTRACT or name in PRONOUNS or (len(tokens) == 1 and tokens[0] in _PEOPLE):
+        return False  # "the baby" is no product, "the Baby Monitor" may be
     return all(
         not re.search(r"\d", token)
         or (at > 0 and re.fullmatch(r"\d{2,5}", token) is not None and tokens[at - 1] not in _BEFORE_NO_MODEL_NUMBER)
