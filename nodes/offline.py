@@ -40,6 +40,7 @@ from pydantic import BaseModel
 from nodes.text import (
     ALTERING_VERBS,
     ALTERING_VERBS_ABROAD,
+    GOING_TO,
     MARKDOWN_HEADING,
     PRONOUNS,
     REQUEST_STEMS,
@@ -177,10 +178,7 @@ _ON_ITS_WAY = re.compile(
     re.I,
 )
 """Words that say an order is still on its way or went astray ("was due Monday", "is stuck in customs")."""
-_TO_A_PLACE = re.compile(
-    r"\s+to\s+(?!(?:you|u|sender|(?:the|your|a|an)\s+(?:[\w-]+\s+){0,2}(?:shop|store|branch|warehouse|depot))\b)", re.I
-)
-"""A verb followed by where one goes ("returning to the UK"), not by what is sent back; "return to you" is one."""
+_TO_A_PLACE = re.compile(GOING_TO, re.I)
 _ALREADY_DONE_BY_ME = re.compile(r"\b(?:i|we)(?:'ve|'d)?\s+(?:(?:have|had|already|just)\s+)*$", re.I)
 """The customer as the one who did the verb after it ("I returned", "we've already sent back")."""
 _RETURNED_BEFORE_NAME = re.compile(

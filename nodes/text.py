@@ -607,11 +607,14 @@ _ASKING = re.compile(
     r"jag vill|jag skulle vilja|kan ni|kan du|jeg vil gerne|jeg vil gjerne|kan I)\b|\?\s*$",
     re.I,
 )
+GOING_TO = r"\s+to\s+(?!(?:you|u|sender|(?:the|your|a|an)\s+(?:[\w-]+\s+){0,2}(?:shop|store|branch|warehouse|depot))\b)"
+"""A verb's "to" that says where one goes ("returning to the UK"), not where a thing is sent ("return it to you",
+"return to the Leeds store")."""
 _INTENT = re.compile(
     r"\b(?:(?:(?:i|we)(?:'m| am|'re| are|'ll| will| shall)|im)(?: going to| about to| be)?|"
     r"(?:(?:i|we) )?(?:gonna|wanna|may as well|might as well)) (\w+)\b"
     # "I'm returning to the UK" says where they go.
-    r"(?!\s+to\s+(?!(?:you|u|the\s+(?:shop|store|warehouse))\b))|"
+    rf"(?!{GOING_TO})|"
     # "that's going back", "they're going back": what is said of a thing named before.
     r"\b(?:it|that|this|they|those|these)(?:'s| is| are|'re) (going) back\b|"
     # "The lamp wobbles, sending it back": the subject is left out, as in a note, after what the thing does.
