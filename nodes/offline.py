@@ -205,6 +205,11 @@ _A_LIST = re.compile(r",[^,]+,|\.\.\.|…")
 _UNPACKED = re.compile(r"\b(?:opened|unpacked|unboxed|arrived|came|delivered|turned up|in the box|inside)\b", re.I)
 """What a delivery's contents are listed after, so that "... no charging base." after it is a thing it lacked."""
 _GUILLEMETS = re.compile(r"«\s*([^«»]{2,80}?)\s*»")
+_HOW_TO_PROCEED = re.compile(
+    r"\b(?:how (?:to|do i|do we|should i|should we|can i) (?:proceed|go about)|what (?:to do|i need to do|happens) "
+    r"next|(?:the|what are the) next steps|marche a suivre|comment proceder|wie ich vorgehen|como proceder)\b"
+)
+"""A request for the way to go on ("Please let me know how to proceed", folded): about the request before it."""
 _TOO = re.compile(r"\b(?:too|as well|also)\b", re.I)
 """What adds a thing to the one before ("the chairs too")."""
 _THE_REST = re.compile(r"\b(?:the rest|the remainder|the remaining|what'?s left)\b", re.I)
@@ -229,6 +234,8 @@ _DONE_AFTER = re.compile(
     re.I,
 )
 """An id the customer says they acted on ("I cancelled order A-1", "order A-1, which I returned")."""
+_DONE_IN_A_LIST = re.compile(r"^\s*[:\-–—]\s*(?:already\s+)?(?P<verb>paid|cancell?ed|settled)\s*(?:[.,;!]|$)", re.I)
+"""What became of an id in a list of ids ("- INV-1: paid."): nothing is asked of it."""
 _DONE_BY_ME = re.compile(
     rf"^\W*(?:i|we)\s+(?:(?:have|had|already|just)\s+)*(?P<verb>[a-z]+ed|paid)\b(?!\s+(?:{_MORE_THAN_ONCE}))", re.I
 )
@@ -724,6 +731,7 @@ def _rest_after(text: str, value: str) -> str:
     # "the blanket's controller died": the possessive is no part of the reason ("controller died").
     after = re.sub(r"^['’]s\b", "", text[at + len(value) :])
     after = _BRACKETED_ID.sub("", after, count=1)  # "the bits (D-1) are the wrong size"
+    after = _FROM_AN_ORDER.sub("", after, count=1)  # "the towel ladder from F-1 - one of the rungs is loose"
     rest = _how_i_got_it_removed(after.strip(" '\"”’"))
     # "send the toaster back, it sparks": the verb's particle ends the request, the reason comes after it.
     rest = re.sub(rf"^(?:[,;:()\-–]|\b(?:{_BECAUSE_WORDS}|as|back|away)\b|\s)+", "", rest, flags=re.I)
@@ -831,6 +839,12 @@ def _acting_verb(asked: str) -> str:
     )
     if verb not in ALTERING_VERBS and polite and fold(polite.group(1)) in ALTERING_VERBS:
         return fold(polite.group(1))
+    # "Is there any way you could hold one for us until payday?": the verb the company is asked to do.
+    asked_of_us = re.search(
+        r"\b(?:(?:can|could|would|will)\s+(?:you|u)|(?:you|u)\s+(?:can|could|would|might))\s+(\w+)", asked, re.I
+    )
+    if verb not in ALTERING_VERBS and asked_of_us and fold(asked_of_us.group(1)) in ALTERING_VERBS:
+        return fold(asked_of_us.group(1))
     # "je voudrais annuler ma commande", "Bitte stornieren Sie meine ...": the verb after a few words of politeness,
     # acting on what follows it ("changer d'adresse" or "cambiare casa" is moving, not changing an order).
     abroad = next(
@@ -1224,7 +1238,12 @@ class SchemaFiller:
                     news_asked and not news_asked.group(1)
                 )
                 # "send a corrected one": a thing named by "one" is the one the request before was about.
-                one_again = (opening or "").split()[-1:] in (["one"], ["ones"])
+                # Not when a remark between names another thing ("My partner wants the desk in walnut. Could you
+                # hold one for us?").
+                before = clauses[number - 1] if number else ""
+                thing_between = not is_request(before) and not _AN_ID.search(before) and not _QUOTED.search(before)
+                thing_between = thing_between and any(is_thing(thing) for thing in noun_phrases(before))
+                one_again = (opening or "").split()[-1:] in (["one"], ["ones"]) and not thing_between
                 where_it_is = opening in PRONOUNS and bool(_WHERE_ASKED.search(clause))
                 # "Please fix.", "Please advise.": a verb alone acts on what the request before was about.
                 verb_alone = opening is None and len(words(asked)) == 1 and fold(asked) not in _CONTACT_VERBS
@@ -1252,7 +1271,15 @@ class SchemaFiller:
                 elif (
                     last is not None
                     and (not altering or self.charge_changed(last, planned[-1][1], asked, opening))
-                    and (fitting is last or follow_up or one_again or verb_alone or opening in PRONOUNS or rest_of_it)
+                    and (
+                        fitting is last
+                        or follow_up
+                        or one_again
+                        or verb_alone
+                        or opening in PRONOUNS
+                        or rest_of_it
+                        or bool(_HOW_TO_PROCEED.search(fold(clause)))
+                    )
                 ) or (last in named and _SENDING_BACK.search(clause)):
                     join_last(clause)  # "Where is it now?" asks again about the request before it
                 elif catch_all is not None:
@@ -1657,7 +1684,7 @@ class SchemaFiller:
                     or (is_request(following) and not _AN_ID.search(following))
                 )
                 done_before = None if asks_more else done_before
-            done = done_before or _DONE_AFTER.search(after)
+            done = done_before or _DONE_AFTER.search(after) or _DONE_IN_A_LIST.match(after)
             if done and _past_action(done.group("verb")):
                 clause = f"{before.rstrip()} {after.lstrip()}".strip()
                 continue

@@ -598,7 +598,7 @@ _ASKING = re.compile(
     r"help me|tell me|let me know|give me|send me|"
     r"(?:want|need|wish|would like|'d like) to|"
     # The same in French, Spanish, Italian, German and Portuguese, without accents (the clause is folded).
-    r"je veux|je voudrais|j'aimerais|voudrais|je souhaite|souhaiterais|pouvez-vous|pourriez-vous|"
+    r"je veux|je voudrais|j'aimerais|voudrais|je souhaite|souhaiterais|pouvez-vous|pourriez-vous|merci de|"
     r"s'il vous plait|quiero|quisiera|necesito|me gustaria|por favor|"
     r"vorrei|voglio|ho bisogno|per favore|ich mochte|ich will|ich brauche|bitte|quero|gostaria|preciso|"
     # German puts the verb second after an opening word ("Außerdem möchte ich ...", "Gerne hätte ich ...").
@@ -947,6 +947,9 @@ def remark_before_request(text: str) -> str:
     starts += [found.start() for found in _INTENT.finditer(text) if _intends_a_request(found)][:1]
     before = trailing_words_removed(text[: min(starts)], _REMARK_END) if starts else ""
     said = words(before)
+    # "one of the rungs is loose": how many of a part is no part of its subject's words.
+    counted = _COUNTED_PART.match(before.strip())
+    said = words(before.strip()[counted.end() :]) if counted else said
     # Only a remark that says what the thing or a part of it does or is ("flickers", "doesnt fit our stairs", "lid
     # is too thin") is a reason; "to the Leeds store if possible" or "my sister gave me" is not, and a long aside
     # is no reason either.
@@ -965,6 +968,8 @@ def remark_before_request(text: str) -> str:
     return before
 
 
+_COUNTED_PART = re.compile(r"(?:one|two|three|some|both|all|most|half|several|a few|a couple)\s+of\s+", re.I)
+"""How many of a part a remark speaks of ("one of the rungs"): no part of the part's words."""
 _PART_WORDS = 3
 """The most words a part of the thing may take before what it does ("the front wheel wobbles")."""
 _ADVERBS = frozenset("also just really finally completely totally already then suddenly".split())

@@ -1603,3 +1603,41 @@ async def test_the_seventeenth_rounds_rules_as_narrowed_by_a_review(
     message: str, planned: list[tuple[str, str]]
 ) -> None:
     await check_planned(message, planned)
+
+
+@pytest.mark.parametrize(
+    ("message", "planned"),
+    [
+        # Asking how to go on asks nothing new of the request before; "merci de" asks.
+        (
+            "I want to return the 'Tor Kettle', it leaks. Please let me know how to proceed.",
+            [("product_return", "Tor Kettle")],
+        ),
+        (
+            "Je voudrais retourner la 'Lampe Tor'. Merci de m'indiquer la marche à suivre.",
+            [("product_return", "Lampe Tor")],
+        ),
+        (
+            "Où en est ma commande B-49001 ? Merci de me désinscrire de la newsletter.",
+            [("status_update", "B-49001"), ("other", "newsletter")],
+        ),
+        # What became of each id in a list ("paid") asks nothing of it; "returned to sender" still asks.
+        ("- INV-49002: paid.\n- INV-49003: wrong amount, please check.", [("billing_inquiry", "INV-49003")]),
+        ("Order B-49004 - returned to sender, what now?", [("status_update", "B-49004")]),
+        # "you could hold one" asks a change of its own, of a thing a remark named since the request before.
+        (
+            "INV-49005 shows two delivery charges. My partner wants the same desk in walnut. Is there any way you could"
+            " hold one for us?",
+            [("billing_inquiry", "INV-49005"), ("other", "hold one")],
+        ),
+        ("INV-49006 has the wrong address. Please send a corrected one.", [("billing_inquiry", "INV-49006")]),
+    ],
+)
+async def test_the_eighteenth_rounds_rules(message: str, planned: list[tuple[str, str]]) -> None:
+    await check_planned(message, planned)
+
+
+async def test_a_reason_after_the_order_a_thing_came_in() -> None:
+    tasks = await plan("The 'Tor Ladder' from B-49007 - one of the rungs is loose, so I'd like to return it.")
+    assert kinds(tasks) == [("product_return", "Tor Ladder")]
+    assert "rungs is loose" in tasks[0].fields["reason_for_return"]
