@@ -41,6 +41,7 @@ from nodes.text import (
     ALTERING_VERBS,
     ALTERING_VERBS_ABROAD,
     GOING_TO,
+    ID_SHAPE,
     MARKDOWN_HEADING,
     PRONOUNS,
     REQUEST_STEMS,
@@ -158,7 +159,7 @@ _NOT_YET = re.compile(
     r"ainda|où|dónde|donde|dove|wo|waar|onde)\b",
     re.I,
 )
-_AN_ID = re.compile(r"(?<![\w-])[A-Za-z]{1,5}-?[0-9]{3,}(?![\w-])")
+_AN_ID = re.compile(rf"(?<![\w-]){ID_SHAPE}(?![\w-])")
 """Something shaped like an id (letters, then digits: "INV-1234", "A-12345")."""
 _QUALIFYING = re.compile(r"\b(from|in|of|with|for|on)(\s+(?:(?:the|my|your|our|this|that)\s+)?(?:[a-z]+\s+)?#?)$", re.I)
 """What stands before an id that says where another thing belongs ("the lid from order A-1"), at the text's end."""
@@ -179,6 +180,8 @@ _ON_ITS_WAY = re.compile(
 )
 """Words that say an order is still on its way or went astray ("was due Monday", "is stuck in customs")."""
 _TO_A_PLACE = re.compile(GOING_TO, re.I)
+_VERB_GOING_TO = re.compile(rf"[^\W_]+(?={GOING_TO})", re.I)
+"""A verb of going somewhere ("returning to the UK"), which says nothing of a variant's action."""
 _ALREADY_DONE_BY_ME = re.compile(r"\b(?:i|we)(?:'ve|'d)?\s+(?:(?:have|had|already|just)\s+)*$", re.I)
 """The customer as the one who did the verb after it ("I returned", "we've already sent back")."""
 _RETURNED_BEFORE_NAME = re.compile(
@@ -745,11 +748,9 @@ def _rest_after(text: str, value: str) -> str:
     return sentences(rest)[0].strip(" .!?;,()") if rest.strip() else ""
 
 
-_BRACKETED_ID = re.compile(r"^\s*\(\s*(?:(?:order|ref|invoice|inv|no\.?)\s*)?#?[A-Za-z]{1,5}-?[0-9]{3,}\s*\)", re.I)
+_BRACKETED_ID = re.compile(rf"^\s*\(\s*(?:(?:order|ref|invoice|inv|no\.?)\s*)?#?{ID_SHAPE}\s*\)", re.I)
 """An id in brackets right after a thing's name ("the bits (D-1) are ..."): which order, no part of a reason."""
-_FROM_AN_ORDER = re.compile(
-    r"^\s*(?:from|in|on|of)\s+(?:(?:the|my|our)\s+)?(?:order\s+)?#?[A-Za-z]{1,5}-?[0-9]{3,}\b", re.I
-)
+_FROM_AN_ORDER = re.compile(rf"^\s*(?:from|in|on|of)\s+(?:(?:the|my|our)\s+)?(?:order\s+)?#?{ID_SHAPE}\b", re.I)
 """The order a thing came in, right after its name ("the drill set from order D-1 is fine")."""
 _LONGEST_NOTE_REASON = 25
 """The most words a reason before a note may have ("..., returning it"): beyond it, it is an aside."""
@@ -880,17 +881,15 @@ def _ends_a_sentence(clause: str) -> bool:
     return clause.rstrip().endswith((".", "!", "?"))
 
 
-def _in_full(thing: str, full_names: list[str], text: str) -> str:
+def _in_full(thing: str, full_names: list[str], text: str, named_unquoted: list[list[str]]) -> str:
     """Return the quoted name a short name stands for ("the keyboard": the 'Nebula RGB Keyboard'), else the name.
 
-    The quoted name ends on the same word and holds all of the short one's words.
+    The quoted name ends on the same word and holds all of the short one's words; `named_unquoted` holds the words
+    of each thing `text` names outside quotes.
     """
     said = words(thing)
-    unquoted = _QUOTED.sub(" ", text)
     # "The 'Ivy Mirror' is lovely. The hand mirror is scratched, can I return the mirror?": the hand mirror.
-    other_same = any(
-        len(words(phrase)) > len(said) and words(phrase)[-1:] == said[-1:] for phrase in noun_phrases(unquoted)
-    )
+    other_same = any(len(phrase) > len(said) and phrase[-1:] == said[-1:] for phrase in named_unquoted)
     return next(
         (
             full
@@ -904,6 +903,16 @@ def _in_full(thing: str, full_names: list[str], text: str) -> str:
         ),
         thing,
     )
+
+
+def _names_a_thing_aside(clause: str) -> bool:
+    """Tell whether a remark names a thing of its own, with no id or quoted name that a request was planned from.
+
+    "My partner wants the desk in walnut. Could you hold one?": "one" is that desk, not the request before it.
+    """
+    if is_request(clause) or _AN_ID.search(clause) or _QUOTED.search(clause):
+        return False
+    return any(is_thing(thing) for thing in noun_phrases(clause))
 
 
 def _said_fine(thing: str, text: str) -> bool:
@@ -1240,10 +1249,9 @@ class SchemaFiller:
                 # "send a corrected one": a thing named by "one" is the one the request before was about.
                 # Not when a remark between names another thing ("My partner wants the desk in walnut. Could you
                 # hold one for us?").
-                before = clauses[number - 1] if number else ""
-                thing_between = not is_request(before) and not _AN_ID.search(before) and not _QUOTED.search(before)
-                thing_between = thing_between and any(is_thing(thing) for thing in noun_phrases(before))
-                one_again = (opening or "").split()[-1:] in (["one"], ["ones"]) and not thing_between
+                one_again = (opening or "").split()[-1:] in (["one"], ["ones"]) and not (
+                    number and _names_a_thing_aside(clauses[number - 1])
+                )
                 where_it_is = opening in PRONOUNS and bool(_WHERE_ASKED.search(clause))
                 # "Please fix.", "Please advise.": a verb alone acts on what the request before was about.
                 verb_alone = opening is None and len(words(asked)) == 1 and fold(asked) not in _CONTACT_VERBS
@@ -1349,9 +1357,10 @@ class SchemaFiller:
         items = [self.fill_request(variant, name, span, values) for variant, span, values in planned]
         # "... order a 'Nebula RGB Keyboard' ... the keyboard is still sealed": the thing by its full name.
         full_names = [found.group(1).strip() for found in _QUOTED.finditer(text)]
+        named_unquoted = [words(phrase) for phrase in noun_phrases(_QUOTED.sub(" ", text))] if full_names else []
         for (variant, _, _), item in zip(planned, items, strict=True):
             if variant in named and isinstance(item, dict) and isinstance(item.get(key := _name_field(variant)), str):
-                item[key] = _in_full(item[key], full_names, text)
+                item[key] = _in_full(item[key], full_names, text, named_unquoted)
         return items
 
     def with_remark_on(self, thing: str, before: list[str], request: str) -> str:
@@ -1372,7 +1381,7 @@ class SchemaFiller:
         verbs = " ".join(sorted(self.verbs(variant)))
         actions = {concept for concept in meaning(verbs) if concept.startswith("~")}
         # "I'm returning to the UK": a verb of going somewhere says nothing of the action.
-        going = re.sub(rf"[^\W_]+(?={_TO_A_PLACE.pattern})", " ", clause, flags=re.I)
+        going = _VERB_GOING_TO.sub(" ", clause)
         return self.verb_at(variant, clause) is not None or bool(actions & set(meaning(going)))
 
     def acts(self, variant: dict[str, Any], request: str) -> bool:
@@ -1513,15 +1522,16 @@ class SchemaFiller:
             thing = noun_phrase(f"the {clause[at.end() :]}") if after_no else noun_phrase(clause, at.end())
         elif none_in:
             thing = next(group for group in none_in.groups() if group)
-        else:
-            gone = _MISSING.search(clause)
+        elif gone := _MISSING.search(clause):
             # "the 'Oak Tin' is great but the recipe card mentioned on the label wasn't in the box": the subject of
             # the part that lacks it, not the last thing named before.
-            said_of = re.split(r"\b(?:but|and|although|though)\b|[,;]", clause[: gone.start()])[-1] if gone else ""
+            said_of = re.split(r"\b(?:but|and|although|though)\b|[,;]", clause[: gone.start()])[-1]
             said_of = re.sub(r"^\s*(?:in|inside)\s+(?:the|my|its)\s+\w+", "", said_of)  # "in the box the remote ..."
             subject = next(iter(noun_phrases(said_of)[:1]), None)
-            before = next(iter(noun_phrases(clause[: gone.start()])[-1:]), None) if gone else None
+            before = next(iter(noun_phrases(clause[: gone.start()])[-1:]), None)
             thing = subject if subject and is_thing(subject) else before
+        else:
+            return None
         if not thing or not is_thing(thing) or "~delivery" in meaning(thing):
             return None
         if set(words(thing)) & (_NO_TROUBLE | _CONTAINERS) or _MANAGED.search(clause):
@@ -1560,9 +1570,10 @@ class SchemaFiller:
             owner = max(named, key=lambda v: self.affinity(v, clause))
             # "What's the 'eco levy' on INV-1?": a name beside another request's id, with no word of the named
             # variant's action, is what that request is about.
-            beside_an_id = bool(found) and not self.acted_as_described(owner, clause)
+            acted = self.acted_as_described(owner, clause)
+            beside_an_id = bool(found) and not acted
             # "The 'Oak Tin' is great but the recipe card wasn't in the box": a part it came without is asked for.
-            lacking = self.missing_thing(clause) is not None and not self.acted_as_described(owner, clause)
+            lacking = not acted and self.missing_thing(clause) is not None
             if (self.affinity(owner, clause) > 0 or owner is last) and not beside_an_id and not lacking:
                 key = _name_field(owner)
                 found += [
@@ -1760,6 +1771,7 @@ class SchemaFiller:
         several = bool(after) and after[0] in ("them", "they", "these", "those")
         found: list[str] = []
         in_own_sentence, own_sentence_named = True, False
+        message = " ".join(clauses)  # where a quoted name says a thing is no part ("the 'Echo Strap'")
         for back, earlier in enumerate([clause[: at or 0], *reversed(clauses[:number])]):
             in_own_sentence = in_own_sentence and not (back and _ends_a_sentence(earlier))
             if several and own_sentence_named and not in_own_sentence:
@@ -1777,7 +1789,7 @@ class SchemaFiller:
                 break
             found = things + found
             # "the buckle jammed, so we're returning it": "it" is a product, not a part of one, when one is named.
-            whole = [thing for thing in found if not _a_part(thing, " ".join(clauses))]
+            whole = [thing for thing in found if not _a_part(thing, message)]
             if whole and not several:
                 return whole[:1]
             own_sentence_named = own_sentence_named or (in_own_sentence and bool(found))

@@ -589,7 +589,9 @@ def _meaning(text: str, known: frozenset[str]) -> dict[str, float]:
 # --- Requests in a customer's message ------------------------------------------------------------------------
 
 _BARE_AND = re.compile(r"\s+and\s+", re.I)
-_ONLY_IDS = re.compile(r"(?:(?:orders?|invoices?|and)\s*|#?[A-Za-z]{1,5}-?[0-9]{3,}[\s,]*)+", re.I)
+ID_SHAPE = r"[A-Za-z]{1,5}-?[0-9]{3,}"
+"""What an id looks like (letters, then digits: "INV-1234", "A-12345"), for the patterns that find one."""
+_ONLY_IDS = re.compile(rf"(?:(?:orders?|invoices?|and)\s*|#?{ID_SHAPE}[\s,]*)+", re.I)
 _NAMED = re.compile(r"\d|[\"“‘]|(?<!\w)'|^(?:(?:for|with)\s+)?(?:the|my|a|an|this|that|these|those|our)\b", re.I)
 _ASKING = re.compile(
     r"\b(?:please|pls|plz|kindly|(?:can|could|would|will) (?:you|u)|can i|could i|may i|"
